@@ -1,0 +1,150 @@
+"""`emscripten-python`: one entry point; each subcommand is one or more pipeline stages."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import EmscriptenPythonError, TestsFailed
+from .markdown import render_markdown
+from .pipeline import Options, Pipeline
+from .results import Run
+
+
+def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
+    if source:
+        parser.add_argument("--source", required=True,
+                            help="CPython checkout directory, source tarball, or GIT-URL[@REF]")
+    parser.add_argument("--out", type=Path, default=Path("emscripten-python-out"),
+                        help="output directory: results.json, logs/, junit.xml, summary.md, bundle")
+    parser.add_argument("--toolchain", default="emsdk",
+                        help="emsdk (the version the checkout pins), emsdk:VERSION, or system "
+                             "(emcc on PATH or $EMSDK); default: emsdk")
+    parser.add_argument("--strict-toolchain", action="store_true",
+                        help="fail (exit 12) when emcc is not the pinned version instead of warning")
+    parser.add_argument("--mirror", type=Path,
+                        help="directory of source tarballs for emcc ports and CPython dependencies (offline)")
+    parser.add_argument("--cache-dir", type=Path, help="emsdk installs and Emscripten caches "
+                        "(default: $EMSCRIPTEN_PYTHON_CACHE or the user cache dir)")
+    parser.add_argument("--node", default="node", help="the Node.js that runs the tests (default: node)")
+    parser.add_argument("--node-flag", action="append", dest="node_flags", metavar="FLAG",
+                        help="node flag (repeatable); replaces the default --stack-size=30000")
+    parser.add_argument("--origin", choices=["local", "buildbot", "github-actions"],
+                        help="who runs this (recorded in results.json; default: detected)")
+    parser.add_argument("--builder", help="builder / job name recorded in results.json")
+    parser.add_argument("--build-url", help="URL of this build, recorded in results.json")
+
+
+def _build_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2, help="parallel make jobs")
+    parser.add_argument("--configure-arg", action="append", default=[], dest="configure_args",
+                        help="extra argument for the host configure (repeatable)")
+    parser.add_argument("--only", action="append", default=[], metavar="STAGE",
+                        help="run only this build stage (repeatable), e.g. make-host")
+
+
+def _test_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tests", default="smoke",
+                        help="all, a named subset (smoke), or test files: 'test_os,test_math'")
+    parser.add_argument("--exclude", "-x", action="append", default=[], help="test file to leave out")
+    parser.add_argument("--resources", "-u", default="all,-network", help="regrtest -u resources")
+    parser.add_argument("--no-rerun", action="store_false", dest="rerun", help="do not re-run failed tests")
+    parser.add_argument("--timeout", type=float, default=1200.0, dest="file_timeout",
+                        help="seconds one test file may run before it is killed and marked timed-out")
+    parser.add_argument("--regrtest-arg", action="append", default=[], dest="regrtest_args",
+                        help="extra regrtest argument (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emscripten-python", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="toolchain + build + test + report + bundle")
+    _common(run), _build_args(run), _test_args(run)
+    toolchain = sub.add_parser("toolchain", help="get and check the Emscripten toolchain")
+    _common(toolchain)
+    build = sub.add_parser("build", help="build-Python, dependencies, host Python")
+    _common(build), _build_args(build)
+    test = sub.add_parser("test", help="run regrtest under node, crash-proof")
+    _common(test), _test_args(test)
+    bundle = sub.add_parser("bundle", help="archive the interpreter, stdlib, logs and results")
+    _common(bundle)
+    report = sub.add_parser("report", help="render results.json as Markdown / JUnit")
+    report.add_argument("--out", type=Path, default=Path("emscripten-python-out"))
+    report.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    return parser
+
+
+def _origin(args: argparse.Namespace) -> dict:
+    kind = args.origin or ("github-actions" if os.environ.get("GITHUB_ACTIONS") == "true" else None)
+    origin = {"kind": kind} if kind else {}
+    if args.builder:
+        origin["builder"] = args.builder
+    if args.build_url:
+        origin["url"] = args.build_url
+    return origin
+
+
+def _options(args: argparse.Namespace) -> Options:
+    options = Options(source=args.source, out=args.out, toolchain=args.toolchain,
+                      strict_toolchain=args.strict_toolchain, mirror=args.mirror, node=args.node,
+                      node_flags=args.node_flags, origin=_origin(args))
+    if args.cache_dir:
+        options.cache_dir = args.cache_dir
+    for name in ("jobs", "configure_args", "only", "tests", "exclude", "resources", "rerun",
+                 "file_timeout", "regrtest_args"):
+        if hasattr(args, name):
+            setattr(options, name, getattr(args, name))
+    return options
+
+
+def _finish(pipeline: Pipeline) -> int:
+    run = pipeline.run
+    counts = run.counts()
+    files = counts["files"]
+    print(f"{run.outcome}: {files['total']} files: {files['passed']} passed, "
+          f"{files['failed'] + files['env-changed']} failed, {files['crashed']} crashed, "
+          f"{files['timed-out']} timed out, {files['flaky']} flaky, "
+          f"{files['skipped'] + files['resource-denied']} skipped; {counts['tests']['run']} tests run "
+          f"-> {pipeline.results_path}")
+    if run.outcome == "failure":
+        return TestsFailed.exit_code
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            run = Run.load(args.out / "results.json")
+            print(render_markdown(run) if args.format == "markdown" else run.to_dict())
+            return 0
+        pipeline = Pipeline(_options(args))
+        try:
+            if args.command in ("run", "toolchain"):
+                pipeline.toolchain_stage()
+            if args.command in ("run", "build"):
+                pipeline.build_stage()
+            if args.command in ("run", "test"):
+                pipeline.test_stage()
+            if args.command in ("run", "bundle"):
+                pipeline.bundle_stage()
+        except EmscriptenPythonError as exc:
+            # Keep what was done: the error goes into results.json next to earlier stages.
+            pipeline.run.errors.append(str(exc))
+            pipeline.save()
+            raise
+        return _finish(pipeline) if args.command in ("run", "test") else 0
+    except EmscriptenPythonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

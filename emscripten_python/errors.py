@@ -1,0 +1,65 @@
+"""One exception hierarchy; each class has its own documented exit code (docs/cli.md).
+
+The CLI prints `error: <message>` for these and exits with `exit_code`, never a traceback:
+they are the user's or the environment's problem, not the program's.
+"""
+
+from __future__ import annotations
+
+
+class EmscriptenPythonError(Exception):
+    exit_code = 1
+
+
+class SourceError(EmscriptenPythonError):
+    """The --source is missing, unreadable, or not a CPython tree."""
+
+    exit_code = 10
+
+
+class ToolchainNotFound(EmscriptenPythonError):
+    """No emcc on PATH / in $EMSDK, or emsdk could not install the pinned version."""
+
+    exit_code = 11
+
+
+class ToolchainMismatch(EmscriptenPythonError):
+    """The active emcc is not the version the checkout pins (only an error with --strict-toolchain)."""
+
+    exit_code = 12
+
+
+class ToolchainBroken(EmscriptenPythonError):
+    """emcc is there but the smoke check shows it cannot produce a working program."""
+
+    exit_code = 13
+
+
+class MirrorError(EmscriptenPythonError):
+    """--mirror lacks a source the build needs offline."""
+
+    exit_code = 14
+
+
+class BuildError(EmscriptenPythonError):
+    """A build stage exited non-zero; the message names the stage and its log."""
+
+    exit_code = 20
+
+
+class TestRunError(EmscriptenPythonError):
+    """The test stage could not produce results at all (no interpreter, no output)."""
+
+    exit_code = 21
+
+
+class TestsFailed(EmscriptenPythonError):
+    """Tests ran and some failed or crashed; results are complete on disk."""
+
+    exit_code = 30
+
+
+class ResultsError(EmscriptenPythonError):
+    """A results.json is missing, malformed, or of an unknown schema version."""
+
+    exit_code = 40

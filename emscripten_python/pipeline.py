@@ -1,0 +1,226 @@
+"""The stages of a run: toolchain, build, test, report. Each reads and updates results.json.
+
+Every stage can run alone (that is how Buildbot runs them, one step each); what a later
+stage needs from an earlier one (toolchain environment, era) is carried in results.json.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from .artifacts import make_bundle
+from .errors import BuildError, TestRunError, ToolchainNotFound
+from .markdown import render_markdown
+from .recipes import BuildContext, recipe_for
+from .results import Run, Stage
+from .source import CPythonSource, resolve_source
+from .stages import progress, run_stage, say
+from .testing.junit import write_junit
+from .testing.runner import TestOptions, run_regrtest
+from .testing.selection import resolve_selection
+from .toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
+from .toolchain.emcache import ensure_writable_cache, seed_ports
+from .toolchain.smoke import smoke_check
+
+RESULTS = "results.json"
+
+
+@dataclass
+class Options:
+    source: str
+    out: Path
+    toolchain: str = "emsdk"                 # "emsdk", "emsdk:VERSION" or "system"
+    strict_toolchain: bool = False
+    mirror: Path | None = None
+    cache_dir: Path = field(default_factory=lambda: Path(os.environ.get(
+        "EMSCRIPTEN_PYTHON_CACHE", user_cache_dir("emscripten-python"))))
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 2)
+    node: str = "node"
+    node_flags: list[str] | None = None
+    configure_args: list[str] = field(default_factory=list)
+    tests: str = "smoke"
+    exclude: list[str] = field(default_factory=list)
+    resources: str = "all,-network"
+    rerun: bool = True
+    file_timeout: float = 1200.0
+    regrtest_args: list[str] = field(default_factory=list)
+    only: list[str] = field(default_factory=list)      # build: run just these build steps
+    origin: dict = field(default_factory=dict)
+
+
+class Pipeline:
+    def __init__(self, options: Options):
+        self.options = options
+        self.out = options.out
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.results_path = self.out / RESULTS
+        self.run = Run.load_or_new(self.results_path)
+        if options.origin:
+            self.run.origin = {**self.run.origin, **options.origin}
+        self._source: CPythonSource | None = None
+
+    def save(self) -> None:
+        self.run.decide_outcome()
+        self.run.save(self.results_path)
+
+    # -- source ---------------------------------------------------------------------------
+    @property
+    def source(self) -> CPythonSource:
+        if self._source is None:
+            self._source = resolve_source(self.options.source, self.out)
+            self.run.source = {
+                "spec": self.options.source, "path": str(self._source.path),
+                "cpython_version": self._source.version, "era": self._source.era.value,
+                "branch": self._source.branch, "commit": self._source.commit,
+            }
+        return self._source
+
+    # -- toolchain ------------------------------------------------------------------------
+    def toolchain_stage(self) -> Toolchain:
+        source, options = self.source, self.options
+        started = time.monotonic()
+        with progress("stage toolchain"):
+            kind, _, version = options.toolchain.partition(":")
+            if kind == "system":
+                toolchain = find_system_toolchain()
+            elif kind == "emsdk":
+                wanted = version or source.pin.version or source.pin.minimum
+                if not wanted:
+                    raise ToolchainNotFound("no Emscripten version to install: pass --toolchain emsdk:VERSION")
+                toolchain = install_emsdk(wanted, options.cache_dir / "emsdk", log=say)
+            else:
+                raise ToolchainNotFound(f"--toolchain {options.toolchain!r}: use emsdk, emsdk:VERSION or system")
+            comparison = compare_with_pin(toolchain.version, source.pin, strict=options.strict_toolchain)
+            if comparison["mismatch"]:
+                say(f"warning: {comparison['mismatch']}")
+            em_cache = ensure_writable_cache(toolchain, options.cache_dir, log=say)
+            seeded = []
+            if options.mirror:
+                seeded = seed_ports(toolchain, em_cache, options.mirror, list(recipe_for(source).ports), log=say)
+            self.run.toolchain = {
+                "kind": toolchain.kind, "emcc": str(toolchain.emcc), "emcc_version": toolchain.version,
+                **comparison, "em_cache": str(em_cache), "ports": seeded,
+                "env": toolchain.env, "path_prefix": toolchain.path_prefix,
+                "emsdk_cache": str(toolchain.emsdk_cache) if toolchain.emsdk_cache else None,
+            }
+            self.run.node = {"version": _node_version(options.node, toolchain), "path": options.node}
+            # Before a 6-minute build: a toolchain that silently loses stdout fails here.
+            try:
+                smoke_check(toolchain, options.node)
+            finally:
+                self.run.set_stage(Stage("toolchain", "succeeded", round(time.monotonic() - started, 3)))
+                self.save()
+        self.run.toolchain["smoke_check"] = "passed"
+        self.save()
+        say(f"toolchain: emcc {toolchain.version} ({toolchain.kind}), node {self.run.node['version']}")
+        return toolchain
+
+    def _toolchain_from_record(self) -> Toolchain:
+        record = self.run.toolchain
+        if not record.get("emcc"):
+            return self.toolchain_stage()
+        return Toolchain(kind=record["kind"], emcc=Path(record["emcc"]), version=record["emcc_version"],
+                         env=dict(record.get("env") or {}), path_prefix=list(record.get("path_prefix") or []),
+                         emsdk_cache=Path(record["emsdk_cache"]) if record.get("emsdk_cache") else None)
+
+    def context(self) -> BuildContext:
+        options = self.options
+        context = BuildContext(source=self.source, toolchain=self._toolchain_from_record(), jobs=options.jobs,
+                               node=options.node, configure_args=options.configure_args)
+        if options.node_flags is not None:
+            context.node_flags = list(options.node_flags)
+        return context
+
+    # -- build ----------------------------------------------------------------------------
+    def build_stage(self) -> None:
+        context = self.context()
+        recipe = recipe_for(context.source)
+        env = context.toolchain.environ()
+        for step in recipe.steps(context):
+            if self.options.only and step.name not in self.options.only:
+                continue
+            stage = run_stage(step.name, step.argv, step.cwd, {**env, **step.env}, self.out)
+            self.run.set_stage(stage)
+            self.save()
+            if stage.status == "failed":
+                raise BuildError(f"build stage {step.name} failed (rc {stage.returncode}); "
+                                 f"see {self.out / stage.log}")
+        if not self.options.only or "make-host" in self.options.only:
+            self.verify_host(context)
+
+    def verify_host(self, context: BuildContext) -> None:
+        host = recipe_for(context.source).host_python(context)
+        started = time.monotonic()
+        done = subprocess.run([*host.argv, "-c", "import sys; print(sys.platform)"], cwd=host.cwd,
+                              env=host.env, capture_output=True, text=True, timeout=300)
+        ok = done.returncode == 0 and done.stdout.strip() == "emscripten"
+        self.run.set_stage(Stage("verify-host", "succeeded" if ok else "failed",
+                                 round(time.monotonic() - started, 3), done.returncode,
+                                 command=[*host.argv, "-c", "..."]))
+        self.save()
+        if not ok:
+            raise BuildError(
+                "the built interpreter does not work: `python -c 'import sys; print(sys.platform)'` "
+                f"gave rc {done.returncode}, stdout {done.stdout.strip()!r}, stderr "
+                f"{done.stderr.strip()[-500:]!r}")
+
+    # -- test -----------------------------------------------------------------------------
+    def test_stage(self) -> None:
+        options = self.options
+        context = self.context()
+        host = recipe_for(context.source).host_python(context)
+        if host.entry is not None and not host.entry.exists():
+            raise TestRunError(f"no built interpreter in {host.cwd}: run the build stage first")
+        selection = resolve_selection(options.tests, options.exclude, host)
+        args = ["-v", "-u", options.resources]
+        if options.rerun:
+            args.append("-w")   # --rerun since 3.12; -w works on 3.11 too
+        args += options.regrtest_args
+        self.run.tests = {"selection": selection, "regrtest_args": args, "files": []}
+        self.run.node["flags"] = context.node_flags
+        started = time.monotonic()
+        with progress(f"stage test ({len(selection)} files)"):
+            files = run_regrtest(host, TestOptions(selection=selection, regrtest_args=args,
+                                                   file_timeout=options.file_timeout), self.out, log=say)
+        self.run.tests["files"] = files
+        self.run.set_stage(Stage("test", "succeeded", round(time.monotonic() - started, 3),
+                                 log="logs/test.log"))
+        self.save()
+        self.report_stage()
+
+    # -- report + artifacts ----------------------------------------------------------------
+    def report_stage(self) -> None:
+        self.run.decide_outcome()
+        write_junit(self.run, self.out / "junit.xml")
+        (self.out / "summary.md").write_text(render_markdown(self.run))
+        self.save()
+
+    def bundle_stage(self) -> None:
+        context = self.context()
+        recipe = recipe_for(context.source)
+        members = {f"python/{path.name}": path for path in recipe.outputs(context) if path.exists()}
+        members["logs"] = self.out / "logs"
+        for name in ("results.json", "junit.xml", "summary.md"):
+            if (self.out / name).exists():
+                members[name] = self.out / name
+        started = time.monotonic()
+        with progress("stage bundle"):
+            bundle = self.out / f"emscripten-python-{self.source.version}-{self.run.run_id[:8]}.tar.gz"
+            artifact = make_bundle(bundle, members)
+        self.run.artifacts = [a for a in self.run.artifacts if a.path != artifact.path] + [artifact]
+        self.run.set_stage(Stage("bundle", "succeeded", round(time.monotonic() - started, 3)))
+        self.save()
+
+
+def _node_version(node: str, toolchain: Toolchain) -> str | None:
+    try:
+        done = subprocess.run([node, "--version"], capture_output=True, text=True, env=toolchain.environ())
+    except OSError:
+        raise ToolchainNotFound(f"node ({node}) is not installed or not on PATH; Node.js runs the tests") from None
+    return done.stdout.strip().lstrip("v") or None

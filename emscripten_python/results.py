@@ -1,0 +1,166 @@
+"""The result model every face reads: results.json (schema in docs/results-schema.md).
+
+A run is written incrementally by each stage (toolchain, build, test, report) into the
+same results.json, so a stage that fails leaves everything before it on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import ResultsError
+
+SCHEMA_VERSION = 1
+
+# Per-file outcomes. "flaky" = failed, then passed when re-run in the same run.
+FILE_OUTCOMES = ("passed", "failed", "skipped", "resource-denied", "crashed", "timed-out",
+                 "flaky", "env-changed", "no-tests")
+CASE_OUTCOMES = ("passed", "failed", "error", "skipped", "expected-failure", "unexpected-success")
+BAD_FILE_OUTCOMES = frozenset({"failed", "crashed", "timed-out", "env-changed"})
+
+
+@dataclass
+class TestCase:
+    name: str                 # unittest id, e.g. test.test_os.MakedirTests.test_mode
+    outcome: str
+    duration: float | None = None
+    message: str | None = None
+    traceback: str | None = None
+
+
+@dataclass
+class TestFile:
+    name: str                 # regrtest name, e.g. test_os or test.test_asyncio.test_tasks
+    outcome: str
+    duration: float | None = None
+    tests_run: int = 0
+    failures: int = 0         # failed + errors
+    skipped: int = 0
+    attempts: int = 1         # 2 when re-run
+    cases: list[TestCase] = field(default_factory=list)
+    crash: str | None = None  # JS/wasm error text when the runtime died in this file
+    log_excerpt: str | None = None
+
+
+@dataclass
+class Stage:
+    name: str
+    status: str               # succeeded / failed / skipped / cached
+    duration: float = 0.0
+    returncode: int | None = None
+    log: str | None = None    # path relative to the output dir
+    command: list[str] | None = None
+
+
+@dataclass
+class Artifact:
+    path: str
+    size: int
+    sha256: str
+    url: str | None = None
+
+
+@dataclass
+class Run:
+    schema_version: int = SCHEMA_VERSION
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    origin: dict = field(default_factory=lambda: {"kind": "local"})
+    source: dict = field(default_factory=dict)       # path, cpython_version, era, branch, commit
+    toolchain: dict = field(default_factory=dict)    # kind, emcc, emcc_version, pinned_version, matches_pin...
+    node: dict = field(default_factory=dict)         # version, flags
+    stages: list[Stage] = field(default_factory=list)
+    tests: dict = field(default_factory=lambda: {"selection": [], "files": []})
+    outcome: str = "pending"                         # pending/success/failure/warnings/error
+    artifacts: list[Artifact] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    # -- tests --------------------------------------------------------------------------
+    @property
+    def test_files(self) -> list[TestFile]:
+        return self.tests.setdefault("files", [])
+
+    def counts(self) -> dict:
+        files = self.test_files
+        by_outcome = {name: 0 for name in FILE_OUTCOMES}
+        for test_file in files:
+            by_outcome[test_file.outcome] += 1
+        return {
+            "files": {"total": len(files), **by_outcome},
+            "tests": {
+                "run": sum(f.tests_run for f in files),
+                "failures": sum(f.failures for f in files if f.outcome != "flaky"),
+                "skipped": sum(f.skipped for f in files),
+            },
+        }
+
+    def set_stage(self, stage: Stage) -> None:
+        self.stages = [s for s in self.stages if s.name != stage.name] + [stage]
+
+    def decide_outcome(self) -> str:
+        if any(s.status == "failed" for s in self.stages) or self.errors:
+            self.outcome = "error"
+        elif not self.test_files:
+            self.outcome = "success" if self.stages else "pending"
+        elif any(f.outcome in BAD_FILE_OUTCOMES for f in self.test_files):
+            self.outcome = "failure"
+        elif any(f.outcome == "flaky" for f in self.test_files):
+            self.outcome = "warnings"
+        else:
+            self.outcome = "success"
+        return self.outcome
+
+    # -- (de)serialisation --------------------------------------------------------------
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["counts"] = self.counts()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Run":
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ResultsError(f"results.json schema_version {version!r} is not supported "
+                               f"(this emscripten-python reads {SCHEMA_VERSION})")
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["stages"] = [Stage(**s) for s in data.get("stages", [])]
+        kwargs["artifacts"] = [Artifact(**a) for a in data.get("artifacts", [])]
+        tests = dict(data.get("tests") or {})
+        tests["files"] = [
+            TestFile(**{**f, "cases": [TestCase(**c) for c in f.get("cases", [])]})
+            for f in tests.get("files", [])
+        ]
+        kwargs["tests"] = tests
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise ResultsError(f"results.json does not match schema {SCHEMA_VERSION}: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        """Atomic write: a reader (Buildbot, the status store) never sees half a file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Run":
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ResultsError(f"{path} does not exist") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ResultsError(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ResultsError(f"{path} does not hold a JSON object")
+        return cls.from_dict(data)
+
+    @classmethod
+    def load_or_new(cls, path: Path) -> "Run":
+        return cls.load(path) if path.exists() else cls()

@@ -1,0 +1,1 @@
+"""regrtest under Node: running it crash-proof and reading what it printed."""

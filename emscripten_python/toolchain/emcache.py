@@ -1,0 +1,108 @@
+"""Emscripten's own cache (sysroot libraries, ports): writable, kept across builds, seeded offline.
+
+Distro packages (Debian) ship a FROZEN_CACHE that emcc may not write to, but CPython's build
+asks for ports (zlib, bzip2) that emcc builds into the cache. We copy the frozen cache once
+per emcc version into our cache dir and point EM_CACHE at it. Ports are normally downloaded
+from GitHub by emcc; on an air-gapped worker we unpack them from --mirror instead, into the
+exact directory emcc expects, with the marker emcc checks, so emcc builds them as if fetched.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from filelock import FileLock
+
+from ..errors import MirrorError, ToolchainBroken
+from .base import Toolchain
+
+
+def em_config(toolchain: Toolchain, key: str) -> str:
+    done = subprocess.run([str(toolchain.tool("em-config")), key], capture_output=True, text=True,
+                          env=toolchain.environ())
+    if done.returncode:
+        raise ToolchainBroken(f"em-config {key} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def ensure_writable_cache(toolchain: Toolchain, cache_root: Path, log=print) -> Path:
+    """Make EM_CACHE a writable cache for this emcc version; returns its path."""
+    current = Path(em_config(toolchain, "CACHE"))
+    frozen = em_config(toolchain, "FROZEN_CACHE") == "True"
+    if not frozen and _writable(current):
+        return current
+    target = cache_root / f"emcache-{toolchain.version}"
+    with FileLock(str(target) + ".lock"):
+        if not (target / ".copied").exists():
+            log(f"Emscripten cache {current} is read-only; copying it to {target}")
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(current, target, symlinks=True)
+            (target / ".copied").write_text(str(current) + "\n")
+    toolchain.env.update({"EM_CACHE": str(target), "EM_FROZEN_CACHE": "0"})
+    return target
+
+
+def _writable(path: Path) -> bool:
+    try:
+        with tempfile.NamedTemporaryFile(dir=path):
+            return True
+    except OSError:
+        return False
+
+
+def port_spec(toolchain: Toolchain, port: str) -> tuple[str, str]:
+    """(VERSION, URL) of an emcc port, read from its tools/ports/<port>.py."""
+    root = Path(em_config(toolchain, "EMSCRIPTEN_ROOT"))
+    port_file = root / "tools" / "ports" / f"{port}.py"
+    try:
+        text = port_file.read_text()
+    except FileNotFoundError:
+        raise ToolchainBroken(f"emcc has no port {port!r} ({port_file} missing)") from None
+    version = re.search(r"^VERSION\s*=\s*['\"]([^'\"]+)['\"]", text, re.M)
+    fetch = re.search(r"fetch_project\(\s*['\"][^'\"]+['\"]\s*,\s*f?['\"]([^'\"]+)['\"]", text)
+    if not version or not fetch:
+        raise ToolchainBroken(f"cannot read VERSION and URL from {port_file}")
+    return version.group(1), fetch.group(1).replace("{VERSION}", version.group(1))
+
+
+def find_in_mirror(mirror: Path, name: str) -> Path | None:
+    """A source tarball for `name`: `name-1.2.tar.gz` or Debian's `name_1.2.orig.tar.xz`."""
+    matches = sorted(p for p in mirror.iterdir()
+                     if re.match(rf"{re.escape(name)}[-_]\d", p.name) and tarfile.is_tarfile(p))
+    return matches[-1] if matches else None
+
+
+def seed_ports(toolchain: Toolchain, cache: Path, mirror: Path, ports: list[str], log=print) -> list[dict]:
+    """Unpack each port from the mirror unless emcc already has it; returns what was done."""
+    if not mirror.is_dir():
+        raise MirrorError(f"--mirror {mirror} is not a directory")
+    seeded = []
+    for port in ports:
+        version, url = port_spec(toolchain, port)
+        port_dir = cache / "ports" / port
+        marker = port_dir / ".emscripten_url"
+        if marker.exists() and marker.read_text().strip() == url:
+            seeded.append({"port": port, "version": version, "action": "present"})
+            continue
+        tarball = find_in_mirror(mirror, port)
+        if tarball is None:
+            raise MirrorError(f"emcc port {port} {version} is not in the cache and --mirror {mirror} "
+                              f"has no {port}-*.tar.* or {port}_*.orig.tar.* to seed it from")
+        target = port_dir / f"{port}-{version}"
+        shutil.rmtree(port_dir, ignore_errors=True)
+        with tempfile.TemporaryDirectory(dir=cache) as scratch:
+            with tarfile.open(tarball) as archive:
+                archive.extractall(scratch, filter="data")
+            tops = list(Path(scratch).iterdir())
+            unpacked = tops[0] if len(tops) == 1 and tops[0].is_dir() else Path(scratch)
+            port_dir.mkdir(parents=True)
+            shutil.move(str(unpacked), target)
+        marker.write_text(url + "\n")
+        log(f"seeded emcc port {port} ({version}) from {tarball.name}")
+        seeded.append({"port": port, "version": version, "action": "seeded", "from": tarball.name})
+    return seeded

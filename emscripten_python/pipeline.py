@@ -178,10 +178,7 @@ class Pipeline:
         if host.entry is not None and not host.entry.exists():
             raise TestRunError(f"no built interpreter in {host.cwd}: run the build stage first")
         selection = resolve_selection(options.tests, options.exclude, host)
-        args = ["-v", "-u", options.resources]
-        if options.rerun:
-            args.append("-w")   # --rerun since 3.12; -w works on 3.11 too
-        args += options.regrtest_args
+        args = ["-v", "-u", options.resources, *rerun_args(self.source, options.rerun), *options.regrtest_args]
         self.run.tests = {"selection": selection, "regrtest_args": args, "files": []}
         self.run.node["flags"] = context.node_flags
         started = time.monotonic()
@@ -216,6 +213,18 @@ class Pipeline:
         self.run.artifacts = [a for a in self.run.artifacts if a.path != artifact.path] + [artifact]
         self.run.set_stage(Stage("bundle", "succeeded", round(time.monotonic() - started, 3)))
         self.save()
+
+
+def rerun_args(source: CPythonSource, rerun: bool) -> list[str]:
+    """Re-run failed tests in the same process (flaky detection) where regrtest can.
+
+    Plain --rerun re-runs in subprocesses, which Emscripten cannot start ("can't start new
+    thread" kills regrtest and its summary). --single-process keeps the re-run in-process;
+    it exists from 3.13 on, so older trees run without re-run.
+    """
+    if not rerun or source.major_minor < (3, 13):
+        return []
+    return ["--rerun", "--single-process"]
 
 
 def _node_version(node: str, toolchain: Toolchain) -> str | None:

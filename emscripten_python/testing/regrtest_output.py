@@ -6,7 +6,8 @@ runtime; JUnit XML (see junit.py) only exists when regrtest reached its end.
 
 Formats handled (see docs/results-schema.md for examples):
 - progress lines `0:00:12 [ 17/492] test_x`, optionally `load avg: …`, a `/N` failure count,
-  and `-- test_prev failed (2 failures)` suffixes; bare `test_prev passed in 31.2 sec` lines;
+  and `-- test_prev failed (2 failures)` suffixes (≤3.12); the verdict repeated on a progress
+  line `0:00:42 [1/9] test_math passed in 42.6 sec` (3.13+), or bare `test_x skipped -- …`;
 - unittest verbose lines `test_a (test.test_x.C.test_a) ... ok`, the `FAIL:`/`ERROR:`
   sections with tracebacks, `Ran N tests`, `OK (skipped=3)`, `FAILED (failures=1, errors=2)`;
 - the summary: `== Tests result: X ==` (3.12+) or `Tests result: X` (≤3.11), lists such as
@@ -23,10 +24,8 @@ from typing import Iterable
 
 from ..results import TestCase
 
-PROGRESS = re.compile(
-    r"^\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[\s*\d+/\d+(?:/\d+)?\] (?P<name>[\w.]+)"
-    r"(?: -- (?P<previous>.+?))?\s*$"
-)
+PROGRESS = re.compile(r"^\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[\s*\d+/\d+(?:/\d+)?\] (?P<rest>.*?)\s*$")
+STARTED = re.compile(r"^(?P<name>[\w.]+)(?: -- (?P<previous>.+))?$")
 RESULT = re.compile(
     r"^(?P<name>test[\w.]*) (?P<state>passed|failed|skipped|run no tests|timed out|crashed|"
     r"interrupted|did not run|uncaught exception|skipped \(resource denied\)|"
@@ -42,11 +41,11 @@ LIST_HEADER = re.compile(
     r"tests? skipped \(resource denied\)|tests? run no tests|re-run tests?|tests? omitted|"
     r"tests? altered the execution environment(?: \(env changed\))?|tests? did not run)[:.]\s*$"
 )
-SUMMARY_STATE = re.compile(r"^(?:== )?Tests result: (?P<state>[A-Z ]+?)(?: ==)?\s*$")
-FINAL_RESULT = re.compile(r"^Result: (?P<state>[A-Z ]+?)\s*$")
+SUMMARY_STATE = re.compile(r"^(?:== )?Tests result: (?P<state>[A-Z][A-Za-z ]*?)(?: ==)?\s*$")
+FINAL_RESULT = re.compile(r"^Result: (?P<state>[A-Z][A-Za-z ]*?)\s*$")
 TOTAL_TESTS = re.compile(r"^Total tests: (?P<fields>.*)$")
 TOTAL_FILES = re.compile(r"^Total test files: (?P<fields>.*)$")
-RERUN_HEADER = re.compile(r"^Re-running \d+ failed tests? in verbose mode")
+RERUN_HEADER = re.compile(r"^(?:\d+:\d\d:\d\d (?:load avg: [\d.]+ )?)?Re-running \d+ failed tests? in verbose mode")
 
 STATE_TO_OUTCOME = {
     "passed": "passed", "failed": "failed", "skipped": "skipped", "run no tests": "no-tests",
@@ -180,9 +179,15 @@ class _Parser:
             self._close_section()
             self.list_target = None
             self.in_summary = False
-            if progress.group("previous"):
-                self._set_state(progress.group("previous"))
-            self.current = FileAttempt(name=progress.group("name"), attempt=self.attempt_no)
+            # 3.13 repeats the progress prefix with the verdict: "[1/9] test_math passed in 42.6 sec"
+            if self._set_state(progress.group("rest")):
+                return
+            started = STARTED.match(progress.group("rest"))
+            if not started:
+                return
+            if started.group("previous"):
+                self._set_state(started.group("previous"))
+            self.current = FileAttempt(name=started.group("name"), attempt=self.attempt_no)
             self.out.attempts.append(self.current)
             self.pending_case = None
             return

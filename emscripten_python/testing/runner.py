@@ -144,7 +144,8 @@ def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput,
         if kind in listed and first.state is None:
             outcome = mapped
             break
-    cases = junit_cases or list(first.cases.values())
+    # A re-run repeats cases in the JUnit file: the last result of each case wins.
+    cases = list({case.name: case for case in junit_cases}.values()) or list(first.cases.values())
     result = TestFile(
         name=name, outcome=outcome, duration=segment.duration(first),
         tests_run=first.tests_run or (len(junit_cases) if junit_cases else 0),

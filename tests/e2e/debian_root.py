@@ -158,6 +158,28 @@ class DebianRoot:
             stderr=subprocess.STDOUT if capture else None,
         )
 
+    def install_project(self, project: Path) -> str:
+        """Install this checkout of emscripten-python into a venv inside the root.
+
+        Wheels are built on the host (which has the package index configured) and installed
+        in the root with --no-index, so the root needs no network or pip configuration.
+        Returns the path (inside the root) of the installed CLI.
+        """
+        wheels = self.path / "opt" / "ep-wheels"
+        shutil.rmtree(wheels, ignore_errors=True)
+        wheels.mkdir(parents=True)
+        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels), str(project)],
+             stdout=subprocess.DEVNULL)
+        self.chroot(
+            "set -e; [ -x /opt/ep-venv/bin/pip ] || python3 -m venv /opt/ep-venv; "
+            "/opt/ep-venv/bin/pip install --quiet --no-index --find-links /opt/ep-wheels "
+            "--force-reinstall emscripten-python",
+        )
+        return "/opt/ep-venv/bin/emscripten-python"
+
+    def bind(self, host_dir: Path, inside: str) -> "contextlib.AbstractContextManager":
+        return _bind(host_dir, self.path / inside.lstrip("/"))
+
     # --- the documented environment step: Emscripten 3.1.69's NODERAWFS stdio fix ---------
     def set_noderawfs_stdio_fix(self, enabled: bool) -> None:
         """Give NODERAWFS's standard streams real paths and no tty flag, as newer Emscripten does.
@@ -171,16 +193,24 @@ class DebianRoot:
         if not enabled:
             js.write_text(pristine)
             return
-        fixed, count = re.subn(
-            r"FS\.createStream\(\{\s*nfd:\s*(\d),\s*position:\s*0,\s*path:\s*''[^}]*\}",
-            lambda m: (f"FS.createStream({{ nfd: {m.group(1)}, position: 0, "
-                       f"path: '/dev/{('stdin', 'stdout', 'stderr')[int(m.group(1))]}', "
-                       f"flags: {'0' if m.group(1) == '0' else '577'}, seekable: false }}"),
-            pristine,
-        )
-        if count != 3:
-            raise RuntimeError(f"NODERAWFS fix: expected 3 stdio streams in {js}, found {count}")
+        stdin = "FS.createStream({ nfd: 0, position: 0, path: '', flags: 0, tty: true, seekable: false }, 0);"
+        outputs = "FS.createStream({ nfd: i, position: 0, path: '', flags:"
+        if stdin not in pristine or outputs not in pristine:
+            raise RuntimeError(f"NODERAWFS fix: {js} does not have 3.1.69's createStandardStreams")
+        fixed = pristine.replace(stdin, stdin.replace("path: ''", "path: '/dev/stdin'").replace("tty: true, ", ""))
+        fixed = fixed.replace(outputs, outputs.replace("path: ''", "path: i == 1 ? '/dev/stdout' : '/dev/stderr'"))
+        fixed = fixed.replace("}}}, tty: true, seekable: false }, i);", "}}}, seekable: false }, i);")
         js.write_text(fixed)
+
+
+@contextlib.contextmanager
+def _bind(host_dir: Path, target: Path):
+    target.mkdir(parents=True, exist_ok=True)
+    _run(["mount", "--bind", "-o", "ro", str(host_dir), str(target)])
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
 
 
 class SourceMirror:

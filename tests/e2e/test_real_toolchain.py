@@ -1,0 +1,138 @@
+"""The real thing: Debian's emcc 3.1.69 builds CPython 3.13.15 and regrtest runs under node 20.
+
+Slow on a fresh machine (provisioning + a ~6 minute build), a few minutes warm. Prints the
+measured stage timings. See docs/e2e.rst.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from emscripten_python.artifacts import verify_bundle
+
+pytestmark = pytest.mark.e2e
+
+# The crash file is followed by more files: the runner must go on after the runtime dies.
+SELECTION = ["test_math", "test_zlib", "test_json", "test_list", "test_subprocess", "test_os",
+             "test_compile", "test_bool", "test_int"]
+OUT = "/var/lib/ep-e2e/out"        # inside the root; kept between runs so a warm build is incremental
+
+
+def _cli(env, args: str, *, check: bool = False):
+    root = env["root"]
+    started = time.monotonic()
+    done = root.chroot(f"cd /var/lib/ep-e2e && {env['cli']} {args}", check=check, capture=True,
+                       env={"EMSCRIPTEN_PYTHON_CACHE": "/var/cache/emscripten-python"})
+    print(f"\n$ emscripten-python {args}\n  -> rc {done.returncode} in {time.monotonic() - started:.0f} s")
+    return done
+
+
+def _source(env) -> str:
+    return f"/mirror/{env['mirror'].cpython_tarball().name}"
+
+
+@pytest.fixture(scope="module")
+def real_run(debian_env):
+    root = debian_env["root"]
+    root.chroot(f"mkdir -p {OUT}")
+    common = f"--toolchain system --mirror /mirror --source {_source(debian_env)} --out {OUT}"
+
+    # 1. Emscripten 3.1.69 as Debian ships it: the product's smoke check must catch it.
+    root.set_noderawfs_stdio_fix(False)
+    broken = _cli(debian_env, f"toolchain {common}")
+
+    # 2. The documented environment step, then the whole job through the CLI.
+    root.set_noderawfs_stdio_fix(True)
+    run = _cli(debian_env, f"run {common} --tests {','.join(SELECTION)} --timeout 900")
+    print(run.stdout[-3000:])
+    out = root.path / OUT.lstrip("/")
+    results = json.loads((out / "results.json").read_text())
+    print("stage timings:", {s["name"]: s["duration"] for s in results["stages"]})
+    print("counts:", json.dumps(results["counts"]))
+    return {"broken": broken, "run": run, "results": results, "out": out, "env": debian_env}
+
+
+def test_smoke_check_catches_broken_noderawfs(real_run):
+    broken = real_run["broken"]
+    assert broken.returncode == 13, broken.stdout
+    assert "smoke check" in broken.stdout and "fstat" in broken.stdout
+
+
+def test_run_exit_code_reports_failures(real_run):
+    # test_os really fails and test_compile really crashes: exit 30 (tests failed).
+    assert real_run["run"].returncode == 30, real_run["run"].stdout[-2000:]
+    assert real_run["results"]["outcome"] == "failure"
+
+
+def test_every_selected_file_has_observed_outcome(real_run):
+    files = {f["name"]: f for f in real_run["results"]["tests"]["files"]}
+    assert list(files) == SELECTION
+    for name in ("test_math", "test_zlib", "test_json", "test_list", "test_bool", "test_int"):
+        assert files[name]["outcome"] == "passed", (name, files[name])
+    assert files["test_subprocess"]["outcome"] == "skipped"
+    assert files["test_os"]["outcome"] == "failed"
+    assert files["test_os"]["failures"] >= 1
+    assert any(c["outcome"] in ("failed", "error") and c["traceback"] for c in files["test_os"]["cases"])
+
+
+def test_case_counts_plausible(real_run):
+    files = {f["name"]: f for f in real_run["results"]["tests"]["files"]}
+    assert files["test_math"]["tests_run"] >= 80
+    assert files["test_zlib"]["tests_run"] >= 50
+    assert files["test_os"]["tests_run"] >= 300
+    assert real_run["results"]["counts"]["tests"]["run"] >= 600
+
+
+def test_runtime_crash_recorded_and_run_continued(real_run):
+    files = {f["name"]: f for f in real_run["results"]["tests"]["files"]}
+    crashed = files["test_compile"]
+    assert crashed["outcome"] == "crashed"
+    assert "RuntimeError" in crashed["crash"] or "RangeError" in crashed["crash"], crashed["crash"]
+    # Files after the crash ran in a new node process.
+    assert files["test_bool"]["tests_run"] > 0 and files["test_int"]["tests_run"] > 0
+
+
+def test_junit_valid(real_run):
+    tree = ET.parse(real_run["out"] / "junit.xml")
+    suites = tree.getroot()
+    assert suites.tag == "testsuites"
+    assert int(suites.get("tests")) >= 600
+    names = [s.get("name") for s in suites.iter("testsuite")]
+    assert names == SELECTION
+    assert int(suites.get("errors")) >= 1     # the crash
+
+
+def test_bundle_manifest_matches(real_run):
+    artifacts = real_run["results"]["artifacts"]
+    assert len(artifacts) == 1
+    bundle = real_run["out"] / artifacts[0]["path"]
+    assert verify_bundle(bundle) == []
+    with tarfile.open(bundle) as archive:
+        names = archive.getnames()
+    assert "python/python.wasm" in names and "python/python.js" in names and "results.json" in names
+
+
+def test_python_wasm_runnable(real_run):
+    env = real_run["env"]
+    source_dir = real_run["results"]["source"]["path"]
+    done = env["root"].chroot(
+        f"cd {source_dir}/builddir/emscripten-node && node python.js -c 'import sys; print(sys.platform)'",
+        capture=True)
+    assert done.stdout.strip().splitlines()[-1] == "emscripten"
+    wasm = env["root"].path / source_dir.lstrip("/") / "builddir/emscripten-node/python.wasm"
+    assert wasm.stat().st_size > 5_000_000
+
+
+def test_toolchain_recorded(real_run):
+    toolchain = real_run["results"]["toolchain"]
+    assert toolchain["kind"] == "system" and toolchain["emcc_version"] == "3.1.69"
+    assert toolchain["matches_pin"] is True and toolchain["smoke_check"] == "passed"
+    assert {p["port"] for p in toolchain["ports"]} == {"zlib", "bzip2"}
+    assert real_run["results"]["node"]["version"].startswith("20.")
+    assert real_run["results"]["source"]["cpython_version"] == "3.13.15"

@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             run = Run.load(args.out / "results.json")
             print(render_markdown(run) if args.format == "markdown" else run.to_dict())
             return 0
-        pipeline = Pipeline(_options(args))
+        # `run` and `toolchain` (the first step of a staged build) begin a new record; the
+        # later stages add to it. Build directories are reused either way.
+        pipeline = Pipeline(_options(args), new_run=args.command in ("run", "toolchain"))
         try:
             if args.command in ("run", "toolchain"):
                 pipeline.toolchain_stage()

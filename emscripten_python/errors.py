@@ -50,11 +50,15 @@ class BuildError(EmscriptenPythonError):
 class TestRunError(EmscriptenPythonError):
     """The test stage could not produce results at all (no interpreter, no output)."""
 
+    __test__ = False   # not a pytest test class
+
     exit_code = 21
 
 
 class TestsFailed(EmscriptenPythonError):
     """Tests ran and some failed or crashed; results are complete on disk."""
+
+    __test__ = False
 
     exit_code = 30
 

@@ -55,12 +55,13 @@ class Options:
 
 
 class Pipeline:
-    def __init__(self, options: Options):
+    def __init__(self, options: Options, *, new_run: bool):
+        """new_run: start a new record (run, toolchain); otherwise continue the one in --out."""
         self.options = options
         self.out = options.out
         self.out.mkdir(parents=True, exist_ok=True)
         self.results_path = self.out / RESULTS
-        self.run = Run.load_or_new(self.results_path)
+        self.run = Run() if new_run else Run.load_or_new(self.results_path)
         if options.origin:
             self.run.origin = {**self.run.origin, **options.origin}
         self._source: CPythonSource | None = None

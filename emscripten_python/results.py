@@ -26,6 +26,7 @@ BAD_FILE_OUTCOMES = frozenset({"failed", "crashed", "timed-out", "env-changed"})
 
 @dataclass
 class TestCase:
+    __test__ = False   # not a pytest test class
     name: str                 # unittest id, e.g. test.test_os.MakedirTests.test_mode
     outcome: str
     duration: float | None = None
@@ -35,6 +36,7 @@ class TestCase:
 
 @dataclass
 class TestFile:
+    __test__ = False   # not a pytest test class
     name: str                 # regrtest name, e.g. test_os or test.test_asyncio.test_tasks
     outcome: str
     duration: float | None = None

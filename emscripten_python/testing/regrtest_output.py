@@ -27,9 +27,9 @@ from ..results import TestCase
 PROGRESS = re.compile(r"^\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[\s*\d+/\d+(?:/\d+)?\] (?P<rest>.*?)\s*$")
 STARTED = re.compile(r"^(?P<name>[\w.]+)(?: -- (?P<previous>.+))?$")
 RESULT = re.compile(
-    r"^(?P<name>test[\w.]*) (?P<state>passed|failed|skipped|run no tests|timed out|crashed|"
-    r"interrupted|did not run|uncaught exception|skipped \(resource denied\)|"
-    r"failed \(env changed\)|env changed)(?P<rest>.*)$"
+    r"^(?P<name>test[\w.]*) (?P<state>skipped \(resource denied\)|failed \(env changed\)|passed|failed|"
+    r"skipped|run no tests|timed out|crashed|interrupted|did not run|uncaught exception|env changed)"
+    r"(?P<rest>.*)$"
 )
 CASE_LINE = re.compile(r"^(?P<method>\S+) \((?P<id>[\w.]+)\)(?P<tail>.*)$")
 CASE_RESULT = re.compile(r"\.\.\. ?(?P<result>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\s*$")
@@ -92,6 +92,7 @@ class RegrtestOutput:
     summary_state: str | None = None
     final_result: str | None = None
     totals: dict[str, str] = field(default_factory=dict)
+    running_case: str | None = None     # unittest id whose verdict never came (runtime died in it)
 
     @property
     def finished(self) -> bool:
@@ -282,6 +283,8 @@ class _Parser:
 
     def close(self) -> RegrtestOutput:
         self._close_section()
+        if self.pending_case and not self.out.finished:
+            self.out.running_case = self.pending_case[0]
         return self.out
 
 

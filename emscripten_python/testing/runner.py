@@ -41,6 +41,7 @@ class HostPython:
 
 @dataclass
 class TestOptions:
+    __test__ = False   # not a pytest test class
     selection: list[str]
     regrtest_args: list[str] = field(default_factory=lambda: ["-v", "-u", "all,-network"])
     file_timeout: float = 1200.0
@@ -231,6 +232,10 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
                 previous.outcome = "failed"     # died while being re-run: it had already failed once
                 previous.crash = crash_text
             else:
+                if dead is not None and output.running_case:
+                    dead.cases[output.running_case] = TestCase(
+                        name=output.running_case, outcome="error", message="the runtime crashed in this test",
+                        traceback=crash_text)
                 results[crashed_name] = TestFile(
                     name=crashed_name, outcome="timed-out" if timed_out else "crashed",
                     duration=segment.duration(dead) if dead else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -58,6 +59,24 @@ def _test_args(parser: argparse.ArgumentParser) -> None:
                         help="extra regrtest argument (repeatable)")
 
 
+# Faces that add subcommands (`report --github`, `status …`, `worker …`) live in their own
+# modules, each with `register(subparsers)` setting `func`; a module whose extra is not
+# installed simply contributes nothing.
+EXTENSION_MODULES = ("emscripten_python.github.cli", "emscripten_python.status.cli",
+                     "emscripten_python.worker.cli")
+
+
+def _register_extensions(sub) -> None:
+    for name in EXTENSION_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            if exc.name and not name.startswith(exc.name) and exc.name.split(".")[0] == "emscripten_python":
+                raise
+            continue
+        module.register(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emscripten-python", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -75,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="render results.json as Markdown / JUnit")
     report.add_argument("--out", type=Path, default=Path("emscripten-python-out"))
     report.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    _register_extensions(sub)
     return parser
 
 
@@ -118,6 +138,8 @@ def _finish(pipeline: Pipeline) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "func", None) is not None:
+            return int(args.func(args) or 0)
         if args.command == "report":
             run = Run.load(args.out / "results.json")
             print(render_markdown(run) if args.format == "markdown" else run.to_dict())

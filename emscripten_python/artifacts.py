@@ -57,9 +57,15 @@ def verify_bundle(bundle: Path) -> list[str]:
     """Members whose content does not match the manifest (empty when the bundle is intact)."""
     problems = []
     with tarfile.open(bundle) as archive:
-        manifest = json.load(archive.extractfile(MANIFEST))["files"]
+        try:
+            manifest = json.load(archive.extractfile(MANIFEST))["files"]
+        except KeyError:
+            return [MANIFEST]
         for entry in manifest:
-            member = archive.extractfile(entry["path"])
+            try:
+                member = archive.extractfile(entry["path"])
+            except KeyError:
+                member = None
             if member is None or hashlib.sha256(member.read()).hexdigest() != entry["sha256"]:
                 problems.append(entry["path"])
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,14 +28,15 @@ def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
     parser.add_argument("--strict-toolchain", action="store_true",
                         help="fail (exit 12) when emcc is not the pinned version instead of warning")
     parser.add_argument("--mirror", type=Path,
-                        help="directory of source tarballs for emcc ports and CPython dependencies (offline)")
+                        help="directory of source tarballs for emcc's ports (zlib, bzip2), used offline")
     parser.add_argument("--cache-dir", type=Path, help="emsdk installs and Emscripten caches "
                         "(default: $EMSCRIPTEN_PYTHON_CACHE or the user cache dir)")
     parser.add_argument("--node", default="node", help="the Node.js that runs the tests (default: node)")
     parser.add_argument("--node-flag", action="append", dest="node_flags", metavar="FLAG",
                         help="node flag (repeatable); replaces the default --stack-size=30000")
     parser.add_argument("--origin", choices=["local", "buildbot", "github-actions"],
-                        help="who runs this (recorded in results.json; default: detected)")
+                        help="who runs this (recorded in results.json; default: github-actions when "
+                             "$GITHUB_ACTIONS is set, else local)")
     parser.add_argument("--builder", help="builder / job name recorded in results.json")
     parser.add_argument("--build-url", help="URL of this build, recorded in results.json")
 
@@ -91,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(test), _test_args(test)
     bundle = sub.add_parser("bundle", help="archive the interpreter, stdlib, logs and results")
     _common(bundle)
-    report = sub.add_parser("report", help="render results.json as Markdown / JUnit")
+    report = sub.add_parser("report", help="print results.json as Markdown or JSON")
     report.add_argument("--out", type=Path, default=Path("emscripten-python-out"))
     report.add_argument("--format", choices=["markdown", "json"], default="markdown")
     _register_extensions(sub)
@@ -132,6 +134,8 @@ def _finish(pipeline: Pipeline) -> int:
           f"-> {pipeline.results_path}")
     if run.outcome == "failure":
         return TestsFailed.exit_code
+    if run.outcome == "error":
+        return EmscriptenPythonError.exit_code
     return 0
 
 
@@ -142,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             return int(args.func(args) or 0)
         if args.command == "report":
             run = Run.load(args.out / "results.json")
-            print(render_markdown(run) if args.format == "markdown" else run.to_dict())
+            print(render_markdown(run) if args.format == "markdown" else json.dumps(run.to_dict(), indent=2))
             return 0
         # `run` and `toolchain` (the first step of a staged build) begin a new record; the
         # later stages add to it. Build directories are reused either way.

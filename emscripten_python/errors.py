@@ -1,4 +1,4 @@
-"""One exception hierarchy; each class has its own documented exit code (docs/cli.md).
+"""One exception hierarchy; each class has its own documented exit code (docs/cli.rst).
 
 The CLI prints `error: <message>` for these and exits with `exit_code`, never a traceback:
 they are the user's or the environment's problem, not the program's.

@@ -14,8 +14,11 @@ def _versions(run: Run) -> str:
     if source.get("commit"):
         parts.append(f"commit `{source['commit'][:12]}`")
     if toolchain.get("emcc_version"):
-        pin = toolchain.get("pinned_version") or toolchain.get("minimum_version")
-        match = "" if toolchain.get("matches_pin", True) else f" ⚠️ pinned {pin}"
+        if toolchain.get("minimum_version"):
+            wanted = f">= {toolchain['minimum_version']}"
+        else:
+            wanted = toolchain.get("pinned_version")
+        match = "" if toolchain.get("matches_pin", True) else f" ⚠️ pinned {wanted}"
         parts.append(f"emcc {toolchain['emcc_version']} ({toolchain.get('kind', '?')}){match}")
     if node.get("version"):
         parts.append(f"node {node['version']}")

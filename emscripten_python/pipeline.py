@@ -112,10 +112,12 @@ class Pipeline:
             }
             self.run.node = {"version": _node_version(options.node, toolchain), "path": options.node}
             # Before a 6-minute build: a toolchain that silently loses stdout fails here.
+            status = "failed"
             try:
                 smoke_check(toolchain, options.node)
+                status = "succeeded"
             finally:
-                self.run.set_stage(Stage("toolchain", "succeeded", round(time.monotonic() - started, 3)))
+                self.run.set_stage(Stage("toolchain", status, round(time.monotonic() - started, 3)))
                 self.save()
         self.run.toolchain["smoke_check"] = "passed"
         self.save()

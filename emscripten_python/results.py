@@ -1,4 +1,4 @@
-"""The result model every face reads: results.json (schema in docs/results-schema.md).
+"""The result model every face reads: results.json (schema in docs/results-schema.rst).
 
 A run is written incrementally by each stage (toolchain, build, test, report) into the
 same results.json, so a stage that fails leaves everything before it on disk.
@@ -52,7 +52,7 @@ class TestFile:
 @dataclass
 class Stage:
     name: str
-    status: str               # succeeded / failed / skipped / cached
+    status: str               # succeeded / failed
     duration: float = 0.0
     returncode: int | None = None
     log: str | None = None    # path relative to the output dir
@@ -131,18 +131,22 @@ class Run:
                                f"(this emscripten-python reads {SCHEMA_VERSION})")
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
-        kwargs["stages"] = [Stage(**s) for s in data.get("stages", [])]
-        kwargs["artifacts"] = [Artifact(**a) for a in data.get("artifacts", [])]
-        tests = dict(data.get("tests") or {})
-        tests["files"] = [
-            TestFile(**{**f, "cases": [TestCase(**c) for c in f.get("cases", [])]})
-            for f in tests.get("files", [])
-        ]
-        kwargs["tests"] = tests
         try:
-            return cls(**kwargs)
-        except TypeError as exc:
+            kwargs["stages"] = [Stage(**s) for s in data.get("stages", [])]
+            kwargs["artifacts"] = [Artifact(**a) for a in data.get("artifacts", [])]
+            tests = dict(data.get("tests") or {})
+            tests["files"] = [
+                TestFile(**{**f, "cases": [TestCase(**c) for c in f.get("cases", [])]})
+                for f in tests.get("files", [])
+            ]
+            kwargs["tests"] = tests
+            run = cls(**kwargs)
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
             raise ResultsError(f"results.json does not match schema {SCHEMA_VERSION}: {exc}") from None
+        unknown = {f.outcome for f in run.test_files} - set(FILE_OUTCOMES)
+        if unknown:
+            raise ResultsError(f"results.json has unknown test file outcomes: {', '.join(sorted(unknown))}")
+        return run
 
     def save(self, path: Path) -> None:
         """Atomic write: a reader (Buildbot, the status store) never sees half a file."""
@@ -157,7 +161,7 @@ class Run:
             data = json.loads(path.read_text())
         except FileNotFoundError:
             raise ResultsError(f"{path} does not exist") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
             raise ResultsError(f"{path} is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise ResultsError(f"{path} does not hold a JSON object")

@@ -155,13 +155,23 @@ def _clone(spec: str, dest_root: Path) -> Path:
     dest = dest_root / "source" / "cpython"
     if shutil.which("git") is None:
         raise SourceError("git is needed to use a git URL as --source")
+    if (dest / ".git").exists() and _git(dest, "remote", "get-url", "origin") != url:
+        # Never build a different repository's leftovers under this --out.
+        shutil.rmtree(dest)
     if not (dest / ".git").exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(["git", "clone", "--quiet", url, str(dest)], capture_output=True, text=True)
         if done.returncode:
             raise SourceError(f"git clone {url} failed: {done.stderr.strip()}")
+    elif ref:
+        subprocess.run(["git", "-C", str(dest), "fetch", "--quiet", "--tags", "origin"], capture_output=True)
     if ref:
-        done = subprocess.run(["git", "-C", str(dest), "checkout", "--quiet", ref], capture_output=True, text=True)
+        done = subprocess.run(["git", "-C", str(dest), "checkout", "--quiet", "--detach", ref],
+                              capture_output=True, text=True)
+        if done.returncode:
+            # A branch name: check out what the remote has now, not a stale local branch.
+            done = subprocess.run(["git", "-C", str(dest), "checkout", "--quiet", "--detach", f"origin/{ref}"],
+                                  capture_output=True, text=True)
         if done.returncode:
             raise SourceError(f"git checkout {ref} failed in {dest}: {done.stderr.strip()}")
     return dest

@@ -2,7 +2,7 @@
 
 Tools/wasm/wasm_build.py exists in these trees but is a developer convenience that hides
 the flags; the exact configure/make lines below are the ones measured to build and pass
-tests (docs/toolchains.md): dynamic linking (without it the test extension modules fail
+tests (docs/toolchains.rst): dynamic linking (without it the test extension modules fail
 to link: "relocation ... recompile with -fPIC") and a 5 MB wasm stack (without it
 deep-recursion tests die with "memory access out of bounds").
 """

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..results import Run, TestCase
+from ..results import Run, TestCase, TestFile
 
 
 def read_regrtest_junit(path: Path) -> list[TestCase]:
@@ -28,8 +29,13 @@ def read_regrtest_junit(path: Path) -> list[TestCase]:
                 outcome, message = kind, found.get("message")
                 text = (found.text or "").strip() or None
                 break
-        status = element.get("status")
-        if status == "skipped":
+        # regrtest's own JUnit writer (test.support.testresult) marks these with child elements.
+        marker = element.find("outcome")
+        if marker is not None and (marker.text or "").strip() == "UNEXPECTED_SUCCESS":
+            outcome = "unexpected-success"
+        elif outcome == "passed" and element.find("output") is not None:
+            outcome, text = "expected-failure", (element.find("output").text or "").strip() or None
+        if element.get("status") == "skipped":
             outcome = "skipped"
         try:
             duration = float(element.get("time")) if element.get("time") else None
@@ -51,6 +57,14 @@ def file_for_case(case_name: str, files: list[str]) -> str | None:
     return best[0] if best else None
 
 
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str | None) -> str | None:
+    """Console output can hold ANSI escapes and NULs, which XML 1.0 cannot carry."""
+    return _NOT_XML.sub("", text) if text is not None else None
+
+
 def write_junit(run: Run, path: Path) -> None:
     """One <testsuite> per test file; crashed and timed-out files become an <error> case."""
     suites = ET.Element("testsuites", name="emscripten-python")
@@ -59,12 +73,9 @@ def write_junit(run: Run, path: Path) -> None:
         suite = ET.SubElement(suites, "testsuite", name=test_file.name)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         cases = list(test_file.cases)
-        if test_file.outcome in ("crashed", "timed-out") or (test_file.outcome in ("skipped", "resource-denied")
-                                                             and not cases) or (not cases and test_file.outcome == "failed"):
-            cases.append(TestCase(name=f"{test_file.name}.<file>", outcome={
-                "crashed": "error", "timed-out": "error", "failed": "failed"}.get(test_file.outcome, "skipped"),
-                message=f"{test_file.name} {test_file.outcome}",
-                traceback=test_file.crash or test_file.log_excerpt))
+        synthetic = _file_level_case(test_file, cases)
+        if synthetic is not None:
+            cases.append(synthetic)
         for case in cases:
             classname, _, name = case.name.rpartition(".")
             element = ET.SubElement(suite, "testcase", classname=classname or test_file.name, name=name,
@@ -72,13 +83,15 @@ def write_junit(run: Run, path: Path) -> None:
             counts["tests"] += 1
             if case.outcome in ("failed", "unexpected-success"):
                 counts["failures"] += 1
-                ET.SubElement(element, "failure", message=case.message or "failed").text = case.traceback
+                ET.SubElement(element, "failure", message=_xml_text(case.message) or "failed").text = \
+                    _xml_text(case.traceback)
             elif case.outcome == "error":
                 counts["errors"] += 1
-                ET.SubElement(element, "error", message=case.message or "error").text = case.traceback
+                ET.SubElement(element, "error", message=_xml_text(case.message) or "error").text = \
+                    _xml_text(case.traceback)
             elif case.outcome in ("skipped", "expected-failure"):
                 counts["skipped"] += 1
-                ET.SubElement(element, "skipped", message=case.message or case.outcome)
+                ET.SubElement(element, "skipped", message=_xml_text(case.message) or case.outcome)
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value
@@ -87,3 +100,23 @@ def write_junit(run: Run, path: Path) -> None:
         suites.set(key, str(value))
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _file_level_case(test_file: TestFile, cases: list[TestCase]) -> TestCase | None:
+    """A case standing for the whole file when its outcome is not visible in its cases.
+
+    Without it a crashed file, or a failed / env-changed file with no failing case, would
+    look green in JUnit while the run failed.
+    """
+    failing = any(c.outcome in ("failed", "error", "unexpected-success") for c in cases)
+    if test_file.outcome in ("crashed", "timed-out"):
+        outcome = "error"
+    elif test_file.outcome in ("failed", "env-changed") and not failing:
+        outcome = "failed"
+    elif test_file.outcome in ("skipped", "resource-denied") and not cases:
+        outcome = "skipped"
+    else:
+        return None
+    return TestCase(name=f"{test_file.name}.<file>", outcome=outcome,
+                    message=f"{test_file.name} {test_file.outcome}",
+                    traceback=test_file.crash or test_file.log_excerpt)

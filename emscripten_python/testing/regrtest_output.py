@@ -4,7 +4,7 @@ Streaming and line-oriented: memory stays flat in the size of the log (it keeps 
 current file's lines). The console is the primary source because it survives a crash of the
 runtime; JUnit XML (see junit.py) only exists when regrtest reached its end.
 
-Formats handled (see docs/results-schema.md for examples):
+Formats handled (see docs/results-schema.rst for examples):
 - progress lines `0:00:12 [ 17/492] test_x`, optionally `load avg: …`, a `/N` failure count,
   and `-- test_prev failed (2 failures)` suffixes (≤3.12); the verdict repeated on a progress
   line `0:00:42 [1/9] test_math passed in 42.6 sec` (3.13+), or bare `test_x skipped -- …`;
@@ -45,7 +45,7 @@ SUMMARY_STATE = re.compile(r"^(?:== )?Tests result: (?P<state>[A-Z][A-Za-z ]*?)(
 FINAL_RESULT = re.compile(r"^Result: (?P<state>[A-Z][A-Za-z ]*?)\s*$")
 TOTAL_TESTS = re.compile(r"^Total tests: (?P<fields>.*)$")
 TOTAL_FILES = re.compile(r"^Total test files: (?P<fields>.*)$")
-RERUN_HEADER = re.compile(r"^(?:\d+:\d\d:\d\d (?:load avg: [\d.]+ )?)?Re-running \d+ failed tests? in verbose mode")
+RERUN_HEADER = re.compile(r"^(?:\d+:\d\d:\d\d (?:load avg: [\d.]+ )?)?Re-running (?:\d+ )?failed tests? in verbose mode")
 
 STATE_TO_OUTCOME = {
     "passed": "passed", "failed": "failed", "skipped": "skipped", "run no tests": "no-tests",

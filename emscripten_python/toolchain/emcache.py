@@ -64,17 +64,34 @@ def port_spec(toolchain: Toolchain, port: str) -> tuple[str, str]:
     except FileNotFoundError:
         raise ToolchainBroken(f"emcc has no port {port!r} ({port_file} missing)") from None
     version = re.search(r"^VERSION\s*=\s*['\"]([^'\"]+)['\"]", text, re.M)
-    fetch = re.search(r"fetch_project\(\s*['\"][^'\"]+['\"]\s*,\s*f?['\"]([^'\"]+)['\"]", text)
+    # The URL is an f-string in newer ports, 'prefix' + VERSION + 'suffix' in older ones (3.1.19).
+    fetch = re.search(r"fetch_project\(\s*['\"][^'\"]+['\"]\s*,\s*(?P<expr>[^,)]+)[,)]", text)
     if not version or not fetch:
         raise ToolchainBroken(f"cannot read VERSION and URL from {port_file}")
-    return version.group(1), fetch.group(1).replace("{VERSION}", version.group(1))
+    parts = re.findall(r"f?['\"]([^'\"]*)['\"]|(VERSION)", fetch.group("expr"))
+    url = "".join(version.group(1) if name else literal for literal, name in parts)
+    url = url.replace("{VERSION}", version.group(1))
+    if not re.match(r"^\w+://\S+$", url):
+        raise ToolchainBroken(f"cannot read the port URL from {port_file}: {fetch.group('expr').strip()}")
+    return version.group(1), url
 
 
-def find_in_mirror(mirror: Path, name: str) -> Path | None:
-    """A source tarball for `name`: `name-1.2.tar.gz` or Debian's `name_1.2.orig.tar.xz`."""
-    matches = sorted(p for p in mirror.iterdir()
-                     if re.match(rf"{re.escape(name)}[-_]\d", p.name) and tarfile.is_tarfile(p))
-    return matches[-1] if matches else None
+def _version_key(path: Path) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", path.name))
+
+
+def find_in_mirror(mirror: Path, name: str, version: str | None = None) -> Path | None:
+    """A source tarball for `name`: `name-1.2.tar.gz` or Debian's `name_1.2.orig.tar.xz`.
+
+    The exact version wins; otherwise the highest version (numerically, not by text).
+    """
+    matches = [p for p in mirror.iterdir()
+               if p.is_file() and re.match(rf"{re.escape(name)}[-_]\d", p.name) and tarfile.is_tarfile(p)]
+    if version:
+        exact = [p for p in matches if re.match(rf"{re.escape(name)}[-_]{re.escape(version)}\.(?:orig\.)?tar", p.name)]
+        if exact:
+            return exact[0]
+    return max(matches, key=_version_key) if matches else None
 
 
 def seed_ports(toolchain: Toolchain, cache: Path, mirror: Path, ports: list[str], log=print) -> list[dict]:
@@ -89,7 +106,7 @@ def seed_ports(toolchain: Toolchain, cache: Path, mirror: Path, ports: list[str]
         if marker.exists() and marker.read_text().strip() == url:
             seeded.append({"port": port, "version": version, "action": "present"})
             continue
-        tarball = find_in_mirror(mirror, port)
+        tarball = find_in_mirror(mirror, port, version)
         if tarball is None:
             raise MirrorError(f"emcc port {port} {version} is not in the cache and --mirror {mirror} "
                               f"has no {port}-*.tar.* or {port}_*.orig.tar.* to seed it from")

@@ -50,7 +50,7 @@ def smoke_check(toolchain: Toolchain, node: str = "node") -> dict:
             f"emcc {toolchain.version} ({toolchain.emcc}) fails the NODERAWFS smoke check: "
             + "; ".join(problems)
             + ". Known cause: Emscripten 3.1.69's library_noderawfs.js creates the standard "
-              "streams with path '' and tty: true (fixed in newer Emscripten; see docs/toolchains.md)."
+              "streams with path '' and tty: true (fixed in newer Emscripten; see docs/toolchains.rst)."
         )
     return {"smoke_check": "passed"}
 

@@ -110,10 +110,6 @@ def test_verify_reports_same_size_modification(tmp_path, members):
     assert verify_bundle(tampered) == ["python/python.wasm"]
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError,
-                   reason="BUG artifacts.verify_bundle: archive.extractfile(name) raises KeyError for a "
-                          "member listed in the manifest but missing from the archive, instead of "
-                          "reporting it")
 def test_verify_reports_a_missing_member(tmp_path, members):
     bundle = tmp_path / "b.tar.gz"
     make_bundle(bundle, members)

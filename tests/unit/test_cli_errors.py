@@ -104,9 +104,6 @@ def test_report_markdown(capsys, tmp_path):
     assert "RuntimeError: unreachable" in out
 
 
-@pytest.mark.xfail(strict=True, raises=json.JSONDecodeError,
-                   reason="BUG cli.main: `report --format json` prints the Python repr of run.to_dict() "
-                          "(single quotes, None, True) instead of JSON")
 def test_report_json_is_json(capsys, tmp_path):
     run = _saved_run(tmp_path)
     assert cli.main(["report", "--out", str(tmp_path), "--format", "json"]) == 0

@@ -172,10 +172,6 @@ def test_write_junit_resource_denied_and_failed_without_cases(tmp_path):
     assert failure.text == "regrtest finished without a result for this file"
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="BUG testing.junit.write_junit: an env-changed file (a failure for decide_outcome "
-                          "and the Markdown) gets no <failure> unless it has failing cases, so junit.xml is "
-                          "green while the run is 'failure' (exit 30)")
 def test_write_junit_env_changed_file_is_not_green(tmp_path):
     run = Run()
     run.set_stage(Stage("test", "succeeded"))
@@ -199,10 +195,6 @@ def test_write_junit_escapes_text(tmp_path):
     assert failure.text == "a < b && c > d"
 
 
-@pytest.mark.xfail(strict=True, raises=ET.ParseError,
-                   reason="BUG testing.junit.write_junit: control characters from console output (ANSI "
-                          "escapes, NUL) in crash text / log excerpts / tracebacks are written as-is, "
-                          "which is not well-formed XML 1.0, so CI cannot read junit.xml")
 def test_write_junit_control_characters_stay_well_formed(tmp_path):
     run = Run()
     run.tests["files"] = [File("test_pyrepl", "crashed", crash="\x1b[31mRuntimeError\x1b[0m: unreachable\x00")]
@@ -280,11 +272,6 @@ def test_read_regrtest_junit_missing_or_broken(tmp_path, content):
     assert read_regrtest_junit(path) == []
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="BUG testing.junit.read_regrtest_junit: regrtest (Lib/test/support/testresult.py) "
-                          "writes <outcome>UNEXPECTED_SUCCESS</outcome> for an unexpected success and "
-                          "<output> for an expected failure; both are read as 'passed', and JUnit cases "
-                          "replace the console's, so an unexpected success is lost")
 @pytest.mark.parametrize("child, expected", [
     ("<outcome>UNEXPECTED_SUCCESS</outcome>", "unexpected-success"),
     ('<output type="AssertionError" message="AssertionError">Traceback ...</output>', "expected-failure"),

@@ -96,10 +96,6 @@ def test_load_binary_garbage(tmp_path):
         Run.load(path)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="BUG results.Run.from_dict: Stage(**s) / File(**f) / Case(**c) are built "
-                          "outside the try, so a malformed entry raises TypeError (a traceback from the "
-                          "CLI) instead of ResultsError")
 @pytest.mark.parametrize("where", ["stage", "file", "case", "stage-without-status"])
 def test_malformed_nested_entry_is_results_error(where):
     data = sample_run().to_dict()

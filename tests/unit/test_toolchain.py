@@ -189,9 +189,6 @@ def test_find_in_mirror_ignores_non_tarballs_and_other_names(tmp_path):
     assert emcache.find_in_mirror(mirror, "libffi") is None
 
 
-@pytest.mark.xfail(strict=True, raises=IsADirectoryError,
-                   reason="BUG emcache.find_in_mirror: tarfile.is_tarfile() on a directory such as an "
-                          "unpacked zlib-1.2.13/ raises IsADirectoryError instead of skipping it")
 def test_find_in_mirror_skips_directories(mirror):
     (mirror / "zlib-1.2.13").mkdir()
     assert emcache.find_in_mirror(mirror, "zlib") == mirror / "zlib_1.3.dfsg+really1.3.2.orig.tar.gz"
@@ -266,11 +263,6 @@ def test_port_spec_unreadable_port(emscripten_root):
         emcache.port_spec(TOOLCHAIN, "odd")
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="BUG emcache.port_spec: Emscripten 3.1.19 (the fallback pin for 3.11/3.12) has "
-                          "bzip2.py fetch_project('bzip2', '.../archive/' + VERSION + '.zip', ...); the URL "
-                          "is returned truncated at the first quote, so the .emscripten_url marker never "
-                          "matches and emcc tries to download bzip2 offline")
 def test_port_spec_concatenated_url(emscripten_root):
     (emscripten_root / "tools" / "ports" / "bzip2.py").write_text(
         "VERSION = '1.0.6'\n\ndef get(ports, settings, shared):\n"

@@ -47,9 +47,16 @@ def _build_args(parser: argparse.ArgumentParser) -> None:
                         help="extra argument for the host configure (repeatable)")
     parser.add_argument("--only", action="append", default=[], metavar="STAGE",
                         help="run only this build stage (repeatable), e.g. make-host")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="run every configure step even when its inputs are unchanged")
 
 
-def _test_args(parser: argparse.ArgumentParser) -> None:
+def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
+    # `test` alone: --jobs is the number of node processes; `run`: --jobs is make's, and
+    # --test-jobs (default: the same) the test shards.
+    parser.add_argument("--test-jobs" if with_build else "--jobs", type=int, dest="test_jobs",
+                        default=None, help="node processes to shard the test files across "
+                        "(default: the number of CPUs)")
     parser.add_argument("--tests", default="smoke",
                         help="all, a named subset (smoke), or test files: 'test_os,test_math'")
     parser.add_argument("--exclude", "-x", action="append", default=[], help="test file to leave out")
@@ -84,13 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="toolchain + build + test + report + bundle")
-    _common(run), _build_args(run), _test_args(run)
+    _common(run), _build_args(run), _test_args(run, with_build=True)
     toolchain = sub.add_parser("toolchain", help="get and check the Emscripten toolchain")
     _common(toolchain)
     build = sub.add_parser("build", help="build-Python, dependencies, host Python")
     _common(build), _build_args(build)
     test = sub.add_parser("test", help="run regrtest under node, crash-proof")
-    _common(test), _test_args(test)
+    _common(test), _test_args(test, with_build=False)
     bundle = sub.add_parser("bundle", help="archive the interpreter, stdlib, logs and results")
     _common(bundle)
     report = sub.add_parser("report", help="print results.json as Markdown or JSON")
@@ -116,7 +123,11 @@ def _options(args: argparse.Namespace) -> Options:
                       node_flags=args.node_flags, origin=_origin(args))
     if args.cache_dir:
         options.cache_dir = args.cache_dir
-    for name in ("jobs", "configure_args", "only", "tests", "exclude", "resources", "rerun",
+    if getattr(args, "test_jobs", None) is not None:
+        options.test_jobs = args.test_jobs
+    elif getattr(args, "jobs", None) is not None:
+        options.test_jobs = args.jobs
+    for name in ("jobs", "configure_args", "only", "rebuild", "tests", "exclude", "resources", "rerun",
                  "file_timeout", "regrtest_args"):
         if hasattr(args, name):
             setattr(options, name, getattr(args, name))

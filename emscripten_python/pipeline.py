@@ -7,6 +7,7 @@ stage needs from an earlier one (toolchain environment, era) is carried in resul
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -14,15 +15,17 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from . import buildcache
 from .artifacts import make_bundle
-from .errors import BuildError, TestRunError, ToolchainNotFound
+from .errors import BuildError, ResultsError, TestRunError, ToolchainNotFound
 from .markdown import render_markdown
 from .recipes import BuildContext, recipe_for
 from .results import Run, Stage
 from .source import CPythonSource, resolve_source
 from .stages import progress, run_stage, say
 from .testing.junit import write_junit
-from .testing.runner import TestOptions, run_regrtest
+from .testing.runner import TestOptions
+from .testing.shards import run_sharded
 from .testing.selection import resolve_selection
 from .toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
 from .toolchain.emcache import ensure_writable_cache, seed_ports
@@ -41,6 +44,7 @@ class Options:
     cache_dir: Path = field(default_factory=lambda: Path(os.environ.get(
         "EMSCRIPTEN_PYTHON_CACHE", user_cache_dir("emscripten-python"))))
     jobs: int = field(default_factory=lambda: os.cpu_count() or 2)
+    test_jobs: int = field(default_factory=lambda: os.cpu_count() or 2)
     node: str = "node"
     node_flags: list[str] | None = None
     configure_args: list[str] = field(default_factory=list)
@@ -51,6 +55,7 @@ class Options:
     file_timeout: float = 1200.0
     regrtest_args: list[str] = field(default_factory=list)
     only: list[str] = field(default_factory=list)      # build: run just these build steps
+    rebuild: bool = False                              # build: ignore configure stamps
     origin: dict = field(default_factory=dict)
 
 
@@ -61,6 +66,8 @@ class Pipeline:
         self.out = options.out
         self.out.mkdir(parents=True, exist_ok=True)
         self.results_path = self.out / RESULTS
+        # Per-file durations of the previous run in this --out balance the test shards.
+        self.previous_durations = _durations(self.results_path)
         self.run = Run() if new_run else Run.load_or_new(self.results_path)
         if options.origin:
             self.run.origin = {**self.run.origin, **options.origin}
@@ -145,12 +152,26 @@ class Pipeline:
         context = self.context()
         recipe = recipe_for(context.source)
         env = context.toolchain.environ()
+        if shutil.which("ccache", path=env.get("PATH")) and "EM_COMPILER_WRAPPER" not in env:
+            # emcc compiles through ccache when present (CPython's own buildbot does the same).
+            env["EM_COMPILER_WRAPPER"] = "ccache"
+        fingerprint = None if self.options.rebuild else buildcache.source_fingerprint(
+            context.source, self.options.source)
         for step in recipe.steps(context):
             if self.options.only and step.name not in self.options.only:
                 continue
+            key = buildcache.step_key(step, context.toolchain, fingerprint)
+            if buildcache.is_fresh(step, key):
+                say(f"<== stage {step.name} cached: inputs unchanged since it last succeeded")
+                self.run.set_stage(Stage(step.name, "cached", 0.0, command=step.argv))
+                self.save()
+                continue
+            buildcache.forget(step)
             stage = run_stage(step.name, step.argv, step.cwd, {**env, **step.env}, self.out)
             self.run.set_stage(stage)
             self.save()
+            if stage.status == "succeeded":
+                buildcache.record(step, key)
             if stage.status == "failed":
                 raise BuildError(f"build stage {step.name} failed (rc {stage.returncode}); "
                                  f"see {self.out / stage.log}")
@@ -182,12 +203,14 @@ class Pipeline:
             raise TestRunError(f"no built interpreter in {host.cwd}: run the build stage first")
         selection = resolve_selection(options.tests, options.exclude, host)
         args = ["-v", "-u", options.resources, *rerun_args(self.source, options.rerun), *options.regrtest_args]
-        self.run.tests = {"selection": selection, "regrtest_args": args, "files": []}
+        self.run.tests = {"selection": selection, "regrtest_args": args, "shards": options.test_jobs,
+                          "files": []}
         self.run.node["flags"] = context.node_flags
         started = time.monotonic()
         with progress(f"stage test ({len(selection)} files)"):
-            files = run_regrtest(host, TestOptions(selection=selection, regrtest_args=args,
-                                                   file_timeout=options.file_timeout), self.out, log=say)
+            files = run_sharded(host, TestOptions(selection=selection, regrtest_args=args,
+                                                  file_timeout=options.file_timeout),
+                                self.out, options.test_jobs, self.previous_durations, log=say)
         self.run.tests["files"] = files
         self.run.set_stage(Stage("test", "succeeded", round(time.monotonic() - started, 3),
                                  log="logs/test.log"))
@@ -216,6 +239,14 @@ class Pipeline:
         self.run.artifacts = [a for a in self.run.artifacts if a.path != artifact.path] + [artifact]
         self.run.set_stage(Stage("bundle", "succeeded", round(time.monotonic() - started, 3)))
         self.save()
+
+
+def _durations(results_path: Path) -> dict[str, float]:
+    try:
+        previous = Run.load(results_path)
+    except ResultsError:
+        return {}
+    return {f.name: f.duration for f in previous.test_files if f.duration}
 
 
 def rerun_args(source: CPythonSource, rerun: bool) -> list[str]:

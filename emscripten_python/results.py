@@ -52,7 +52,7 @@ class TestFile:
 @dataclass
 class Stage:
     name: str
-    status: str               # succeeded / failed
+    status: str               # succeeded / failed / cached (skipped: inputs unchanged)
     duration: float = 0.0
     returncode: int | None = None
     log: str | None = None    # path relative to the output dir

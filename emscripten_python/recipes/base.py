@@ -39,6 +39,9 @@ class BuildStep:
     argv: list[str]
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
+    # A configure step's output (config.status): with an unchanged input key the step can be
+    # skipped on a warm rebuild (buildcache.py). None: always run.
+    reusable_when: Path | None = None
 
 
 class Recipe:

@@ -30,7 +30,8 @@ class ConfigureRecipe(Recipe):
         tree, build, host = ctx.source.path, self.build_dir(ctx), self.host_dir(ctx)
         build_python = build / "python"
         return [
-            BuildStep("configure-build-python", ["../../configure", "-C"], build),
+            BuildStep("configure-build-python", ["../../configure", "-C"], build,
+                      reusable_when=build / "config.status"),
             BuildStep("make-build-python", ["make", f"-j{ctx.jobs}"], build),
             BuildStep(
                 "configure-host",
@@ -40,6 +41,7 @@ class ConfigureRecipe(Recipe):
                  f"--with-build-python={build_python}", *ctx.configure_args],
                 host,
                 {"CONFIG_SITE": "../../Tools/wasm/config.site-wasm32-emscripten"},
+                reusable_when=host / "config.status",
             ),
             BuildStep("make-host", [str(ctx.toolchain.tool("emmake")), "make", f"-j{ctx.jobs}",
                                     f"LINKFORSHARED={LINKFORSHARED}"], host),

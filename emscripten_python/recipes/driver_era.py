@@ -35,7 +35,8 @@ class DriverRecipe(Recipe):
         driver = [ctx.python, self.driver]
         env = {"CROSS_BUILD_DIR": str(self.cross_build(ctx))}
         steps = [
-            BuildStep("configure-build-python", [*driver, "configure-build-python", "--", "--config-cache"], tree, env),
+            BuildStep("configure-build-python", [*driver, "configure-build-python", "--", "--config-cache"], tree, env,
+                      reusable_when=self.cross_build(ctx) / "build" / "config.status"),
             BuildStep("make-build-python", [*driver, "make-build-python"], tree, env),
         ]
         for dependency in self._dependency_steps(ctx):
@@ -43,7 +44,8 @@ class DriverRecipe(Recipe):
         steps += [
             # --host-runner: without it Platforms/emscripten insists on nvm.
             BuildStep("configure-host", [*driver, "configure-host", "--host-runner", ctx.node,
-                                         "--", "--config-cache", *ctx.configure_args], tree, env),
+                                         "--", "--config-cache", *ctx.configure_args], tree, env,
+                      reusable_when=self.host_dir(ctx) / "config.status"),
             BuildStep("make-host", [*driver, "make-host"], tree, env),
         ]
         return steps

@@ -163,8 +163,9 @@ def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput,
     return result
 
 
-def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=print) -> list[TestFile]:
-    """Run every selected file to a result; the console log goes to out_dir/logs/test.log."""
+def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=print,
+                 label: str = "test") -> list[TestFile]:
+    """Run every selected file to a result; the console log goes to out_dir/logs/<label>.log."""
     if not options.selection:
         raise TestRunError("the test selection is empty")
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -172,14 +173,14 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
     remaining = list(options.selection)
     results: dict[str, TestFile] = {}
     startup_crashes = 0
-    with open(out_dir / "logs" / "test.log", "w") as console:
+    with open(out_dir / "logs" / f"{label}.log", "w") as console:
         segment_no = 0
         while remaining:
             segment_no += 1
-            junit_path = out_dir / "junit" / f"regrtest-{segment_no}.xml"
+            junit_path = out_dir / "junit" / f"{label}-{segment_no}.xml"
             junit_path.unlink(missing_ok=True)
             segment = _Segment(host, options, remaining, junit_path, console)
-            log(f"test segment {segment_no}: {len(remaining)} file(s) from {remaining[0]}")
+            log(f"{label} segment {segment_no}: {len(remaining)} file(s) from {remaining[0]}")
             returncode, output = segment.run()
             if segment.line_count == 0 and returncode == 0:
                 raise TestRunError(

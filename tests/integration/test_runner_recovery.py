@@ -70,3 +70,20 @@ def test_interpreter_that_never_starts(tmp_path):
     with pytest.raises(TestRunError, match="died 3 times before running a test file"):
         run_regrtest(host, TestOptions(selection=["test_a", "test_b", "test_c", "test_d"]), tmp_path,
                      log=lambda m: None)
+
+
+def test_sharded_and_serial_give_the_same_outcomes(tmp_path):
+    from emscripten_python.testing.shards import run_sharded
+
+    selection = ["test_ok1", "test_fail1", "test_crash1", "test_ok2", "test_skip1", "test_ok3",
+                 "test_crash2", "test_ok4"]
+    serial = run_regrtest(_host(tmp_path / "serial"), TestOptions(selection=selection, regrtest_args=["-v"]),
+                          tmp_path / "serial", log=lambda m: None)
+    sharded = run_sharded(_host(tmp_path / "sharded"), TestOptions(selection=selection, regrtest_args=["-v"]),
+                          tmp_path / "sharded", 3, log=lambda m: None)
+    assert [f.name for f in sharded] == selection == [f.name for f in serial]
+    assert [(f.outcome, f.tests_run) for f in sharded] == [(f.outcome, f.tests_run) for f in serial]
+    # Each shard had its own temp dir and log; a crash in one shard lost nothing.
+    logs = sorted(p.name for p in (tmp_path / "sharded" / "logs").iterdir())
+    assert logs == ["test-shard0.log", "test-shard1.log", "test-shard2.log"]
+    assert sum(f.outcome == "crashed" for f in sharded) == 2

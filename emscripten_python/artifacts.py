@@ -39,7 +39,9 @@ def make_bundle(bundle: Path, members: dict[str, Path]) -> Artifact:
     manifest = []
     bundle.parent.mkdir(parents=True, exist_ok=True)
     partial = bundle.with_name(bundle.name + ".partial")
-    with tarfile.open(partial, "w:gz") as archive:
+    # dereference: the build's lib dir links extension modules into ../../Modules; a bundle
+    # must carry the files themselves.
+    with tarfile.open(partial, "w:gz", dereference=True) as archive:
         for arcname, source in members.items():
             for file in _walk(source):
                 name = arcname if file == source else f"{arcname}/{file.relative_to(source).as_posix()}"

@@ -235,6 +235,8 @@ class Pipeline:
         started = time.monotonic()
         with progress("stage bundle"):
             bundle = self.out / f"emscripten-python-{self.source.version}-{self.run.run_id[:8]}.tar.gz"
+            for older in self.out.glob("emscripten-python-*.tar.gz"):
+                older.unlink()      # an earlier run's bundle in a reused --out
             artifact = make_bundle(bundle, members)
         self.run.artifacts = [a for a in self.run.artifacts if a.path != artifact.path] + [artifact]
         self.run.set_stage(Stage("bundle", "succeeded", round(time.monotonic() - started, 3)))

@@ -136,3 +136,25 @@ def test_toolchain_recorded(real_run):
     assert {p["port"] for p in toolchain["ports"]} == {"zlib", "bzip2"}
     assert real_run["results"]["node"]["version"].startswith("20.")
     assert real_run["results"]["source"]["cpython_version"] == "3.13.15"
+
+
+def test_sharded_run_matches_serial(real_run):
+    """The same selection on 2 node processes: same per-file outcomes, nothing lost to the crash."""
+    env, results = real_run["env"], real_run["results"]
+    sharded_out = "/var/lib/ep-e2e/out-sharded"
+    env["root"].chroot(f"rm -rf {sharded_out} && mkdir -p {sharded_out} && cp {OUT}/results.json {sharded_out}/")
+    done = _cli(env, f"test --source {results['source']['path']} --out {sharded_out} --jobs 2 "
+                     f"--tests {','.join(SELECTION)} --timeout 900")
+    assert done.returncode == 30, done.stdout[-2000:]
+    sharded = json.loads((env["root"].path / sharded_out.lstrip("/") / "results.json").read_text())
+    assert sharded["tests"]["shards"] == 2
+    serial_files = {f["name"]: (f["outcome"], f["tests_run"]) for f in results["tests"]["files"]}
+    sharded_files = {f["name"]: (f["outcome"], f["tests_run"]) for f in sharded["tests"]["files"]}
+    assert list(sharded_files) == SELECTION
+    for name in SELECTION:
+        outcome, run = sharded_files[name]
+        assert outcome == serial_files[name][0], name
+        if outcome != "crashed":       # a crashed file's partial count depends on nothing else
+            assert run == serial_files[name][1], name
+    logs = sorted(p.name for p in (env["root"].path / sharded_out.lstrip("/") / "logs").glob("test-shard*.log"))
+    assert logs == ["test-shard0.log", "test-shard1.log"]

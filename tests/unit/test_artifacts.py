@@ -122,3 +122,19 @@ def test_make_bundle_replaces_an_existing_bundle(tmp_path, members):
     make_bundle(bundle, {"results.json": members["results.json"]})
     make_bundle(bundle, members)
     assert sorted(e["path"] for e in _manifest(bundle)) == sorted(EXPECTED_NAMES)
+
+
+def test_symlinked_members_are_stored_as_files(tmp_path):
+    # CPython's build/lib.* dir holds relative symlinks to ../../Modules/*.so.
+    modules = tmp_path / "Modules"
+    modules.mkdir()
+    (modules / "_x.so").write_bytes(b"\0asm module")
+    lib = tmp_path / "build" / "lib.emscripten-wasm32-3.13"
+    lib.mkdir(parents=True)
+    (lib / "_x.so").symlink_to("../../Modules/_x.so")
+    bundle = tmp_path / "b.tar.gz"
+    make_bundle(bundle, {"python/lib": lib})
+    assert verify_bundle(bundle) == []
+    with tarfile.open(bundle) as archive:
+        member = archive.getmember("python/lib/_x.so")
+        assert member.isfile() and archive.extractfile(member).read() == b"\0asm module"

@@ -1,0 +1,111 @@
+"""Connecting to GitHub (token or GitHub App, github.com or Enterprise) without leaking secrets."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+from github import Auth, Github
+
+from ..errors import EmscriptenPythonError
+
+# GitHub's token formats (personal, OAuth, user-to-server, server-to-server, refresh,
+# fine-grained) plus PEM private keys: redacted even when they are not the configured secret,
+# e.g. an installation token GitHub minted for an App during this run.
+_SECRET_PATTERNS = re.compile(
+    r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----"
+    r"|(?i:(?<=authorization: )(?:token|bearer) \S+)",
+    re.S,
+)
+REDACTED = "***"
+_LOGGERS = ("github", "github.Requester", "urllib3", "urllib3.connectionpool", "emscripten_python.github")
+
+
+class CredentialsError(EmscriptenPythonError):
+    """No usable GitHub credentials were given (nothing is sent then)."""
+
+    exit_code = 50
+
+
+class Redactor(logging.Filter):
+    """Removes secrets from text; also installed as a filter on the loggers that see requests."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        for secret in secrets or []:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        # Very short values would redact ordinary words; real tokens are long.
+        if secret and len(secret) >= 8:
+            self._secrets.add(secret)
+            self._secrets.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 8)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return _SECRET_PATTERNS.sub(REDACTED, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self(record.getMessage()), ()
+        return True
+
+    def install(self) -> None:
+        for name in _LOGGERS:
+            logger = logging.getLogger(name)
+            if self not in logger.filters:
+                logger.addFilter(self)
+
+    def uninstall(self) -> None:
+        for name in _LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+
+@dataclass
+class Credentials:
+    token: str | None = None
+    app_id: str | None = None
+    app_private_key: str | None = None
+    installation_id: int | None = None
+
+    @classmethod
+    def from_env(cls, token_env: str = "GITHUB_TOKEN", app_id: str | None = None,
+                 app_key_env: str = "GITHUB_APP_PRIVATE_KEY",
+                 installation_id: int | None = None) -> "Credentials":
+        """Secrets come only from the environment: a command-line flag would show in `ps`
+        and in the CI log that echoes the command."""
+        if app_id:
+            key = os.environ.get(app_key_env)
+            if not key or not installation_id:
+                raise CredentialsError(f"GitHub App {app_id}: set ${app_key_env} to the App's private "
+                                       f"key and pass --installation-id")
+            return cls(app_id=app_id, app_private_key=key, installation_id=installation_id)
+        token = os.environ.get(token_env)
+        if not token:
+            raise CredentialsError(f"no GitHub token: ${token_env} is empty or unset")
+        return cls(token=token)
+
+    def auth(self) -> Auth.Auth:
+        if self.app_id:
+            return Auth.AppAuth(self.app_id, self.app_private_key).get_installation_auth(self.installation_id)
+        return Auth.Token(self.token)
+
+    def redactor(self) -> Redactor:
+        return Redactor([self.token, self.app_private_key])
+
+
+def connect(credentials: Credentials, *, base_url: str | None = None, timeout: float = 15.0,
+            seconds_between_requests: float = 0.25, seconds_between_writes: float = 1.0) -> Github:
+    """A PyGithub client with its per-request retry off: retries are per operation (retry.py).
+
+    ``base_url`` is ``https://HOST/api/v3`` for GitHub Enterprise Server; the pauses between
+    requests follow GitHub's advice for avoiding secondary rate limits.
+    """
+    kwargs = {"base_url": base_url.rstrip("/")} if base_url else {}
+    return Github(auth=credentials.auth(), timeout=timeout, retry=None, lazy=True,
+                  seconds_between_requests=seconds_between_requests,
+                  seconds_between_writes=seconds_between_writes, **kwargs)

@@ -1,0 +1,90 @@
+"""Tables of the status store: one row per run, per test file, per non-passing test case.
+
+Passing test cases are not stored: a full regrtest run has ~40,000 of them and nothing on
+the page needs them (the file's outcome and counts say they passed).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SchemaVersion(Base):
+    __tablename__ = "schema_version"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applied: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    digest: Mapped[str] = mapped_column(String(64))     # of the ingested results.json: re-ingest is a no-op
+    created: Mapped[datetime] = mapped_column(DateTime)  # naive UTC, so SQLite and PostgreSQL agree
+    ingested: Mapped[datetime] = mapped_column(DateTime)
+    origin: Mapped[str] = mapped_column(String(32))     # local / buildbot / github-actions
+    builder: Mapped[str] = mapped_column(String(200))
+    branch: Mapped[str] = mapped_column(String(200))
+    commit: Mapped[str | None] = mapped_column(String(64))
+    commit_message: Mapped[str | None] = mapped_column(Text)
+    pr: Mapped[int | None] = mapped_column(Integer)
+    build_url: Mapped[str | None] = mapped_column(Text)
+    cpython_version: Mapped[str | None] = mapped_column(String(32))
+    emcc_version: Mapped[str | None] = mapped_column(String(32))
+    node_version: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    duration: Mapped[float] = mapped_column(Float)       # sum of the stage durations, seconds
+    files_total: Mapped[int] = mapped_column(Integer, default=0)
+    files_bad: Mapped[int] = mapped_column(Integer, default=0)
+    files_crashed: Mapped[int] = mapped_column(Integer, default=0)
+    files_flaky: Mapped[int] = mapped_column(Integer, default=0)
+    tests_run: Mapped[int] = mapped_column(Integer, default=0)
+    stages: Mapped[list] = mapped_column(JSON)           # [{name, status, duration, returncode, log}]
+    artifacts: Mapped[list] = mapped_column(JSON)        # [{path, size, sha256, url}]
+    errors: Mapped[list] = mapped_column(JSON)
+    files: Mapped[list[FileRow]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True, order_by="FileRow.id")
+
+    __table_args__ = (
+        # The overview and branch pages read "the last N runs of branch × builder".
+        Index("ix_runs_branch_builder_created", "branch", "builder", "created"),
+        Index("ix_runs_created", "created"),
+    )
+
+
+class FileRow(Base):
+    __tablename__ = "test_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    outcome: Mapped[str] = mapped_column(String(16))
+    duration: Mapped[float | None] = mapped_column(Float)
+    tests_run: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    crash: Mapped[str | None] = mapped_column(Text)
+    log_excerpt: Mapped[str | None] = mapped_column(Text)
+    run: Mapped[RunRow] = relationship(back_populates="files")
+    # Crashes and failures are rare among ~500 files a run: the crash list finds them by index.
+    __table_args__ = (Index("ix_test_files_outcome", "outcome"),)
+    cases: Mapped[list[CaseRow]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", passive_deletes=True, order_by="CaseRow.id")
+
+
+class CaseRow(Base):
+    __tablename__ = "test_cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_pk: Mapped[int] = mapped_column(ForeignKey("test_files.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    outcome: Mapped[str] = mapped_column(String(24))
+    duration: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    file: Mapped[FileRow] = relationship(back_populates="cases")

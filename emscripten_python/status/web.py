@@ -1,0 +1,146 @@
+"""The status page: a read-only Flask app over the store (also mounted by Buildbot's wsgi-dashboards).
+
+Every URL looks like a file (index.html, branch/3.13.html, api/overview.json, badge/3.13.svg)
+and every link is relative, so `status export` can save the pages as they are for a static host.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from flask import Flask, Response, abort, g, jsonify, render_template, request
+
+from . import insight, svg
+from .serialize import flaky_json, health_json, run_json
+from .store import Store
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+
+
+def create_app(db_url: str | None = None) -> Flask:
+    """The WSGI app on the store at `db_url` (default store when None). GET only."""
+    app = Flask(__name__)
+    store = Store(db_url)
+    app.extensions["emscripten_python_status"] = store
+
+    @app.before_request
+    def _session():
+        g.session = store.reader()
+
+    @app.teardown_request
+    def _close(_exc):
+        session = g.pop("session", None)
+        if session is not None:
+            session.close()
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    _filters(app)
+    _pages(app)
+    _api(app)
+    return app
+
+
+def _link(path: str) -> str:
+    """`path` (from the site root) relative to the page being rendered."""
+    depth = request.path.count("/") - 1
+    return "../" * depth + quote(path)
+
+
+def _ago(delta: timedelta | None) -> str:
+    if delta is None:
+        return "never"
+    seconds = max(int(delta.total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def _filters(app: Flask) -> None:
+    app.jinja_env.globals.update(link=_link, svg=svg, insight=insight)
+    app.jinja_env.filters["ago"] = _ago
+    app.jinja_env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if isinstance(d, datetime) else "–"
+    app.jinja_env.filters["pct"] = lambda x: "–" if x is None else f"{x * 100:.0f}%"
+    app.jinja_env.filters["secs"] = lambda s: "–" if s is None else f"{s / 60:.1f} min" if s >= 120 else f"{s:.1f} s"
+    app.jinja_env.filters["state"] = insight.state_of
+    # Autoescaping does not stop a javascript: link from results.json; only web links become links.
+    app.jinja_env.filters["web_url"] = lambda url: bool(url) and url.lower().startswith(("https://", "http://"))
+
+
+def _pages(app: Flask) -> None:
+    @app.get("/")
+    @app.get("/index.html")
+    def overview():
+        return render_template("overview.html", grid=insight.overview(g.session))
+
+    @app.get("/branch/<path:branch>.html")
+    def branch(branch: str):
+        healths = [insight.health(g.session, b, c) for b, c in insight.groups(g.session, branch)]
+        if not healths:
+            abort(404)
+        return render_template("branch.html", branch=branch, healths=healths,
+                               crashes=insight.crashes(g.session, branch, limit=20))
+
+    @app.get("/run/<run_id>.html")
+    def run(run_id: str):
+        row = insight.run_detail(g.session, run_id) or abort(404)
+        return render_template("run.html", run=row)
+
+    @app.get("/flaky.html")
+    def flaky():
+        return render_template("flaky.html", flaky=insight.flaky_tests(g.session))
+
+    @app.get("/crashes.html")
+    def crashes():
+        return render_template("crashes.html", crashes=insight.crashes(g.session))
+
+    @app.get("/pep11.html")
+    def pep11():
+        return render_template("pep11.html", branches=insight.pep11(g.session))
+
+    @app.get("/badge/<path:branch>.svg")
+    def badge(branch: str):
+        result = next((p for p in insight.pep11(g.session) if p["branch"] == branch), None) or abort(404)
+        states = {h.state for h in result["builders"]}
+        color = "red" if "red" in states else "green" if states == {"green"} else "pending"
+        message = {"red": "failing", "green": "passing", "pending": "pending"}[color]
+        if result["stable"]:
+            message += ", stable"
+        return Response(svg.badge(f"emscripten {branch}", message, color), mimetype="image/svg+xml")
+
+
+def _api(app: Flask) -> None:
+    @app.get("/api/overview.json")
+    def api_overview():
+        grid = insight.overview(g.session)
+        return jsonify({"window": insight.WINDOW, "branches": grid["branches"], "builders": grid["builders"],
+                        "cells": [health_json(h) for h in grid["cells"].values()]})
+
+    @app.get("/api/branch/<path:branch>.json")
+    def api_branch(branch: str):
+        healths = [insight.health(g.session, b, c) for b, c in insight.groups(g.session, branch)]
+        if not healths:
+            abort(404)
+        return jsonify({"branch": branch, "builders": [health_json(h, runs=True) for h in healths]})
+
+    @app.get("/api/run/<run_id>.json")
+    def api_run(run_id: str):
+        return jsonify(run_json(insight.run_detail(g.session, run_id) or abort(404)))
+
+    @app.get("/api/flaky.json")
+    def api_flaky():
+        return jsonify({"rule": insight.FLAKY_RULE, "tests": [flaky_json(f) for f in insight.flaky_tests(g.session)]})
+
+    @app.get("/api/pep11.json")
+    def api_pep11():
+        return jsonify({"rule": insight.STABLE_RULE, "branches": [
+            {"branch": p["branch"], "stable": p["stable"],
+             "builders": [{"builder": h.builder, "stable": h.stable,
+                           "last": [r.outcome for r in h.finished]} for h in p["builders"]]}
+            for p in insight.pep11(g.session)]})

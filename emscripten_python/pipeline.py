@@ -152,9 +152,11 @@ class Pipeline:
         context = self.context()
         recipe = recipe_for(context.source)
         env = context.toolchain.environ()
-        if shutil.which("ccache", path=env.get("PATH")) and "EM_COMPILER_WRAPPER" not in env:
-            # emcc compiles through ccache when present (CPython's own buildbot does the same).
-            env["EM_COMPILER_WRAPPER"] = "ccache"
+        ccache = shutil.which("ccache", path=env.get("PATH"))
+        if ccache and "EM_COMPILER_WRAPPER" not in env:
+            # emcc compiles through ccache when present (CPython's own buildbot does the same);
+            # emcc execv()s the wrapper, so it must be an absolute path.
+            env["EM_COMPILER_WRAPPER"] = ccache
         fingerprint = None if self.options.rebuild else buildcache.source_fingerprint(
             context.source, self.options.source)
         for step in recipe.steps(context):

@@ -98,14 +98,16 @@ class Credentials:
         return Redactor([self.token, self.app_private_key])
 
 
-def connect(credentials: Credentials, *, base_url: str | None = None, timeout: float = 15.0,
-            seconds_between_requests: float = 0.25, seconds_between_writes: float = 1.0) -> Github:
+def connect(credentials: Credentials, *, base_url: str | None = None, timeout: int = 15,
+            seconds_between_requests: float = 0.25, seconds_between_writes: float = 1.0,
+            per_page: int = 100) -> Github:
     """A PyGithub client with its per-request retry off: retries are per operation (retry.py).
 
     ``base_url`` is ``https://HOST/api/v3`` for GitHub Enterprise Server; the pauses between
     requests follow GitHub's advice for avoiding secondary rate limits.
     """
     kwargs = {"base_url": base_url.rstrip("/")} if base_url else {}
-    return Github(auth=credentials.auth(), timeout=timeout, retry=None, lazy=True,
+    # per_page=100 (GitHub's maximum): finding the sticky comment costs the fewest requests.
+    return Github(auth=credentials.auth(), timeout=timeout, retry=None, lazy=True, per_page=per_page,
                   seconds_between_requests=seconds_between_requests,
                   seconds_between_writes=seconds_between_writes, **kwargs)

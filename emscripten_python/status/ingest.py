@@ -8,9 +8,9 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session
 
 from ..results import BAD_FILE_OUTCOMES, Run
 from .models import CaseRow, FileRow, RunRow
@@ -20,8 +20,8 @@ from .store import Store
 STORED_CASE_OUTCOMES = frozenset({"failed", "error", "unexpected-success"})
 OVERRIDES = ("builder", "branch", "pr", "commit_message", "build_url", "origin")
 _PR_REF = re.compile(r"^refs/pull/(\d+)/")
-# Two writers inserting the same new run_id: the loser gets IntegrityError (or, both
-# replacing one row, StaleDataError) and on its next attempt sees the winner's row.
+# Two writers inserting the same new run_id: the loser gets IntegrityError and, on its
+# next attempt, sees the winner's row.
 _ATTEMPTS = 3
 
 
@@ -37,14 +37,15 @@ def _digest(run: Run, overrides: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _row(run: Run, digest: str, overrides: dict) -> RunRow:
+def _run_values(run: Run, digest: str, overrides: dict) -> dict:
     origin, source = run.origin or {}, run.source or {}
     branch = overrides.get("branch") or source.get("branch") or "unknown"
     pr = overrides.get("pr") or origin.get("pr")
     if pr is None and (match := _PR_REF.match(branch)):
         pr = int(match.group(1))
-    counts = run.counts()["files"]
-    row = RunRow(
+    counts = run.counts()
+    files = counts["files"]
+    return dict(
         run_id=run.run_id, digest=digest, created=_utc_naive(run.created), ingested=_utc_naive(None),
         origin=overrides.get("origin") or origin.get("kind") or "local",
         builder=overrides.get("builder") or origin.get("builder") or origin.get("kind") or "local",
@@ -54,24 +55,33 @@ def _row(run: Run, digest: str, overrides: dict) -> RunRow:
         cpython_version=source.get("cpython_version"), emcc_version=(run.toolchain or {}).get("emcc_version"),
         node_version=(run.node or {}).get("version"), outcome=run.outcome,
         duration=round(sum(s.duration or 0.0 for s in run.stages), 3),
-        files_total=counts["total"], files_bad=sum(counts[o] for o in BAD_FILE_OUTCOMES),
-        files_crashed=counts["crashed"], files_flaky=counts["flaky"],
-        tests_run=run.counts()["tests"]["run"],
+        files_total=files["total"], files_bad=sum(files[o] for o in BAD_FILE_OUTCOMES),
+        files_crashed=files["crashed"], files_flaky=files["flaky"], tests_run=counts["tests"]["run"],
         stages=[{"name": s.name, "status": s.status, "duration": s.duration, "returncode": s.returncode,
                  "log": s.log} for s in run.stages],
         artifacts=[{"path": a.path, "size": a.size, "sha256": a.sha256, "url": a.url} for a in run.artifacts],
         errors=list(run.errors),
     )
-    for test_file in run.test_files:
-        file_row = FileRow(name=test_file.name, outcome=test_file.outcome, duration=test_file.duration,
-                           tests_run=test_file.tests_run, failures=test_file.failures,
-                           attempts=test_file.attempts, crash=test_file.crash,
-                           log_excerpt=test_file.log_excerpt)
-        file_row.cases = [CaseRow(name=c.name, outcome=c.outcome, duration=c.duration, message=c.message,
-                                  traceback=c.traceback)
-                          for c in test_file.cases if c.outcome in STORED_CASE_OUTCOMES]
-        row.files.append(file_row)
-    return row
+
+
+def _insert(session: Session, run: Run, digest: str, overrides: dict) -> None:
+    # Core inserts, not ORM objects: a full run has ~500 files, and the unit of work would
+    # triple the ingest time (benchmarks/status_store.py).
+    run_pk = session.execute(insert(RunRow).values(_run_values(run, digest, overrides))
+                             .returning(RunRow.id)).scalar_one()
+    if not run.test_files:
+        return
+    file_pks = session.execute(
+        insert(FileRow).returning(FileRow.id, sort_by_parameter_order=True),
+        [dict(run_pk=run_pk, name=f.name, outcome=f.outcome, duration=f.duration, tests_run=f.tests_run,
+              failures=f.failures, attempts=f.attempts, crash=f.crash, log_excerpt=f.log_excerpt)
+         for f in run.test_files]).scalars().all()
+    cases = [dict(file_pk=file_pk, name=c.name, outcome=c.outcome, duration=c.duration, message=c.message,
+                  traceback=c.traceback)
+             for file_pk, test_file in zip(file_pks, run.test_files)
+             for c in test_file.cases if c.outcome in STORED_CASE_OUTCOMES]
+    if cases:
+        session.execute(insert(CaseRow), cases)
 
 
 def ingest(store: Store, run: Run, **overrides) -> str:
@@ -82,16 +92,17 @@ def ingest(store: Store, run: Run, **overrides) -> str:
     while True:
         try:
             with store.writer() as session, session.begin():
-                existing = session.scalar(select(RunRow).where(RunRow.run_id == run.run_id))
+                existing = session.execute(select(RunRow.id, RunRow.digest)
+                                           .where(RunRow.run_id == run.run_id)).first()
                 if existing is not None and existing.digest == digest:
                     return "unchanged"
                 if existing is not None:
-                    # A staged build ingests after each stage: the later record replaces the earlier.
-                    session.delete(existing)
-                    session.flush()
-                session.add(_row(run, digest, overrides))
+                    # A staged build ingests after each stage: the later record replaces the
+                    # earlier; its files and cases go with it (ON DELETE CASCADE).
+                    session.execute(delete(RunRow).where(RunRow.id == existing.id))
+                _insert(session, run, digest, overrides)
             return "updated" if existing is not None else "inserted"
-        except (IntegrityError, StaleDataError):
+        except IntegrityError:
             attempt += 1
             if attempt == _ATTEMPTS:
                 raise

@@ -123,7 +123,7 @@ def groups(session: Session, branch: str | None = None) -> list[tuple[str, str]]
     query = select(RunRow.branch, RunRow.builder).distinct()
     if branch is not None:
         query = query.where(RunRow.branch == branch)
-    return sorted(session.execute(query).tuples(), key=lambda g: (branch_key(g[0]), g[1]))
+    return sorted((tuple(row) for row in session.execute(query)), key=lambda g: (branch_key(g[0]), g[1]))
 
 
 def health(session: Session, branch: str, builder: str, window: int = WINDOW) -> Health:
@@ -233,6 +233,13 @@ def _judge(flaky: Flaky, seen: list) -> Flaky:
         if outcome == "flaky" or (flaky.alternating and outcome in BAD_FILE_OUTCOMES):
             flaky.events.append((run.created, run.run_id))
     return flaky
+
+
+def crash_summary(text: str | None) -> str:
+    """The error line of a crash (node prints it after the test's own output), else the first line."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return next((line for line in lines if re.match(r"^\w*(Error|Exception)\b", line)),
+                lines[0] if lines else "no error text")
 
 
 def crashes(session: Session, branch: str | None = None, limit: int = 100) -> list:

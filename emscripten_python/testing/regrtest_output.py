@@ -19,6 +19,7 @@ Formats handled (see docs/results-schema.rst for examples):
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -31,6 +32,8 @@ RESULT = re.compile(
     r"skipped|run no tests|timed out|crashed|interrupted|did not run|uncaught exception|env changed)"
     r"(?P<rest>.*)$"
 )
+CASE_FAST = re.compile(r"^(?P<method>\S+) \((?P<id>[\w.]+)\) \.\.\. "
+                       r"(?P<result>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$")
 CASE_LINE = re.compile(r"^(?P<method>\S+) \((?P<id>[\w.]+)\)(?P<tail>.*)$")
 CASE_RESULT = re.compile(r"\.\.\. ?(?P<result>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\s*$")
 SECTION_HEADER = re.compile(r"^(?P<kind>FAIL|ERROR|UNEXPECTED SUCCESS): (?P<method>\S+) \((?P<id>[\w.]+)\)")
@@ -47,6 +50,8 @@ TOTAL_TESTS = re.compile(r"^Total tests: (?P<fields>.*)$")
 TOTAL_FILES = re.compile(r"^Total test files: (?P<fields>.*)$")
 RERUN_HEADER = re.compile(r"^(?:\d+:\d\d:\d\d (?:load avg: [\d.]+ )?)?Re-running (?:\d+ )?failed tests? in verbose mode")
 
+CASE_OUTCOMES = {"ok": "passed", "FAIL": "failed", "ERROR": "error", "expected failure": "expected-failure",
+                 "unexpected success": "unexpected-success"}
 STATE_TO_OUTCOME = {
     "passed": "passed", "failed": "failed", "skipped": "skipped", "run no tests": "no-tests",
     "timed out": "timed-out", "crashed": "crashed", "interrupted": "failed",
@@ -75,7 +80,7 @@ class FileAttempt:
     skipped: int = 0
     unittest_verdict: str | None = None   # OK / FAILED
     cases: dict[str, TestCase] = field(default_factory=dict)
-    tail: list[str] = field(default_factory=list)   # last lines, for crash text
+    tail: deque = field(default_factory=lambda: deque(maxlen=40))   # last lines, for crash text
 
     def outcome(self) -> str | None:
         if self.state:
@@ -109,8 +114,6 @@ class RegrtestOutput:
 
 
 class _Parser:
-    TAIL = 40
-
     def __init__(self) -> None:
         self.out = RegrtestOutput()
         self.current: FileAttempt | None = None
@@ -141,17 +144,13 @@ class _Parser:
             target.state = state
         return True
 
-    def _case(self, case_id: str, method: str, result: str) -> None:
+    def _case(self, case_id: str, result: str) -> None:
         if self.current is None:
             return
-        if result.startswith("skipped"):
-            outcome, message = "skipped", result[len("skipped"):].strip().strip("'\"") or None
-        else:
-            outcome = {"ok": "passed", "FAIL": "failed", "ERROR": "error",
-                       "expected failure": "expected-failure",
-                       "unexpected success": "unexpected-success"}[result]
-            message = None
-        self.current.cases[case_id] = TestCase(name=case_id, outcome=outcome, message=message)
+        outcome, message = CASE_OUTCOMES.get(result), None
+        if outcome is None:     # "skipped 'reason'"
+            outcome, message = "skipped", result[7:].strip().strip("'\"") or None
+        self.current.cases[case_id] = TestCase(case_id, outcome, None, message)
 
     def _close_section(self) -> None:
         if self.section and self.current is not None:
@@ -170,12 +169,26 @@ class _Parser:
 
     # -- the line handler -------------------------------------------------------------------
     def feed(self, raw: str) -> None:
-        line = raw.rstrip("\n").rstrip("\r")
-        if self.current is not None:
-            self.current.tail.append(line)
-            del self.current.tail[:-self.TAIL]
+        line = raw.rstrip("\r\n")
+        current = self.current
+        if current is not None:
+            current.tail.append(line)
+            # Fast path: most of a verbose log is one-line case verdicts.
+            if self.section is None and " ... " in line:
+                case = CASE_FAST.match(line)
+                if case:
+                    case_id, result = case.group(2, 3)
+                    outcome = CASE_OUTCOMES.get(result)
+                    if outcome is None:
+                        self._case(case_id, result)
+                    else:
+                        current.cases[case_id] = TestCase(case_id, outcome)
+                    self.pending_case = None
+                    return
 
-        progress = PROGRESS.match(line)
+        # Cheap first-character tests keep most lines away from most regexes (throughput).
+        first = line[:1]
+        progress = PROGRESS.match(line) if first.isdigit() else None
         if progress:
             self._close_section()
             self.list_target = None
@@ -206,33 +219,21 @@ class _Parser:
             self.section_lines.append(line)
             return
 
-        header = SECTION_HEADER.match(line)
+        header = SECTION_HEADER.match(line) if first in ("F", "E", "U") else None
         if header:
             self.section = (header.group("kind"), header.group("id"))
             return
 
-        if RERUN_HEADER.match(line):
+        if "Re-running" in line and RERUN_HEADER.match(line):
             self.attempt_no = 2
             self.list_target = None
             return
 
-        state = SUMMARY_STATE.match(line)
-        if state:
-            self.out.summary_state = state.group("state")
-            self.in_summary = True
-            self.list_target = None
-            return
-        final = FINAL_RESULT.match(line)
-        if final:
-            self.out.final_result = final.group("state")
-            return
-        for pattern, key in ((TOTAL_TESTS, "tests"), (TOTAL_FILES, "files")):
-            total = pattern.match(line)
-            if total:
-                self.out.totals[key] = total.group("fields")
+        if first in ("=", "T", "R"):
+            if self._summary_line(line):
                 return
 
-        listed = LIST_HEADER.match(line)
+        listed = LIST_HEADER.match(line) if line.endswith((":", ".")) else None
         if listed and (self.in_summary or not line.startswith(" ")):
             what = re.sub(r"^(tests?|re-run tests?) ", "", listed.group("what"))
             what = "re-run" if listed.group("what").startswith("re-run") else what
@@ -250,13 +251,13 @@ class _Parser:
 
         if self.current is None:
             return
-        if self._set_state(line):
+        if first == "t" and self._set_state(line):
             return
-        ran = RAN.match(line)
+        ran = RAN.match(line) if first == "R" else None
         if ran:
             self.current.tests_run = int(ran.group(1))
             return
-        end = UNITTEST_END.match(line)
+        end = UNITTEST_END.match(line) if first in ("O", "F") else None
         if end and self.current.tests_run is not None:
             self.current.unittest_verdict = end.group(1)
             for key, value in re.findall(r"(\w+)=(\d+)", end.group("detail") or ""):
@@ -269,7 +270,7 @@ class _Parser:
         if case:
             verdict = CASE_RESULT.search(case.group("tail"))
             if verdict:
-                self._case(case.group("id"), case.group("method"), verdict.group("result"))
+                self._case(case.group("id"), verdict.group("result"))
                 self.pending_case = None
             else:
                 self.pending_case = (case.group("id"), case.group("method"))
@@ -278,8 +279,26 @@ class _Parser:
             verdict = CASE_RESULT.search(line) or re.match(
                 r"^(?P<result>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\s*$", line)
             if verdict:
-                self._case(*self.pending_case, verdict.group("result"))
+                self._case(self.pending_case[0], verdict.group("result"))
                 self.pending_case = None
+
+    def _summary_line(self, line: str) -> bool:
+        state = SUMMARY_STATE.match(line)
+        if state:
+            self.out.summary_state = state.group("state")
+            self.in_summary = True
+            self.list_target = None
+            return True
+        final = FINAL_RESULT.match(line)
+        if final:
+            self.out.final_result = final.group("state")
+            return True
+        for pattern, key in ((TOTAL_TESTS, "tests"), (TOTAL_FILES, "files")):
+            total = pattern.match(line)
+            if total:
+                self.out.totals[key] = total.group("fields")
+                return True
+        return False
 
     def close(self) -> RegrtestOutput:
         self._close_section()
@@ -290,8 +309,9 @@ class _Parser:
 
 def parse_lines(lines: Iterable[str]) -> RegrtestOutput:
     parser = _Parser()
+    feed = parser.feed
     for line in lines:
-        parser.feed(line)
+        feed(line)
     return parser.close()
 
 

@@ -159,7 +159,7 @@ def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput,
         failed_again = "failed again" in listed or (second.outcome() or "passed") not in ("passed",)
         result.outcome = "failed" if failed_again else "flaky"
     if result.outcome not in ("passed", "skipped", "no-tests"):
-        result.log_excerpt = "\n".join(first.tail[-20:]) or None
+        result.log_excerpt = "\n".join(list(first.tail)[-20:]) or None
     return result
 
 
@@ -218,14 +218,14 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
                     break
                 crashed_name = unresolved[0]
                 startup_crashes = startup_crashes + 1 if not output.attempts else 0
-                tail = output.attempts[-1].tail if output.attempts else []
+                tail = list(output.attempts[-1].tail) if output.attempts else []
                 if startup_crashes >= MAX_STARTUP_CRASHES:
                     raise TestRunError(
                         f"the interpreter died {startup_crashes} times before running a test file "
                         f"(rc {returncode}); last output:\n" + "\n".join(tail[-10:] or ["(none)"]))
             else:
                 startup_crashes = 0
-                crashed_name, tail = dead.name, dead.tail
+                crashed_name, tail = dead.name, list(dead.tail)
             crash_text = looks_like_crash(tail) or f"node exited with rc {returncode} and no regrtest summary"
             timed_out = segment.timed_out == crashed_name
             previous = results.get(crashed_name)

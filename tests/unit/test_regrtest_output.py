@@ -32,7 +32,7 @@ def test_crashed_run_has_results_up_to_the_crash():
     assert walk.outcome == "failed" and walk.message == "AssertionError: Didn't follow symlink with followlinks=True"
     assert output.unfinished.name == "test_compile"
     assert output.running_case == "test.test_compile.TestSpecifics.test_compiler_recursion_limit"
-    crash = looks_like_crash(output.unfinished.tail)
+    crash = looks_like_crash(list(output.unfinished.tail))
     assert crash.startswith("test_compiler_recursion_limit (test.test_compile.TestSpecifics")
     assert "RuntimeError: memory access out of bounds" in crash
 

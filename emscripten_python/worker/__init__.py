@@ -1,0 +1,1 @@
+"""Provisioning a Buildbot worker for Emscripten builds: `emscripten-python worker doctor|create`."""

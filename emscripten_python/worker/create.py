@@ -1,0 +1,107 @@
+"""`worker create`: a Buildbot worker directory plus a systemd unit or launchd job to run it.
+
+Wraps `buildbot-worker create-worker` (the one supported way to make a worker directory)
+and renders the service from the templates in the repository's workers/ folder, shipped as
+emscripten_python.worker.templates.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+from string import Template
+from xml.sax.saxutils import escape
+
+from ..errors import EmscriptenPythonError
+
+PASSWORD_ENV = "EMSCRIPTEN_PYTHON_WORKER_PASSWORD"
+TEMPLATES = {"systemd": "emscripten-python-worker.service", "launchd": "emscripten-python-worker.plist"}
+INSTALL = {
+    "systemd": "sudo cp {unit_file} /etc/systemd/system/{unit_name} && sudo systemctl daemon-reload "
+               "&& sudo systemctl enable --now {unit_name}",
+    "launchd": "sudo cp {unit_file} /Library/LaunchDaemons/{unit_name} "
+               "&& sudo launchctl bootstrap system /Library/LaunchDaemons/{unit_name}",
+}
+
+
+class WorkerSetupError(EmscriptenPythonError):
+    """The worker directory or its service file could not be made."""
+
+
+def default_service() -> str:
+    return "launchd" if platform.system() == "Darwin" else "systemd"
+
+
+def buildbot_worker_executable() -> str:
+    beside = Path(sys.executable).with_name("buildbot-worker")
+    found = str(beside) if beside.exists() else shutil.which("buildbot-worker")
+    if not found:
+        raise WorkerSetupError("buildbot-worker is not installed: pip install 'emscripten-python[buildbot]'")
+    return found
+
+
+def read_password(password_file: Path | None) -> str:
+    if password_file:
+        return password_file.read_text().strip()
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if sys.stdin.isatty():
+        return getpass.getpass("worker password (as configured on the master): ")
+    raise WorkerSetupError(f"no worker password: use --password-file or set {PASSWORD_ENV}")
+
+
+def render_service(kind: str, values: dict[str, str]) -> str:
+    template = resources.files("emscripten_python.worker.templates").joinpath(TEMPLATES[kind]).read_text()
+    if kind == "launchd":
+        values = {key: escape(value, {'"': "&quot;"}) for key, value in values.items()}
+    return Template(template).substitute(values)
+
+
+def service_values(name: str, basedir: Path, kind: str, executable: str, cache_dir: Path) -> dict[str, str]:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+    label = f"org.python.emscripten-python.worker.{slug}"
+    unit_name = f"{label}.plist" if kind == "launchd" else f"emscripten-python-worker-{slug}.service"
+    # The service sees the PATH of whoever created it, venv first: node, git and emcc resolve
+    # for the worker exactly as they did for `worker doctor` in this shell.
+    path = os.pathsep.join(dict.fromkeys([str(Path(sys.executable).parent), *os.environ.get("PATH", "").split(os.pathsep)]))
+    values = {"name": name, "basedir": str(basedir), "user": getpass.getuser(), "path": path,
+              "buildbot_worker": executable, "cache_dir": str(cache_dir), "label": label,
+              "unit_name": unit_name, "unit_file": str(basedir / unit_name)}
+    values["install"] = INSTALL[kind].format(**values)
+    return values
+
+
+def create_worker(name: str, master: str, basedir: Path, password: str, *, cache_dir: Path, service: str,
+                  admin: str | None = None, host_info: str | None = None,
+                  force: bool = False) -> tuple[Path, str] | None:
+    """Creates the worker directory; returns the service file written and how to install it."""
+    if not re.fullmatch(r"[^:\s]+:\d+", master):
+        raise WorkerSetupError(f"--master {master!r}: expected HOST:PORT, e.g. buildmaster.example.org:9989")
+    basedir = basedir.expanduser().resolve()
+    if (basedir / "buildbot.tac").exists() and not force:
+        raise WorkerSetupError(f"{basedir} already holds a worker (buildbot.tac); use --force to recreate it")
+    executable = buildbot_worker_executable()
+    done = subprocess.run([executable, "create-worker", "--umask=0o22", "--force", str(basedir), master, name,
+                           password], capture_output=True, text=True)
+    if done.returncode:
+        raise WorkerSetupError(f"buildbot-worker create-worker failed (rc {done.returncode}): "
+                               f"{(done.stderr or done.stdout).strip()[-500:]}")
+    info = basedir / "info"
+    info.mkdir(exist_ok=True)
+    if admin:
+        (info / "admin").write_text(admin + "\n")
+    (info / "host").write_text((host_info or f"{platform.platform()}, {os.cpu_count()} CPUs; "
+                                "Emscripten worker (emscripten-python)") + "\n")
+    if service == "none":
+        return None
+    values = service_values(name, basedir, service, executable, cache_dir)
+    unit = Path(values["unit_file"])
+    unit.write_text(render_service(service, values))
+    return unit, values["install"]

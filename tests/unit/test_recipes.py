@@ -50,13 +50,15 @@ def test_configure_steps_exact_argv(make_tree):
     ctx = context(tree, seen=seen, configure_args=["--with-pydebug"])
     build, host = tree / "builddir" / "build", tree / "builddir" / "emscripten-node"
     assert ConfigureRecipe().steps(ctx) == [
-        BuildStep("configure-build-python", ["../../configure", "-C"], build, {}),
+        BuildStep("configure-build-python", ["../../configure", "-C"], build, {},
+                  reusable_when=build / "config.status"),
         BuildStep("make-build-python", ["make", "-j4"], build, {}),
         BuildStep("configure-host", [
             "/x/emconfigure", "../../configure", "-C", "--host=wasm32-unknown-emscripten",
             "--build=x86_64-pc-linux-gnu", "--with-emscripten-target=node", "--enable-wasm-dynamic-linking",
             f"--with-build-python={build / 'python'}", "--with-pydebug",
-        ], host, {"CONFIG_SITE": "../../Tools/wasm/config.site-wasm32-emscripten"}),
+        ], host, {"CONFIG_SITE": "../../Tools/wasm/config.site-wasm32-emscripten"},
+            reusable_when=host / "config.status"),
         BuildStep("make-host", [
             "/x/emmake", "make", "-j4",
             "LINKFORSHARED=-sMAIN_MODULE -sEXIT_RUNTIME -O2 -g0 -sSTACK_SIZE=5242880",
@@ -128,11 +130,13 @@ def test_driver_steps_with_make_dependencies(make_tree):
     env = {"CROSS_BUILD_DIR": str(tree / "cross-build")}
     py = ["/usr/bin/python3", "Platforms/emscripten"]
     assert DriverRecipe("Platforms/emscripten").steps(ctx) == [
-        BuildStep("configure-build-python", [*py, "configure-build-python", "--", "--config-cache"], tree, env),
+        BuildStep("configure-build-python", [*py, "configure-build-python", "--", "--config-cache"], tree, env,
+                  reusable_when=tree / "cross-build" / "build" / "config.status"),
         BuildStep("make-build-python", [*py, "make-build-python"], tree, env),
         BuildStep("make-dependencies", [*py, "make-dependencies"], tree, env),
         BuildStep("configure-host", [*py, "configure-host", "--host-runner", "/usr/bin/node", "--",
-                                     "--config-cache", "--with-pydebug"], tree, env),
+                                     "--config-cache", "--with-pydebug"], tree, env,
+                  reusable_when=tree / "cross-build" / "wasm32-emscripten" / "build" / "python" / "config.status"),
         BuildStep("make-host", [*py, "make-host"], tree, env),
     ]
 

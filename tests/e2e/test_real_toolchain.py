@@ -158,3 +158,18 @@ def test_sharded_run_matches_serial(real_run):
             assert run == serial_files[name][1], name
     logs = sorted(p.name for p in (env["root"].path / sharded_out.lstrip("/") / "logs").glob("test-shard*.log"))
     assert logs == ["test-shard0.log", "test-shard1.log"]
+
+
+def test_warm_rebuild_skips_configure(real_run):
+    """A cache hit is shown by what ran: configure is not re-run, its log is untouched."""
+    env = real_run["env"]
+    logs = real_run["out"] / "logs"
+    before = (logs / "configure-host.log").stat().st_mtime_ns
+    done = _cli(env, f"build --toolchain system --source {_source(env)} --out {OUT}")
+    assert done.returncode == 0, done.stdout[-2000:]
+    stages = {s["name"]: s for s in json.loads((real_run["out"] / "results.json").read_text())["stages"]}
+    assert stages["configure-build-python"]["status"] == "cached"
+    assert stages["configure-host"]["status"] == "cached"
+    assert (logs / "configure-host.log").stat().st_mtime_ns == before
+    # make still runs (it decides itself) and finds nothing to do.
+    assert stages["make-host"]["status"] == "succeeded" and stages["make-host"]["duration"] < 30

@@ -29,7 +29,7 @@ def source_fingerprint(source: CPythonSource, spec: str) -> str | None:
         dirty = subprocess.run(["git", "-C", str(source.path), "status", "--porcelain",
                                 "--untracked-files=no"], capture_output=True, text=True)
         return None if dirty.returncode or dirty.stdout.strip() else f"git:{source.commit}"
-    tarball = Path(spec)
+    tarball = Path(spec).expanduser()
     if tarball.is_file():
         digest = hashlib.sha256()
         with open(tarball, "rb") as handle:
@@ -48,7 +48,9 @@ def step_key(step: BuildStep, toolchain: Toolchain, fingerprint: str | None) -> 
 
 
 def _stamp(step: BuildStep) -> Path:
-    return step.cwd / f".emscripten-python-{step.name}.stamp"
+    # Next to the configure output, inside the build dir (not the tree root for 3.14+ drivers).
+    where = step.reusable_when.parent if step.reusable_when is not None else step.cwd
+    return where / f".emscripten-python-{step.name}.stamp"
 
 
 def is_fresh(step: BuildStep, key: str | None) -> bool:
@@ -59,7 +61,7 @@ def is_fresh(step: BuildStep, key: str | None) -> bool:
 
 
 def record(step: BuildStep, key: str | None) -> None:
-    if key is not None and step.reusable_when is not None:
+    if key is not None and step.reusable_when is not None and step.reusable_when.parent.is_dir():
         _stamp(step).write_text(key + "\n")
 
 

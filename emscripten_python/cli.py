@@ -36,7 +36,7 @@ def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
                         help="node flag (repeatable); replaces the default --stack-size=30000")
     parser.add_argument("--origin", choices=["local", "buildbot", "github-actions"],
                         help="who runs this (recorded in results.json; default: github-actions when "
-                             "$GITHUB_ACTIONS is set, else local)")
+                             "$GITHUB_ACTIONS is 'true', else local)")
     parser.add_argument("--builder", help="builder / job name recorded in results.json")
     parser.add_argument("--build-url", help="URL of this build, recorded in results.json")
 
@@ -55,8 +55,8 @@ def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
     # `test` alone: --jobs is the number of node processes; `run`: --jobs is make's, and
     # --test-jobs (default: the same) the test shards.
     parser.add_argument("--test-jobs" if with_build else "--jobs", type=int, dest="test_jobs",
-                        default=None, help="node processes to shard the test files across "
-                        "(default: the number of CPUs)")
+                        default=None, help="node processes to shard the test files across (default: "
+                        + ("run's --jobs)" if with_build else "the number of CPUs)"))
     parser.add_argument("--tests", default="smoke",
                         help="all, a named subset (smoke), or test files: 'test_os,test_math'")
     parser.add_argument("--exclude", "-x", action="append", default=[], help="test file to leave out")

@@ -6,6 +6,7 @@ stage needs from an earlier one (toolchain environment, era) is carried in resul
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from platformdirs import user_cache_dir
 
 from . import buildcache
 from .artifacts import make_bundle
-from .errors import BuildError, ResultsError, TestRunError, ToolchainNotFound
+from .errors import BuildError, TestRunError, ToolchainNotFound
 from .markdown import render_markdown
 from .recipes import BuildContext, recipe_for
 from .results import Run, Stage
@@ -66,9 +67,11 @@ class Pipeline:
         self.out = options.out
         self.out.mkdir(parents=True, exist_ok=True)
         self.results_path = self.out / RESULTS
-        # Per-file durations of the previous run in this --out balance the test shards.
-        self.previous_durations = _durations(self.results_path)
         self.run = Run() if new_run else Run.load_or_new(self.results_path)
+        if new_run:
+            # A reused --out must not carry an earlier run's logs into this run's bundle.
+            for stale in ("logs", "junit", "shards"):
+                shutil.rmtree(self.out / stale, ignore_errors=True)
         if options.origin:
             self.run.origin = {**self.run.origin, **options.origin}
         self._source: CPythonSource | None = None
@@ -157,13 +160,12 @@ class Pipeline:
             # emcc compiles through ccache when present (CPython's own buildbot does the same);
             # emcc execv()s the wrapper, so it must be an absolute path.
             env["EM_COMPILER_WRAPPER"] = ccache
-        fingerprint = None if self.options.rebuild else buildcache.source_fingerprint(
-            context.source, self.options.source)
+        fingerprint = buildcache.source_fingerprint(context.source, self.options.source)
         for step in recipe.steps(context):
             if self.options.only and step.name not in self.options.only:
                 continue
             key = buildcache.step_key(step, context.toolchain, fingerprint)
-            if buildcache.is_fresh(step, key):
+            if not self.options.rebuild and buildcache.is_fresh(step, key):
                 say(f"<== stage {step.name} cached: inputs unchanged since it last succeeded")
                 self.run.set_stage(Stage(step.name, "cached", 0.0, command=step.argv))
                 self.save()
@@ -205,17 +207,20 @@ class Pipeline:
             raise TestRunError(f"no built interpreter in {host.cwd}: run the build stage first")
         selection = resolve_selection(options.tests, options.exclude, host)
         args = ["-v", "-u", options.resources, *rerun_args(self.source, options.rerun), *options.regrtest_args]
-        self.run.tests = {"selection": selection, "regrtest_args": args, "shards": options.test_jobs,
-                          "files": []}
+        self.run.tests = {"selection": selection, "regrtest_args": args,
+                          "shards": max(1, min(options.test_jobs, len(selection))), "files": []}
         self.run.node["flags"] = context.node_flags
         started = time.monotonic()
         with progress(f"stage test ({len(selection)} files)"):
             files = run_sharded(host, TestOptions(selection=selection, regrtest_args=args,
                                                   file_timeout=options.file_timeout),
-                                self.out, options.test_jobs, self.previous_durations, log=say)
+                                self.out, options.test_jobs, _load_durations(self.out), log=say)
+        _save_durations(self.out, files)
         self.run.tests["files"] = files
+        logs = sorted(str(p.relative_to(self.out)) for p in (self.out / "logs").glob("test*.log"))
+        self.run.tests["logs"] = logs
         self.run.set_stage(Stage("test", "succeeded", round(time.monotonic() - started, 3),
-                                 log="logs/test.log"))
+                                 log=logs[0] if len(logs) == 1 else "logs"))
         self.save()
         self.report_stage()
 
@@ -245,12 +250,26 @@ class Pipeline:
         self.save()
 
 
-def _durations(results_path: Path) -> dict[str, float]:
+DURATIONS = "test-durations.json"
+
+
+def _load_durations(out: Path) -> dict[str, float]:
+    """Per-file durations measured by earlier runs in this --out (they balance the shards).
+
+    Kept apart from results.json, which a new run replaces before its test stage.
+    """
     try:
-        previous = Run.load(results_path)
-    except ResultsError:
+        data = json.loads((out / DURATIONS).read_text())
+    except (OSError, ValueError):
         return {}
-    return {f.name: f.duration for f in previous.test_files if f.duration}
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))} \
+        if isinstance(data, dict) else {}
+
+
+def _save_durations(out: Path, files: list) -> None:
+    durations = _load_durations(out)
+    durations.update({f.name: f.duration for f in files if f.duration})
+    (out / DURATIONS).write_text(json.dumps(durations, indent=1, sort_keys=True) + "\n")
 
 
 def rerun_args(source: CPythonSource, rerun: bool) -> list[str]:

@@ -141,9 +141,9 @@ class Run:
             ]
             kwargs["tests"] = tests
             run = cls(**kwargs)
+            unknown = {f.outcome for f in run.test_files} - set(FILE_OUTCOMES)
         except (TypeError, AttributeError, KeyError, ValueError) as exc:
             raise ResultsError(f"results.json does not match schema {SCHEMA_VERSION}: {exc}") from None
-        unknown = {f.outcome for f in run.test_files} - set(FILE_OUTCOMES)
         if unknown:
             raise ResultsError(f"results.json has unknown test file outcomes: {', '.join(sorted(unknown))}")
         return run

@@ -56,6 +56,11 @@ def register(subparsers) -> None:
     group.add_argument("--attempts", type=int, default=6, help="tries per operation")
     group.add_argument("--max-wait", type=float, default=600.0,
                        help="longest rate-limit wait (s) before giving up on a part")
+    group.add_argument("--backoff", type=float, default=1.0,
+                       help="first wait (s) after a 5xx or timeout, doubled per retry")
+    group.add_argument("--throttle", type=float, default=1.0,
+                       help="pause (s) between writes, a quarter of it between reads: GitHub's "
+                            "advice against secondary rate limits")
     report.set_defaults(func=lambda args: run_report(args, report))
 
 
@@ -99,8 +104,9 @@ def run_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     redact = credentials.redactor()
     redact.install()
     try:
-        github = connect(credentials, base_url=args.base_url, timeout=args.timeout)
-        policy = RetryPolicy(attempts=args.attempts, max_wait=args.max_wait)
+        github = connect(credentials, base_url=args.base_url, timeout=args.timeout,
+                         seconds_between_requests=args.throttle / 4, seconds_between_writes=args.throttle)
+        policy = RetryPolicy(attempts=args.attempts, max_wait=args.max_wait, backoff=args.backoff)
         result = Reporter(github, policy=policy, redact=redact).report(run, target)
     finally:
         redact.uninstall()

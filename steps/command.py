@@ -1,0 +1,67 @@
+"""The base of every CLI step: one `emscripten-python STAGE` command on the worker.
+
+All stages of a build share one output directory next to the checkout, so a later step
+(another process, maybe after a master restart) finds what the earlier ones recorded in
+results.json, and a `git clean` of the checkout never touches it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from buildbot.process.buildstep import BuildStep, ShellMixin
+from buildbot.steps.worker import CompositeStepMixin
+
+from ..errors import ResultsError
+from ..results import Run
+
+CLI = ("emscripten-python",)
+CHECKOUT = "build"                         # Buildbot's default workdir inside the builddir
+OUT_DIR = "emscripten-python-out"          # relative to the builddir
+OUT = f"../{OUT_DIR}"                      # the same, relative to the checkout
+RESULTS = f"{OUT}/results.json"
+
+
+def jobs_args(flag: str, jobs) -> list:
+    """[flag, jobs] when jobs is set (an int or a renderable such as a worker property)."""
+    if not jobs:
+        return []
+    return [flag, jobs if hasattr(jobs, "getRenderingFor") else str(jobs)]
+
+
+class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
+    """Runs `CLI STAGE --source . --out OUT ARGS…` in the checkout."""
+
+    stage: str = ""
+
+    def __init__(self, *, cli=CLI, args=(), **kwargs):
+        kwargs.setdefault("workdir", CHECKOUT)
+        # The waterfall shows the stage, not the (long) command line.
+        label = kwargs.get("name", self.name)
+        kwargs.setdefault("description", label)
+        kwargs.setdefault("descriptionDone", label)
+        kwargs["command"] = [*cli, self.stage, "--source", ".", "--out", OUT, *args]
+        kwargs = self.setupShellMixin(kwargs)
+        super().__init__(**kwargs)
+
+    async def run(self):
+        cmd = await self.makeRemoteShellCommand()
+        await self.runCommand(cmd)
+        return cmd.results()
+
+    def set_properties(self, properties: dict) -> None:
+        for name, value in properties.items():
+            self.setProperty(name, value, type(self).__name__)
+
+    async def read_results(self) -> tuple[Run | None, str | None]:
+        """The run's results.json from the worker, or None and why it could not be read."""
+        content = await self.getFileContentFromWorker(RESULTS)
+        if content is None:
+            return None, f"no {OUT_DIR}/results.json on the worker"
+        try:
+            data = json.loads(content)
+            if not isinstance(data, dict):
+                raise ResultsError("it does not hold a JSON object")
+            return Run.from_dict(data), None
+        except (ValueError, TypeError, ResultsError) as exc:
+            return None, f"{OUT_DIR}/results.json is unreadable: {exc}"

@@ -1,0 +1,40 @@
+"""The test step: runs regrtest through the CLI, then turns results.json into the build's verdict."""
+
+from __future__ import annotations
+
+from buildbot.process.results import FAILURE, worst_status
+
+from ..markdown import render_markdown
+from .command import CliStep, jobs_args
+from .stages import HOUR, MINUTE
+from .summary import describe, result_of, test_properties
+
+
+class EmscriptenTest(CliStep):
+    """Named "test" because CPython's failure extraction (PR comments, mail) looks for that step name."""
+
+    name = "test"
+    stage = "test"
+
+    def __init__(self, tests="all", *, file_timeout=None, jobs=None, **kwargs):
+        """jobs: node processes the test files are sharded across (default: the worker's CPUs)."""
+        args = ["--tests", tests, *jobs_args("--jobs", jobs)]
+        if file_timeout:
+            args += ["--timeout", str(file_timeout)]
+        kwargs.setdefault("timeout", 30 * MINUTE)
+        kwargs.setdefault("maxTime", 6 * HOUR)
+        super().__init__(args=args, **kwargs)
+
+    async def run(self):
+        cmd = await self.makeRemoteShellCommand()
+        await self.runCommand(cmd)
+        run, problem = await self.read_results()
+        if run is None:
+            self.descriptionDone = problem
+            await self.addCompleteLog("summary", f"{problem}; the test command exited with rc {cmd.rc} "
+                                                 "(see the stdio log).\n")
+            return FAILURE
+        self.set_properties(test_properties(run))
+        self.descriptionDone = describe(run) if run.test_files else "no test results"
+        await self.addCompleteLog("summary", render_markdown(run))
+        return worst_status(cmd.results(), result_of(run))

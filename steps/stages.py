@@ -1,0 +1,100 @@
+"""The CLI stages before and after the tests: toolchain, one step per build stage, bundle; and clean."""
+
+from __future__ import annotations
+
+from buildbot import config
+from buildbot.process.properties import Property
+from buildbot.reporters.utils import URLForBuild
+from buildbot.steps.worker import RemoveDirectory
+
+from .command import CHECKOUT, OUT, OUT_DIR, CliStep, jobs_args
+from .summary import version_properties
+
+MINUTE, HOUR = 60, 60 * 60
+BUNDLE_PROPERTY = "emscripten_bundle"
+
+
+class EmscriptenToolchain(CliStep):
+    """Gets and checks emcc; starts the run's record (with this build's name and URL)."""
+
+    name = "toolchain"
+    stage = "toolchain"
+    haltOnFailure = True
+
+    def __init__(self, toolchain="emsdk", *, mirror=None, cache_dir=None, strict=False, **kwargs):
+        args = ["--toolchain", toolchain]
+        if strict:
+            args.append("--strict-toolchain")
+        if mirror:
+            args += ["--mirror", mirror]
+        if cache_dir:
+            args += ["--cache-dir", cache_dir]
+        args += ["--origin", "buildbot", "--builder", Property("buildername"), "--build-url", URLForBuild]
+        # emsdk downloads are quiet for long stretches; the CLI's heartbeat is once a minute.
+        kwargs.setdefault("timeout", 30 * MINUTE)
+        kwargs.setdefault("maxTime", 2 * HOUR)
+        super().__init__(args=args, **kwargs)
+
+    async def run(self):
+        result = await super().run()
+        run, _ = await self.read_results()
+        if run is not None:
+            self.set_properties(version_properties(run))
+        return result
+
+
+class EmscriptenBuildStage(CliStep):
+    """`build --only STAGE`: one step per build stage, so the waterfall shows where time goes.
+
+    Several names make one step run whichever of them the tree's recipe has (the dependency
+    stage is `make-dependencies` in some trees, `make-libffi` + `make-mpdec` in others).
+    """
+
+    stage = "build"
+    haltOnFailure = True
+
+    def __init__(self, *stages: str, jobs=None, **kwargs):
+        if not stages:
+            config.error("EmscriptenBuildStage needs at least one build stage name, e.g. 'make-host'",
+                         always_raise=True)
+        args = [arg for stage in stages for arg in ("--only", stage)]
+        args += jobs_args("-j", jobs)
+        kwargs.setdefault("name", stages[0])
+        kwargs.setdefault("timeout", 20 * MINUTE)
+        kwargs.setdefault("maxTime", 3 * HOUR)
+        super().__init__(args=args, **kwargs)
+
+
+class EmscriptenBundle(CliStep):
+    """Archives interpreter, stdlib, logs and results; names the archive in a property for upload."""
+
+    name = "bundle"
+    stage = "bundle"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("timeout", 20 * MINUTE)
+        super().__init__(**kwargs)
+
+    async def run(self):
+        result = await super().run()
+        run, _ = await self.read_results()
+        bundles = [artifact.path for artifact in (run.artifacts if run else []) if artifact.path.endswith(".tar.gz")]
+        if bundles:
+            self.setProperty(BUNDLE_PROPERTY, f"{OUT}/{bundles[-1]}", type(self).__name__)
+        return result
+
+
+class EmscriptenClean(RemoveDirectory):
+    """Removes the outputs and the tree's build directories; runs even after a failure.
+
+    A failed clean leaves disk behind, not a wrong result: it warns and never fails the build.
+    """
+
+    name = "clean"
+    DIRS = (OUT_DIR, f"{CHECKOUT}/cross-build", f"{CHECKOUT}/builddir")
+
+    def __init__(self, dirs=DIRS, **kwargs):
+        for name, value in (("alwaysRun", True), ("haltOnFailure", False), ("flunkOnFailure", False),
+                            ("warnOnFailure", True)):
+            kwargs.setdefault(name, value)
+        super().__init__(dir=list(dirs), **kwargs)

@@ -1,0 +1,72 @@
+"""What a finished run means to Buildbot: properties, a one-line description, a result.
+
+Pure functions of the result model, so the policy is tested without a build.
+"""
+
+from __future__ import annotations
+
+from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
+
+from ..results import Run
+
+# "warnings": every file that failed passed when re-run (CPython's exit code 5 convention).
+OUTCOME_RESULTS = {"success": SUCCESS, "warnings": WARNINGS, "failure": FAILURE, "error": FAILURE}
+
+
+def version_properties(run: Run) -> dict:
+    """What the toolchain stage learnt; set as soon as it is known, even if the build fails later."""
+    found = {
+        "cpython_version": run.source.get("cpython_version"),
+        "emscripten_era": run.source.get("era"),
+        "emcc_version": run.toolchain.get("emcc_version"),
+        "emcc_matches_pin": run.toolchain.get("matches_pin"),
+        "node_version": run.node.get("version"),
+    }
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def file_counts(run: Run) -> dict:
+    files = run.counts()["files"]
+    return {
+        "total": files["total"],
+        "passed": files["passed"],
+        "failed": files["failed"] + files["env-changed"],
+        "crashed": files["crashed"],
+        "timed out": files["timed-out"],
+        "flaky": files["flaky"],
+        "skipped": files["skipped"] + files["resource-denied"] + files["no-tests"],
+    }
+
+
+def test_properties(run: Run) -> dict:
+    files, tests = file_counts(run), run.counts()["tests"]
+
+    def named(*outcomes):
+        return [f.name for f in run.test_files if f.outcome in outcomes]
+
+    return {
+        **version_properties(run),
+        "emscripten_outcome": run.outcome,
+        "emscripten_run_id": run.run_id,
+        **{f"test_files_{key.replace(' ', '_')}": value for key, value in files.items()},
+        "tests_run": tests["run"],
+        "test_failures": tests["failures"],
+        "tests_skipped": tests["skipped"],
+        "failed_tests": named("failed", "env-changed"),
+        "crashed_tests": named("crashed", "timed-out"),
+        "flaky_tests": named("flaky"),
+    }
+
+
+def describe(run: Run) -> str:
+    """'312 passed, 9 failed, 1 crashed': passed always, the rest when there are any."""
+    files = file_counts(run)
+    parts = [f"{files['passed']} passed"]
+    parts += [f"{files[key]} {key}" for key in ("failed", "crashed", "timed out", "flaky", "skipped") if files[key]]
+    return ", ".join(parts)
+
+
+def result_of(run: Run) -> int:
+    if not run.test_files:
+        return FAILURE      # never report "0 tests, success"
+    return OUTCOME_RESULTS.get(run.outcome, FAILURE)

@@ -1,0 +1,107 @@
+"""A stand-in CPython tree (Platforms/emscripten era) and a stand-in Emscripten toolchain.
+
+The tree's driver creates the outputs a real build would (python.sh and friends); its
+python.sh answers the build check with "emscripten" and runs tests/integration's fake
+regrtest, which prints regrtest 3.13's real output. The toolchain is just enough for the
+CLI's toolchain stage: `emcc --version`, the NODERAWFS smoke program (run by the real
+node), and `em-config`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from emscripten_python.toolchain.smoke import STDERR_MARKER, STDOUT_MARKER
+
+EMSCRIPTEN_VERSION = "4.0.12"
+CPYTHON_VERSION = "3.15.0a0"
+FAKE_REGRTEST = Path(__file__).parents[1] / "integration" / "fake_regrtest.py"
+HOLD_ENV = "FAKE_DRIVER_HOLD_FILE"   # while this file exists, make-host waits (a build to kill)
+
+DRIVER = r'''"""Stand-in for CPython's Platforms/emscripten driver (subcommands make-dependencies etc.)."""
+import os, sys, time
+from pathlib import Path
+
+tree = Path(__file__).resolve().parents[2]
+command = sys.argv[1]
+print(f"fake driver: {command}", flush=True)
+host = Path(os.environ.get("CROSS_BUILD_DIR", tree / "cross-build")) / "wasm32-emscripten" / "build" / "python"
+if command == "make-host":
+    hold = os.environ.get("HOLD_ENV")
+    if hold and os.path.exists(hold):
+        Path(hold + ".pids").write_text(f"{os.getpid()} {os.getppid()}\n")
+        deadline = time.monotonic() + 120
+        while os.path.exists(hold) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sys.exit("fake driver: released while held")
+    (host / "build" / "lib.emscripten-wasm32-3.15").mkdir(parents=True, exist_ok=True)
+    for name in ("python.mjs", "python.wasm", "node_entry.mjs", "streams.mjs"):
+        (host / name).write_text(f"// fake {name}\n")
+    script = host / "python.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-c" ]; then echo emscripten; exit 0; fi\n'
+        f'exec "{sys.executable}" "{tree}/Tools/fake_regrtest.py" "$@"\n')
+    script.chmod(0o755)
+'''.replace("HOLD_ENV", HOLD_ENV)
+
+SMOKE_JS = f"console.log({json.dumps(STDOUT_MARKER)}); console.error({json.dumps(STDERR_MARKER)});\n"
+EMCC = f'''import sys
+from pathlib import Path
+if "--version" in sys.argv:
+    print("emcc (Emscripten gcc/clang-like replacement + linker emulating GNU ld) {EMSCRIPTEN_VERSION} (fake)")
+    sys.exit(0)
+Path(sys.argv[sys.argv.index("-o") + 1]).write_text({SMOKE_JS!r})
+'''
+
+EM_CONFIG = '''import os, sys
+from pathlib import Path
+cache = Path(__file__).resolve().parent.parent / "emcache"
+cache.mkdir(exist_ok=True)
+print({"CACHE": cache, "FROZEN_CACHE": "False", "EMSCRIPTEN_ROOT": Path(__file__).resolve().parent}[sys.argv[1]])
+'''
+
+PASS_THROUGH = '''import os, sys
+os.execvp(sys.argv[1], sys.argv[1:])
+'''
+
+
+def _script(path: Path, body: str) -> None:
+    path.write_text(f"#!{sys.executable}\n{body}")
+    path.chmod(0o755)
+
+
+def make_toolchain(root: Path) -> Path:
+    """A bin directory with emcc, em-config, emconfigure and emmake; returns it."""
+    bin_dir = root / "bin"
+    bin_dir.mkdir(parents=True)
+    _script(bin_dir / "emcc", EMCC)
+    _script(bin_dir / "em-config", EM_CONFIG)
+    for name in ("emconfigure", "emmake"):
+        _script(bin_dir / name, PASS_THROUGH)
+    return bin_dir
+
+
+def make_cpython_repo(root: Path) -> Path:
+    """A git repository with branch main holding the stand-in tree; returns its path."""
+    root.mkdir(parents=True)
+    (root / "Include").mkdir()
+    (root / "Include" / "patchlevel.h").write_text(f'#define PY_VERSION "{CPYTHON_VERSION}"\n')
+    driver = root / "Platforms" / "emscripten"
+    driver.mkdir(parents=True)
+    (driver / "__main__.py").write_text(DRIVER)
+    (driver / "config.toml").write_text(f'emscripten-version = "{EMSCRIPTEN_VERSION}"\n')
+    (root / "Lib").mkdir()
+    (root / "Lib" / "os.py").write_text("# the standard library, abridged\n")
+    (root / "Tools").mkdir()
+    shutil.copy(FAKE_REGRTEST, root / "Tools" / "fake_regrtest.py")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "tree"]):
+        subprocess.run(argv, cwd=root, env=env, check=True)
+    return root

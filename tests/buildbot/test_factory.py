@@ -1,0 +1,97 @@
+"""EmscriptenFactory: the steps it assembles, their commands and scaled timeouts, and the
+stage table it takes from the recipes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from buildbot.plugins import steps, util
+
+from emscripten_python.recipes import BuildContext, recipe_for
+from emscripten_python.source import CPythonSource, EmscriptenPin, Era
+from emscripten_python.steps import EmscriptenFactory
+from emscripten_python.steps.factory import ERA_STAGES, era_for_branch
+from emscripten_python.toolchain import Toolchain
+
+
+def built(factory) -> list:
+    return [step_factory.buildStep() for step_factory in factory.steps]
+
+
+def recipe_stage_names(tmp_path: Path, era: Era, driver_main: str = "") -> list[str]:
+    if era is Era.PLATFORMS:
+        (tmp_path / "Platforms" / "emscripten").mkdir(parents=True)
+        (tmp_path / "Platforms" / "emscripten" / "__main__.py").write_text(driver_main)
+    source = CPythonSource(path=tmp_path, version="3.15.0" if era is Era.PLATFORMS else "3.13.15", era=era,
+                           pin=EmscriptenPin("4.0.12", None, "test"))
+    context = BuildContext(source=source, toolchain=Toolchain("system", Path("/x/emcc"), "4.0.12"), jobs=2,
+                           build_triplet=lambda tree: "x86_64-pc-linux-gnu")
+    return [step.name for step in recipe_for(source).steps(context)]
+
+
+@pytest.mark.parametrize("era, driver_main", [
+    (Era.CONFIGURE, ""),
+    (Era.PLATFORMS, "subcommands: make-dependencies configure-host"),
+    (Era.PLATFORMS, "subcommands: make-libffi make-mpdec configure-host"),
+])
+def test_stage_table_matches_the_recipes(tmp_path, era, driver_main):
+    recipe_names = recipe_stage_names(tmp_path, era, driver_main)
+    table = [name for stage in ERA_STAGES[era] for name in (stage if isinstance(stage, tuple) else (stage,))
+             if name in recipe_names]
+    assert table == recipe_names
+
+
+@pytest.mark.parametrize("branch, era", [("3.11", Era.CONFIGURE), ("3.13", Era.CONFIGURE), ("3.14", Era.PLATFORMS),
+                                         ("3.15", Era.PLATFORMS), ("main", Era.PLATFORMS),
+                                         ("refs/pull/123/merge", Era.PLATFORMS)])
+def test_era_for_branch(branch, era):
+    assert era_for_branch(branch) is era
+
+
+def test_driver_era_steps_in_order():
+    names = [step.name for step in built(EmscriptenFactory(branch="3.14"))]
+    assert names == ["git", "clean-previous", "toolchain", "configure-build-python", "make-build-python",
+                     "make-dependencies", "configure-host", "make-host", "test", "bundle", "upload-results",
+                     "upload-junit", "upload-summary", "upload-bundle", "clean"]
+
+
+def test_configure_era_settings_and_scaled_timeouts():
+    factory = EmscriptenFactory(branch="3.13", toolchain="system", tests="smoke", jobs=4, timeout_factor=2,
+                                mirror="/srv/mirror", repourl="file:///srv/cpython.git", cli=["/opt/ep"])
+    by_name = {step.name: step for step in built(factory)}
+    assert [name for name in by_name if name.startswith(("configure", "make"))] == [
+        "configure-build-python", "make-build-python", "configure-host", "make-host"]
+    git = by_name["git"]
+    assert (git.repourl, git.branch, git.mode, git.method) == ("file:///srv/cpython.git", "3.13", "full", "fresh")
+    assert (git.haltOnFailure, git.flunkOnFailure, git.warnOnFailure) == (True, False, True)
+    toolchain = by_name["toolchain"]
+    assert toolchain.command[:8] == ["/opt/ep", "toolchain", "--source", ".", "--out", "../emscripten-python-out",
+                                     "--toolchain", "system"]
+    assert "--mirror" in toolchain.command and (toolchain.timeout, toolchain.maxTime) == (3600, 14400)
+    make_host = by_name["make-host"]
+    assert make_host.command[-4:] == ["--only", "make-host", "-j", "4"]
+    assert (make_host.timeout, make_host.maxTime, make_host.haltOnFailure) == (2400, 21600, True)
+    test = by_name["test"]
+    assert test.command[-6:] == ["--tests", "smoke", "--jobs", "4", "--timeout", "2400"]
+    assert (test.timeout, test.maxTime, test.haltOnFailure) == (3600, 43200, False)
+    assert by_name["clean"].alwaysRun and not by_name["clean-previous"].alwaysRun
+    assert all(by_name[name].alwaysRun for name in by_name if name.startswith("upload-"))
+
+
+def test_uploads_go_to_the_configured_place():
+    by_name = {step.name: step for step in built(EmscriptenFactory(upload_dir="/srv/a", upload_url="https://a/"))}
+    upload = by_name["upload-junit"]
+    assert upload.workersrc == "../emscripten-python-out/junit.xml" and upload.workdir == "build"
+    assert upload.url is not None and not upload.flunkOnFailure and upload.warnOnFailure
+    # results.json is missing only when the toolchain step failed first: nothing to warn about twice.
+    assert not by_name["upload-results"].warnOnFailure
+
+
+def test_registered_as_buildbot_plugins():
+    assert util.EmscriptenFactory is EmscriptenFactory
+    for name in ("EmscriptenToolchain", "EmscriptenBuildStage", "EmscriptenTest", "EmscriptenBundle",
+                 "EmscriptenUpload", "EmscriptenClean"):
+        assert getattr(steps, name).__module__.startswith("emscripten_python.steps.")
+    assert util.LabelGatedGitHubEventHandler.__name__ == "LabelGatedGitHubEventHandler"

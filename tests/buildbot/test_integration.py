@@ -1,0 +1,265 @@
+"""A real master (master/master.cfg) and a real buildbot-worker process on 127.0.0.1.
+
+The factory runs end to end against the stand-in tree and toolchain (fake_cpython.py):
+checkout, toolchain, every build stage, tests with a failure, a crash, a flaky file and a
+skip, bundle, uploads, clean. Then the worker is killed in the middle of a build: that
+build must end RETRY/EXCEPTION (not hang), and the retried build must start clean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from emscripten_python.artifacts import verify_bundle
+
+from fake_cpython import HOLD_ENV, make_cpython_repo, make_toolchain
+
+pytestmark = pytest.mark.timeout(240)
+
+REPO_ROOT = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+BUILDER = "Emscripten main"
+TESTS = "test_ok_a,test_crash_c,test_fail_b,test_flaky_d,test_skip_e"
+SUCCESS, FAILURE, EXCEPTION, RETRY = 0, 2, 4, 5
+BUILD_DEADLINE = 120
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A killed orphan stays a zombie until init reaps it; it runs no more.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class Fleet:
+    def __init__(self, root: Path):
+        self.root = root
+        self.www, self.pb = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.www}/"
+        self.hold = root / "hold"
+        self.artifacts = root / "artifacts"
+        self.master_dir, self.worker_dir = root / "master", root / "worker"
+        toolchain = make_toolchain(root / "toolchain")
+        repo = make_cpython_repo(root / "cpython")
+        self.env = {**os.environ, "PATH": os.pathsep.join([str(toolchain), str(BIN), os.environ["PATH"]]),
+                    HOLD_ENV: str(self.hold), "EP_WORKERS": "w1:secret-pw",
+                    "EP_WORKER_PORT": f"tcp:{self.pb}:interface=127.0.0.1",
+                    "EP_WWW_PORT": f"tcp:{self.www}:interface=127.0.0.1", "EP_BUILDBOT_URL": self.url,
+                    "EP_BRANCHES": "main", "EP_REPO_URL": f"file://{repo}", "EP_TOOLCHAIN": "system",
+                    "EP_TESTS": TESTS, "EP_JOBS": "2", "EP_CACHE_DIR": str(root / "cache"),
+                    "EP_ARTIFACTS_DIR": str(self.artifacts), "EP_ARTIFACTS_URL": "http://artifacts.test/",
+                    "EMSCRIPTEN_PYTHON_WORKER_PASSWORD": "secret-pw"}
+        for name in ("EP_GITHUB_TOKEN", "EP_GITHUB_WEBHOOK_SECRET", "EMSCRIPTEN_PYTHON_CACHE"):
+            self.env.pop(name, None)
+        self.master = self.worker = None
+
+    # -- processes -------------------------------------------------------------------------
+    def start_master(self):
+        self.master_dir.mkdir()
+        for name in ("master.cfg", "buildbot.tac"):
+            shutil.copy(REPO_ROOT / "master" / name, self.master_dir / name)
+        subprocess.run([BIN / "buildbot", "upgrade-master", self.master_dir], env=self.env, check=True,
+                       capture_output=True)
+        self.master = subprocess.Popen([BIN / "buildbot", "start", "--nodaemon", self.master_dir], env=self.env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self._reachable(), 60, "the master's web API")
+
+    def create_worker(self):
+        done = subprocess.run([BIN / "emscripten-python", "worker", "create", "w1", "--master",
+                               f"127.0.0.1:{self.pb}", "--basedir", self.worker_dir, "--service", "systemd"],
+                              env=self.env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+    def start_worker(self):
+        (self.worker_dir / "twistd.pid").unlink(missing_ok=True)
+        self.worker = subprocess.Popen([BIN / "buildbot-worker", "start", "--nodaemon", self.worker_dir],
+                                       env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: any(w["connected_to"] for w in self.get("workers")["workers"] if w["name"] == "w1"),
+                 60, "the worker to connect")
+
+    def kill_worker(self):
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait(30)
+
+    def stop(self):
+        for process in (self.worker, self.master):
+            if process and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    # -- the master's REST API ----------------------------------------------------------------
+    def _reachable(self) -> bool:
+        try:
+            self.get("builders")
+            return True
+        except OSError:
+            return False
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(f"{self.url}api/v2/{path}", timeout=10) as response:
+            return json.load(response)
+
+    def builder_id(self) -> int:
+        return next(b["builderid"] for b in self.get("builders")["builders"] if b["name"] == BUILDER)
+
+    def force(self):
+        body = json.dumps({"jsonrpc": "2.0", "method": "force", "id": 1,
+                           "params": {"builderid": str(self.builder_id())}}).encode()
+        request = urllib.request.Request(f"{self.url}api/v2/forceschedulers/force", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert "error" not in json.load(response)
+
+    def build(self, number: int) -> dict | None:
+        builds = self.get(f"builders/{self.builder_id()}/builds?number={number}&property=*")["builds"]
+        return builds[0] if builds else None
+
+    def finished_build(self, number: int) -> dict:
+        return wait_for(lambda: (b := self.build(number)) and b["complete"] and b, BUILD_DEADLINE,
+                        f"build {number} to finish")
+
+    def steps(self, build: dict) -> dict[str, dict]:
+        return {s["name"]: s for s in self.get(f"builds/{build['buildid']}/steps")["steps"]}
+
+    @contextmanager
+    def explained(self, build: dict):
+        """A failed assertion comes with the build's steps and the ends of both twistd logs."""
+        try:
+            yield
+        except AssertionError as exc:
+            steps = [(s["name"], s["results"], s["state_string"]) for s in self.steps(build).values()]
+            logs = [f"--- {path}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-40:])
+                    for path in (self.master_dir / "twistd.log", self.worker_dir / "twistd.log") if path.exists()]
+            raise AssertionError("\n".join([str(exc), f"build: {build['state_string']}", *map(str, steps), *logs]))
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    fleet = Fleet(tmp_path_factory.mktemp("fleet"))
+    try:
+        fleet.start_master()
+        fleet.create_worker()
+        fleet.start_worker()
+        yield fleet
+    finally:
+        fleet.stop()
+
+
+def check_finished_build(fleet: Fleet, build: dict) -> None:
+    """What every complete build of the stand-in tree must show."""
+    number = build["number"]
+    assert build["results"] == FAILURE, build["state_string"]
+    steps = fleet.steps(build)
+    assert list(steps) == ["worker_preparation", "git", "clean-previous", "toolchain", "configure-build-python",
+                           "make-build-python", "make-dependencies", "configure-host", "make-host", "test",
+                           "bundle", "upload-results", "upload-junit", "upload-summary", "upload-bundle", "clean"]
+    for name, step in steps.items():
+        assert step["results"] == (FAILURE if name == "test" else SUCCESS), (name, step["state_string"])
+    assert steps["test"]["state_string"] == "1 passed, 1 failed, 1 crashed, 1 flaky, 1 skipped (failure)"
+
+    props = {name: value for name, (value, _source) in build["properties"].items()}
+    assert props["test_files_total"] == 5
+    assert props["failed_tests"] == ["test_fail_b"]
+    assert props["crashed_tests"] == ["test_crash_c"]
+    assert props["flaky_tests"] == ["test_flaky_d"]
+    assert props["emscripten_outcome"] == "failure"
+    assert props["emcc_version"] == "4.0.12"
+    assert props["node_version"].split(".")[0].isdigit()
+    assert props["cpython_version"] == "3.15.0a0"
+    base = f"http://artifacts.test/Emscripten-main/{number}"
+    assert props["results_url"] == f"{base}/results.json"
+    assert props["junit_url"] == f"{base}/junit.xml"
+    bundle_name = Path(props["emscripten_bundle"]).name
+    assert props["bundle_url"] == f"{base}/{bundle_name}"
+    assert {u["name"]: u["url"] for u in steps["upload-bundle"]["urls"]} == {"bundle": f"{base}/{bundle_name}"}
+
+    uploaded = fleet.artifacts / "Emscripten-main" / str(number)
+    results = json.loads((uploaded / "results.json").read_text())
+    assert results["origin"]["kind"] == "buildbot"
+    assert results["origin"]["builder"] == BUILDER
+    assert results["origin"]["url"].startswith(fleet.url)
+    assert (uploaded / "junit.xml").read_text().startswith("<?xml")
+    assert verify_bundle(uploaded / bundle_name) == []
+    # The always-run clean removed the outputs from the worker.
+    assert not (fleet.worker_dir / "emscripten-main" / "emscripten-python-out").exists()
+
+
+def test_factory_end_to_end(fleet):
+    fleet.force()
+    build = fleet.finished_build(1)
+    with fleet.explained(build):
+        check_finished_build(fleet, build)
+
+
+def test_worker_killed_mid_build_retries_clean(fleet):
+    fleet.hold.write_text("hold make-host\n")
+    pids_file = Path(f"{fleet.hold}.pids")
+    fleet.force()
+    number = 2
+    driver_pid, cli_pid = map(int, wait_for(lambda: pids_file.exists() and pids_file.read_text().split(), 60,
+                                            "make-host to start"))
+    try:
+        fleet.kill_worker()
+        killed = fleet.finished_build(number)
+        assert killed["results"] in (RETRY, EXCEPTION), killed["state_string"]
+        # The orphaned stage is released and ends; the CLI above it then exits too.
+        fleet.hold.unlink()
+        wait_for(lambda: not pid_alive(driver_pid) and not pid_alive(cli_pid), 30, "the orphaned build to end")
+    finally:
+        for pid in (driver_pid, cli_pid):
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    # Leftovers of the killed build, as a crash could leave them.
+    stale = fleet.worker_dir / "emscripten-main" / "emscripten-python-out" / "logs" / "stale-from-killed-build.log"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("must not reach the next build's bundle\n")
+
+    fleet.start_worker()
+    if killed["results"] == EXCEPTION:     # only RETRY requeues the request by itself
+        fleet.force()
+    retried = fleet.finished_build(number + 1)
+    with fleet.explained(retried):
+        check_finished_build(fleet, retried)
+        bundle = fleet.artifacts / "Emscripten-main" / str(number + 1) / Path(
+            retried["properties"]["emscripten_bundle"][0]).name
+        with tarfile.open(bundle) as archive:
+            names = archive.getnames()
+        assert "logs/make-host.log" in names and "logs/stale-from-killed-build.log" not in names

@@ -1,0 +1,321 @@
+"""Every step under Buildbot's own step harness: exact commands, properties, results."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+from twisted.internet import error
+from twisted.trial import unittest
+
+from buildbot.process import remotetransfer
+from buildbot.process.properties import Interpolate
+from buildbot.process.results import EXCEPTION, FAILURE, RETRY, SUCCESS, WARNINGS
+from buildbot.test.reactor import TestReactorMixin
+from buildbot.test.steps import ExpectRemoteRef, ExpectRmdir, ExpectShell, ExpectUploadFile, TestBuildStepMixin
+
+from emscripten_python.steps import (EmscriptenBuildStage, EmscriptenBundle, EmscriptenClean, EmscriptenTest,
+                                     EmscriptenToolchain, EmscriptenUpload)
+
+from buildbot_helpers import make_run, results_json
+
+BASE = ["--source", ".", "--out", "../emscripten-python-out"]
+BUILD_URL = "http://bb.example/#/builders/3/builds/7"
+
+
+def expect_results(content: str | None):
+    """The step reading results.json back from the worker (None: the file is not there)."""
+    upload = ExpectUploadFile(workersrc="../emscripten-python-out/results.json", workdir="build",
+                              writer=ExpectRemoteRef(remotetransfer.StringFileWriter), maxsize=None,
+                              blocksize=32 * 1024)
+    return upload.upload_string(content).exit(0) if content is not None else upload.exit(1)
+
+
+class StepTestCase(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step()
+
+    def setup(self, step):
+        self.setup_step(step)
+        self.build.getUrl = lambda: BUILD_URL
+        self.build.setProperty("buildername", "Emscripten main", "Builder")
+        self.build.setProperty("buildnumber", 7, "Build")
+
+
+class TestToolchain(StepTestCase):
+    COMMAND = ["emscripten-python", "toolchain", *BASE, "--toolchain", "emsdk", "--origin", "buildbot",
+               "--builder", "Emscripten main", "--build-url", BUILD_URL]
+
+    def test_success_sets_versions(self):
+        self.setup(EmscriptenToolchain())
+        self.expect_commands(ExpectShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200).exit(0),
+                             expect_results(results_json(make_run())))
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("emcc_version", "4.0.12", "EmscriptenToolchain")
+        self.expect_property("node_version", "20.19.2", "EmscriptenToolchain")
+        self.expect_property("cpython_version", "3.15.0a0", "EmscriptenToolchain")
+        return self.run_step()
+
+    def test_mirror_cache_and_strict(self):
+        self.setup(EmscriptenToolchain("system", mirror="/srv/mirror", cache_dir="/srv/cache", strict=True,
+                                       cli=["/opt/ep/bin/emscripten-python"]))
+        command = ["/opt/ep/bin/emscripten-python", "toolchain", *BASE, "--toolchain", "system",
+                   "--strict-toolchain", "--mirror", "/srv/mirror", "--cache-dir", "/srv/cache", "--origin",
+                   "buildbot", "--builder", "Emscripten main", "--build-url", BUILD_URL]
+        self.expect_commands(ExpectShell(workdir="build", command=command, timeout=1800, max_time=7200).exit(0),
+                             expect_results(results_json(make_run())))
+        self.expect_outcome(result=SUCCESS)
+        return self.run_step()
+
+    def test_broken_toolchain_fails_and_keeps_what_it_learnt(self):
+        self.setup(EmscriptenToolchain())
+        self.expect_commands(ExpectShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200)
+                             .stderr("error: emcc 3.1.69 fails the NODERAWFS smoke check").exit(13),
+                             expect_results(results_json(make_run(errors=["smoke check failed"]))))
+        self.expect_outcome(result=FAILURE)
+        self.expect_property("emcc_version", "4.0.12", "EmscriptenToolchain")
+        return self.run_step()
+
+    def test_no_results_when_cli_missing(self):
+        self.setup(EmscriptenToolchain())
+        self.expect_commands(ExpectShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200)
+                             .stderr("emscripten-python: command not found").exit(127),
+                             expect_results(None))
+        self.expect_outcome(result=FAILURE)
+        self.expect_no_property("emcc_version")
+        return self.run_step()
+
+
+class TestBuildStage(StepTestCase):
+    def test_one_stage_with_jobs(self):
+        self.setup(EmscriptenBuildStage("make-host", jobs=8))
+        self.expect_commands(ExpectShell(workdir="build", command=[
+            "emscripten-python", "build", *BASE, "--only", "make-host", "-j", "8"], timeout=1200, max_time=10800)
+            .exit(0))
+        self.expect_outcome(result=SUCCESS, state_string="make-host")
+        return self.run_step()
+
+    def test_alternatives_in_one_step_and_renderable_jobs(self):
+        self.setup(EmscriptenBuildStage("make-dependencies", "make-libffi", "make-mpdec",
+                                        jobs=Interpolate("%(prop:buildnumber)s")))
+        self.expect_commands(ExpectShell(workdir="build", command=[
+            "emscripten-python", "build", *BASE, "--only", "make-dependencies", "--only", "make-libffi",
+            "--only", "make-mpdec", "-j", "7"], timeout=1200, max_time=10800).exit(0))
+        self.expect_outcome(result=SUCCESS, state_string="make-dependencies")
+        return self.run_step()
+
+    def test_failed_stage_halts_the_build(self):
+        step = EmscriptenBuildStage("configure-host")
+        self.setup(step)
+        self.expect_commands(ExpectShell(workdir="build", command=[
+            "emscripten-python", "build", *BASE, "--only", "configure-host"], timeout=1200, max_time=10800).exit(20))
+        self.expect_outcome(result=FAILURE, state_string="configure-host (failure)")
+        self.assertTrue(step.haltOnFailure)
+        return self.run_step()
+
+    def test_needs_a_stage(self):
+        from buildbot.config.errors import ConfigErrors, capture_config_errors
+        with self.assertRaises(ConfigErrors), capture_config_errors(raise_on_error=True):
+            EmscriptenBuildStage()
+
+
+class TestTest(StepTestCase):
+    COMMAND = ["emscripten-python", "test", *BASE, "--tests", "all"]
+
+    def run_test(self, rc, content, result, description, stdout=""):
+        self.setup(EmscriptenTest())
+        self.expect_commands(ExpectShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=21600)
+                             .stdout(stdout).exit(rc), expect_results(content))
+        self.expect_outcome(result=result, state_string=description)
+
+    def test_success(self):
+        self.run_test(0, results_json(make_run("passed", "passed", "skipped")), SUCCESS, "2 passed, 1 skipped")
+        self.expect_property("test_files_total", 3, "EmscriptenTest")
+        self.expect_property("test_files_failed", 0, "EmscriptenTest")
+        self.expect_property("tests_run", 9, "EmscriptenTest")
+        self.expect_property("emscripten_outcome", "success", "EmscriptenTest")
+        self.expect_property("failed_tests", [], "EmscriptenTest")
+        self.expect_property("emcc_version", "4.0.12", "EmscriptenTest")
+        return self.run_step()
+
+    def test_failures_and_crash(self):
+        run = make_run(*["passed"] * 312, *["failed"] * 9, "crashed")
+        self.run_test(30, results_json(run), FAILURE, "312 passed, 9 failed, 1 crashed (failure)")
+        self.expect_property("test_files_failed", 9, "EmscriptenTest")
+        self.expect_property("test_files_crashed", 1, "EmscriptenTest")
+        self.expect_property("crashed_tests", ["test_crashed_321"], "EmscriptenTest")
+        self.expect_property("test_failures", 10, "EmscriptenTest")
+        self.expect_property("emscripten_outcome", "failure", "EmscriptenTest")
+        return self.run_step()
+
+    def test_crash_alone_fails(self):
+        self.run_test(30, results_json(make_run("passed", "crashed")), FAILURE, "1 passed, 1 crashed (failure)")
+        self.expect_property("crashed_tests", ["test_crashed_1"], "EmscriptenTest")
+        return self.run_step()
+
+    def test_timed_out_counts_as_crash_list(self):
+        self.run_test(30, results_json(make_run("passed", "timed-out")), FAILURE, "1 passed, 1 timed out (failure)")
+        self.expect_property("test_files_timed_out", 1, "EmscriptenTest")
+        self.expect_property("crashed_tests", ["test_timed_out_1"], "EmscriptenTest")
+        return self.run_step()
+
+    def test_flaky_only_is_warnings(self):
+        # The CLI exits 0 for flaky files; the verdict comes from results.json.
+        self.run_test(0, results_json(make_run("passed", "flaky")), WARNINGS, "1 passed, 1 flaky (warnings)")
+        self.expect_property("flaky_tests", ["test_flaky_1"], "EmscriptenTest")
+        self.expect_property("emscripten_outcome", "warnings", "EmscriptenTest")
+        return self.run_step()
+
+    def test_flaky_and_failed_is_failure(self):
+        self.run_test(30, results_json(make_run("flaky", "failed")), FAILURE, "0 passed, 1 failed, 1 flaky (failure)")
+        return self.run_step()
+
+    def test_summary_log_is_the_markdown_report(self):
+        self.run_test(30, results_json(make_run("passed", "crashed")), FAILURE, "1 passed, 1 crashed (failure)")
+        from emscripten_python.markdown import render_markdown
+        self.expect_log_file("summary", render_markdown(make_run("passed", "crashed")))
+        return self.run_step()
+
+    def test_missing_results_json(self):
+        self.run_test(1, None, FAILURE, "no emscripten-python-out/results.json on the worker (failure)",
+                      stdout="Traceback (most recent call last): ...")
+        self.expect_no_property("test_files_total")
+        self.expect_log_file("summary", "no emscripten-python-out/results.json on the worker; the test command "
+                                        "exited with rc 1 (see the stdio log).\n")
+        return self.run_step()
+
+    def test_unreadable_results_json(self):
+        self.run_test(0, "{not json", FAILURE,
+                      "emscripten-python-out/results.json is unreadable: Expecting property name enclosed "
+                      "in double quotes: line 1 column 2 (char 1) (failure)")
+        return self.run_step()
+
+    def test_results_of_another_schema(self):
+        self.run_test(0, '{"schema_version": 99}', FAILURE,
+                      "emscripten-python-out/results.json is unreadable: results.json schema_version 99 is not "
+                      "supported (this emscripten-python reads 1) (failure)")
+        return self.run_step()
+
+    def test_tests_could_not_run(self):
+        # rc 21: no interpreter; results.json holds the build stages and the error, no tests.
+        run = make_run(errors=["no built interpreter in /w/build/cross-build: run the build stage first"])
+        self.run_test(21, results_json(run), FAILURE, "no test results (failure)")
+        self.expect_property("emscripten_outcome", "error", "EmscriptenTest")
+        return self.run_step()
+
+    def test_success_exit_with_no_tests_is_not_success(self):
+        self.run_test(0, results_json(make_run()), FAILURE, "no test results (failure)")
+        return self.run_step()
+
+    def test_exit_code_wins_over_a_green_record(self):
+        self.run_test(30, results_json(make_run("passed")), FAILURE, "1 passed (failure)")
+        return self.run_step()
+
+    def test_worker_lost_is_retry(self):
+        self.setup(EmscriptenTest(tests="smoke", file_timeout=600, jobs=3))
+        self.expect_commands(ExpectShell(workdir="build", command=[
+            "emscripten-python", "test", *BASE, "--tests", "smoke", "--jobs", "3", "--timeout", "600"], timeout=1800,
+            max_time=21600).error(error.ConnectionLost()))
+        self.expect_outcome(result=RETRY, state_string="test (retry)")
+        return self.run_step()
+
+
+class TestBundle(StepTestCase):
+    def test_names_the_bundle(self):
+        self.setup(EmscriptenBundle())
+        run = make_run("passed", artifacts=["emscripten-python-3.15.0a0-01234567.tar.gz"])
+        self.expect_commands(ExpectShell(workdir="build", command=["emscripten-python", "bundle", *BASE],
+                                         timeout=1200).exit(0),
+                             expect_results(results_json(run)))
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("emscripten_bundle",
+                             "../emscripten-python-out/emscripten-python-3.15.0a0-01234567.tar.gz",
+                             "EmscriptenBundle")
+        return self.run_step()
+
+    def test_failure_leaves_no_bundle_property(self):
+        self.setup(EmscriptenBundle())
+        self.expect_commands(ExpectShell(workdir="build", command=["emscripten-python", "bundle", *BASE],
+                                         timeout=1200).exit(1),
+                             expect_results(results_json(make_run("passed"))))
+        self.expect_outcome(result=FAILURE)
+        self.expect_no_property("emscripten_bundle")
+        return self.run_step()
+
+
+class TestUpload(StepTestCase):
+    def upload_root(self) -> str:
+        root = tempfile.mkdtemp(prefix="ep-upload-")
+        self.addCleanup(shutil.rmtree, root, True)
+        return root
+
+    def expect_upload(self, rc):
+        return ExpectUploadFile(workersrc="../emscripten-python-out/results.json", workdir="build",
+                                blocksize=256 * 1024, maxsize=None, keepstamp=False,
+                                writer=ExpectRemoteRef(remotetransfer.FileWriter)).upload_string("{}").exit(rc)
+
+    def test_upload_with_url(self):
+        self.setup(EmscriptenUpload("results", "../emscripten-python-out/results.json", workdir="build",
+                                    upload_dir=self.upload_root(), base_url="https://ci.example/artifacts/"))
+        self.expect_commands(self.expect_upload(0))
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("results_url", "https://ci.example/artifacts/Emscripten-main/7/results.json",
+                             "EmscriptenUpload")
+        return self.run_step()
+
+    def test_upload_without_url_records_master_path(self):
+        root = self.upload_root()
+        self.setup(EmscriptenUpload("results", "../emscripten-python-out/results.json", workdir="build",
+                                    upload_dir=root))
+        self.expect_commands(self.expect_upload(0))
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("results_url", f"{root}/Emscripten-main/7/results.json", "EmscriptenUpload")
+        return self.run_step()
+
+    def test_missing_file_warns(self):
+        self.setup(EmscriptenUpload("results", "../emscripten-python-out/results.json", workdir="build",
+                                    upload_dir=self.upload_root()))
+        self.expect_commands(self.expect_upload(1))
+        self.expect_outcome(result=FAILURE)
+        self.expect_no_property("results_url")
+        return self.run_step()
+
+
+class TestClean(StepTestCase):
+    def test_removes_outputs_and_build_dirs(self):
+        step = EmscriptenClean()
+        self.setup(step)
+        self.expect_commands(ExpectRmdir(dir=["emscripten-python-out", "build/cross-build", "build/builddir"])
+                             .exit(0))
+        self.expect_outcome(result=SUCCESS)
+        self.assertTrue(step.alwaysRun)
+        return self.run_step()
+
+    def test_failure_only_warns(self):
+        step = EmscriptenClean()
+        self.setup(step)
+        self.expect_commands(ExpectRmdir(dir=["emscripten-python-out", "build/cross-build", "build/builddir"])
+                             .exit(1))
+        self.expect_outcome(result=FAILURE)
+        self.assertEqual((step.flunkOnFailure, step.warnOnFailure, step.haltOnFailure), (False, True, False))
+        return self.run_step()
+
+
+class TestExceptionsAreNotSwallowed(StepTestCase):
+    def test_worker_lost_in_a_build_stage(self):
+        self.setup(EmscriptenBuildStage("make-host"))
+        self.expect_commands(ExpectShell(workdir="build", command=[
+            "emscripten-python", "build", *BASE, "--only", "make-host"], timeout=1200, max_time=10800)
+            .error(error.ConnectionLost()))
+        self.expect_outcome(result=RETRY)
+        return self.run_step()
+
+    def test_unexpected_error_is_exception(self):
+        self.setup(EmscriptenBuildStage("make-host"))
+        self.expect_commands(ExpectShell(workdir="build", command=[
+            "emscripten-python", "build", *BASE, "--only", "make-host"], timeout=1200, max_time=10800)
+            .error(RuntimeError("boom")))
+        self.expect_exception(RuntimeError)
+        self.expect_outcome(result=EXCEPTION)
+        return self.run_step()

@@ -134,6 +134,24 @@ def _options(args: argparse.Namespace) -> Options:
     return options
 
 
+def record_in_status_store(results_path: Path) -> str | None:
+    """Every local run lands in the Tier 3 status store, when the status extra is installed.
+
+    Best effort: a store that cannot be reached warns, it never fails the run.
+    """
+    if os.environ.get("EMSCRIPTEN_PYTHON_NO_RECORD"):
+        return None
+    try:
+        from .status.ingest import record_run
+    except ImportError:
+        return None
+    try:
+        return record_run(results_path)
+    except Exception as exc:    # noqa: BLE001 - whatever the store does, the run's result stands
+        print(f"warning: not recorded in the status store: {exc}", file=sys.stderr)
+        return None
+
+
 def _finish(pipeline: Pipeline) -> int:
     run = pipeline.run
     counts = run.counts()
@@ -176,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.run.errors.append(str(exc))
             pipeline.save()
             raise
-        return _finish(pipeline) if args.command in ("run", "test") else 0
+        if args.command not in ("run", "test"):
+            return 0
+        record_in_status_store(pipeline.results_path)
+        return _finish(pipeline)
     except EmscriptenPythonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -67,3 +67,15 @@ class ResultsError(EmscriptenPythonError):
     """A results.json is missing, malformed, or of an unknown schema version."""
 
     exit_code = 40
+
+
+class ReportDeliveryError(EmscriptenPythonError):
+    """GitHub did not take (part of) the report; results stay on disk to re-send."""
+
+    exit_code = 50
+
+
+class StatusStoreError(EmscriptenPythonError):
+    """The status store cannot be opened, or its schema is newer than this emscripten-python."""
+
+    exit_code = 51

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from github import Auth, Github
 
-from ..errors import EmscriptenPythonError
+from ..errors import ReportDeliveryError
 
 # GitHub's token formats (personal, OAuth, user-to-server, server-to-server, refresh,
 # fine-grained) plus PEM private keys: redacted even when they are not the configured secret,
@@ -24,10 +24,8 @@ REDACTED = "***"
 _LOGGERS = ("github", "github.Requester", "urllib3", "urllib3.connectionpool", "emscripten_python.github")
 
 
-class CredentialsError(EmscriptenPythonError):
+class CredentialsError(ReportDeliveryError):
     """No usable GitHub credentials were given (nothing is sent then)."""
-
-    exit_code = 50
 
 
 class Redactor(logging.Filter):

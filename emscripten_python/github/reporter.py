@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from github import Github, UnknownObjectException
 
-from ..errors import EmscriptenPythonError
+from ..errors import ReportDeliveryError
 from ..markdown import render_markdown
 from ..results import Run, TestCase, TestFile
 from .client import Redactor
@@ -38,12 +38,6 @@ CONCLUSIONS = {"success": "success", "warnings": "neutral", "failure": "failure"
 STATES = {"success": "success", "warnings": "success", "failure": "failure", "error": "error",
           "pending": "pending"}
 PARTS = ("comment", "check", "status")
-
-
-class ReportDeliveryError(EmscriptenPythonError):
-    """GitHub did not take (part of) the report; results stay on disk to re-send."""
-
-    exit_code = 50
 
 
 @dataclass

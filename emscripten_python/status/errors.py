@@ -1,9 +1,5 @@
-"""The status face's own error, printed by the CLI as `error: …` with its exit code."""
+"""The status face's error (exit code 51), defined with the others in emscripten_python.errors."""
 
-from ..errors import EmscriptenPythonError
+from ..errors import StatusStoreError as StatusError
 
-
-class StatusError(EmscriptenPythonError):
-    """The status store cannot be opened, or its schema is newer than this emscripten-python."""
-
-    exit_code = 50
+__all__ = ["StatusError"]

@@ -153,11 +153,11 @@ def overview(session: Session) -> dict:
     return {"branches": branches, "builders": builders, "cells": cells}
 
 
-def pep11(session: Session) -> list[dict]:
-    """Per branch: its builders' Health and whether the branch meets STABLE_RULE."""
+def pep11(session: Session, branch: str | None = None) -> list[dict]:
+    """Per branch (or just `branch`): its builders' Health and whether it meets STABLE_RULE."""
     by_branch: dict[str, list[Health]] = {}
-    for branch, builder in groups(session):
-        by_branch.setdefault(branch, []).append(health(session, branch, builder, window=STABLE_LAST))
+    for name, builder in groups(session, branch):
+        by_branch.setdefault(name, []).append(health(session, name, builder, window=STABLE_LAST))
     return [{"branch": b, "stable": all(h.stable for h in hs), "builders": hs} for b, hs in by_branch.items()]
 
 

@@ -49,8 +49,9 @@ class RunRow(Base):
     stages: Mapped[list] = mapped_column(JSON)           # [{name, status, duration, returncode, log}]
     artifacts: Mapped[list] = mapped_column(JSON)        # [{path, size, sha256, url}]
     errors: Mapped[list] = mapped_column(JSON)
-    files: Mapped[list[FileRow]] = relationship(
-        back_populates="run", cascade="all, delete-orphan", passive_deletes=True, order_by="FileRow.id")
+    # Read-only relationships for the pages; ingest writes with Core inserts, and deleting a
+    # run removes its files and cases through ON DELETE CASCADE.
+    files: Mapped[list[FileRow]] = relationship(back_populates="run", order_by="FileRow.id", viewonly=True)
 
     __table_args__ = (
         # The overview and branch pages read "the last N runs of branch × builder".
@@ -71,11 +72,10 @@ class FileRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     crash: Mapped[str | None] = mapped_column(Text)
     log_excerpt: Mapped[str | None] = mapped_column(Text)
-    run: Mapped[RunRow] = relationship(back_populates="files")
+    run: Mapped[RunRow] = relationship(back_populates="files", viewonly=True)
     # Crashes and failures are rare among ~500 files a run: the crash list finds them by index.
     __table_args__ = (Index("ix_test_files_outcome", "outcome"),)
-    cases: Mapped[list[CaseRow]] = relationship(
-        back_populates="file", cascade="all, delete-orphan", passive_deletes=True, order_by="CaseRow.id")
+    cases: Mapped[list[CaseRow]] = relationship(back_populates="file", order_by="CaseRow.id", viewonly=True)
 
 
 class CaseRow(Base):
@@ -87,4 +87,4 @@ class CaseRow(Base):
     duration: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str | None] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
-    file: Mapped[FileRow] = relationship(back_populates="cases")
+    file: Mapped[FileRow] = relationship(back_populates="cases", viewonly=True)

@@ -106,7 +106,7 @@ def _pages(app: Flask) -> None:
 
     @app.get("/badge/<path:branch>.svg")
     def badge(branch: str):
-        result = next((p for p in insight.pep11(g.session) if p["branch"] == branch), None) or abort(404)
+        result = next(iter(insight.pep11(g.session, branch)), None) or abort(404)
         states = {h.state for h in result["builders"]}
         color = "red" if "red" in states else "green" if states == {"green"} else "pending"
         message = {"red": "failing", "green": "passing", "pending": "pending"}[color]

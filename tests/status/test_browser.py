@@ -1,0 +1,100 @@
+"""End to end in a real browser: Playwright driving Debian's chromium over `status serve`."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from emscripten_python.status.ingest import ingest
+from emscripten_python.status.store import Store
+from status_support import free_port, require_system, wait_for_http
+from status_factory import make_run
+
+CHROMIUM = "/usr/bin/chromium"
+# No GPU, no sandbox (root in a container), and nothing that phones home.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def served(sqlite_url):
+    store = Store(sqlite_url)
+    for branch, builder, pattern in (("main", "node", "g" * 12), ("3.14", "node", "ggggrr"),
+                                     ("3.14", "browser", "gggggg"), ("3.13", "node", "grgrgg")):
+        for i, code in enumerate(pattern):
+            files = {"test_math": "passed", "test_os": "passed" if code == "g" else "failed",
+                     "test_compile": "crashed" if (branch, i) == ("3.14", 5) else "passed"}
+            ingest(store, make_run(branch=branch, builder=builder, hours=i, files=files, duration=600 + 30 * i))
+    store.close()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "emscripten_python.status", "serve", "--db", sqlite_url,
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/index.html")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def page():
+    require_system(CHROMIUM, "chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.problems = []   # console errors (a CSP violation, a broken image) fail the test
+        page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+        page.on("pageerror", lambda e: page.problems.append(str(e)))
+        yield page
+        browser.close()
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_pages_render_links_work_and_the_overview_screenshot_has_content(served, page, tmp_path):
+    page.goto(f"{served}/")
+    assert page.title().startswith("Overview")
+    grid = page.locator("table.grid")
+    for text in ("main", "3.14", "3.13", "node", "browser", "green for 12 runs", "red for 2 runs"):
+        assert text in grid.inner_text()
+    # The badges are images the browser actually loaded.
+    widths = page.eval_on_selector_all("table.grid img", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) == 3 and all(w > 50 for w in widths)
+
+    shot = tmp_path / "overview.png"
+    page.screenshot(path=str(shot), full_page=True)
+    data = shot.read_bytes()
+    width, height = _png_size(data)
+    assert width == 1280 and height >= 300 and len(data) > 20_000, (width, height, len(data))
+    if os.environ.get("STATUS_SCREENSHOT"):   # how docs/_static/status-overview.png is made
+        shot.replace(os.environ["STATUS_SCREENSHOT"])
+
+    page.click("text=3.14")
+    assert page.url.endswith("/branch/3.14.html")
+    assert page.locator("svg.chart").count() == 4          # pass rate + duration, per builder
+    page.click("summary:has-text('RuntimeError: memory access out of bounds')")   # under "Recent crashes"
+    page.locator("details[open] pre:has-text('wasm://wasm')").wait_for()
+    page.locator("a[href^='../run/']").first.click()
+    assert "/run/" in page.url and page.locator("h1").inner_text().startswith("Run ")
+    assert "Stages" in page.inner_text("body")
+
+    page.click("nav >> text=Flaky tests")
+    assert "test_os" in page.inner_text("table")            # 3.13 alternates green/red
+    page.click("nav >> text=PEP 11")
+    body = page.inner_text("body")
+    assert "last 10 finished builds are all green" in body and "not stable" in body
+    page.click("nav >> text=Crashes")
+    assert "test_compile" in page.inner_text("table")
+    assert page.problems == []

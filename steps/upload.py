@@ -2,12 +2,16 @@
 
 Each lands in UPLOAD_DIR/<builder>/<build number>/<file name>; a web server that serves
 UPLOAD_DIR at BASE_URL makes the links work (the Buildbot web UI does not serve files).
+The master's own reporters (the status ingest, the PR report) find the files through the
+`<kind>_path` property, the absolute path on the master, whether or not there is a URL.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+from pathlib import Path
 
 from buildbot.process.properties import renderer
 from buildbot.process.results import SUCCESS
@@ -31,8 +35,25 @@ def artifact_location(root: str, workersrc):
     return location
 
 
+def uploaded_path(properties: dict, kind: str = "results", basedir: str | os.PathLike | None = None) -> Path | None:
+    """The master-side path of a build's upload of `kind`, from its (plain name -> value) properties.
+
+    `<kind>_path` first; else `<kind>_url` when it is a path rather than a URL (builds made
+    before `<kind>_path` existed, without BASE_URL). A relative path is taken from `basedir`
+    (the master's directory, which is where FileUpload wrote it). None when neither is set.
+    """
+    for name in (f"{kind}_path", f"{kind}_url"):
+        value = properties.get(name)
+        if not value or not isinstance(value, str) or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+            continue
+        path = Path(value).expanduser()
+        return path if path.is_absolute() or basedir is None else Path(basedir) / path
+    return None
+
+
 class EmscriptenUpload(FileUpload):
-    """Uploads one file of the run; sets `<kind>_url` (the URL, or the master path without one)."""
+    """Uploads one file of the run; sets `<kind>_url` (the URL, or the master path without one)
+    and `<kind>_path` (always the absolute path on the master)."""
 
     def __init__(self, kind: str, workersrc, *, upload_dir="artifacts", base_url=None, **kwargs):
         self.kind = kind
@@ -48,4 +69,7 @@ class EmscriptenUpload(FileUpload):
         result = await super().run()
         if result == SUCCESS:
             self.setProperty(f"{self.kind}_url", self.url or self.masterdest, type(self).__name__)
+            # FileUpload wrote relative to the master's working directory (its basedir).
+            self.setProperty(f"{self.kind}_path", os.path.abspath(os.path.expanduser(self.masterdest)),
+                             type(self).__name__)
         return result

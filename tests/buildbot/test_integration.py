@@ -2,8 +2,9 @@
 
 The factory runs end to end against the stand-in tree and toolchain (fake_cpython.py):
 checkout, toolchain, every build stage, tests with a failure, a crash, a flaky file and a
-skip, bundle, uploads, clean. Then the worker is killed in the middle of a build: that
-build must end RETRY/EXCEPTION (not hang), and the retried build must start clean.
+skip, bundle, uploads, clean; the status hook stores each finished build's results.json
+(EP_STATUS_DB) and serves the status dashboard. Then the worker is killed in the middle of a
+build: that build must end RETRY/EXCEPTION (not hang), and the retried build must start clean.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from sqlalchemy import select
+
 from emscripten_python.artifacts import verify_bundle
+from emscripten_python.status.models import RunRow
+from emscripten_python.status.store import Store
 
 from fake_cpython import HOLD_ENV, make_cpython_repo, make_toolchain
 
@@ -73,6 +78,7 @@ class Fleet:
         self.hold = root / "hold"
         self.artifacts = root / "artifacts"
         self.master_dir, self.worker_dir = root / "master", root / "worker"
+        self.status_db = f"sqlite:///{root / 'status.sqlite'}"
         toolchain = make_toolchain(root / "toolchain")
         repo = make_cpython_repo(root / "cpython")
         self.env = {**os.environ, "PATH": os.pathsep.join([str(toolchain), str(BIN), os.environ["PATH"]]),
@@ -82,6 +88,7 @@ class Fleet:
                     "EP_BRANCHES": "main", "EP_REPO_URL": f"file://{repo}", "EP_TOOLCHAIN": "system",
                     "EP_TESTS": TESTS, "EP_JOBS": "2", "EP_CACHE_DIR": str(root / "cache"),
                     "EP_ARTIFACTS_DIR": str(self.artifacts), "EP_ARTIFACTS_URL": "http://artifacts.test/",
+                    "EP_STATUS_DB": self.status_db,
                     "EMSCRIPTEN_PYTHON_WORKER_PASSWORD": "secret-pw"}
         for name in ("EP_GITHUB_TOKEN", "EP_GITHUB_WEBHOOK_SECRET", "EMSCRIPTEN_PYTHON_CACHE"):
             self.env.pop(name, None)
@@ -156,6 +163,17 @@ class Fleet:
         return wait_for(lambda: (b := self.build(number)) and b["complete"] and b, BUILD_DEADLINE,
                         f"build {number} to finish")
 
+    def stored_run(self, number: int) -> RunRow | None:
+        """The status store's run of build `number` of BUILDER (the hook ingests it once the
+        build has finished, so a little after the API says it is complete)."""
+        store = Store(self.status_db)
+        try:
+            with store.reader() as session:
+                return session.execute(select(RunRow).where(RunRow.builder == BUILDER).where(
+                    RunRow.build_url.endswith(f"/builds/{number}"))).scalars().first()
+        finally:
+            store.close()
+
     def steps(self, build: dict) -> dict[str, dict]:
         return {s["name"]: s for s in self.get(f"builds/{build['buildid']}/steps")["steps"]}
 
@@ -220,6 +238,14 @@ def check_finished_build(fleet: Fleet, build: dict) -> None:
     assert verify_bundle(uploaded / bundle_name) == []
     # The always-run clean removed the outputs from the worker.
     assert not (fleet.worker_dir / "emscripten-main" / "emscripten-python-out").exists()
+
+    # The status hook stored the uploaded results.json, and the dashboard shows it.
+    row = wait_for(lambda: fleet.stored_run(number), 30, f"build {number} in the status store")
+    assert (row.origin, row.run_id, row.outcome, row.files_total) == ("buildbot", results["run_id"], "failure", 5)
+    assert row.build_url.startswith(fleet.url) and row.branch == "main"
+    with urllib.request.urlopen(f"{fleet.url}plugins/wsgi_dashboards/emscripten-status/index.html",
+                                timeout=10) as response:
+        assert BUILDER in response.read().decode()
 
 
 def test_factory_end_to_end(fleet):

@@ -36,7 +36,25 @@ def test_defaults(tmp_path):
     "EP_PR_LABEL": ":hammer: test-with-buildbots", "EP_TOOLCHAIN": "system", "EP_TESTS": "smoke", "EP_JOBS": "8",
     "EP_TIMEOUT_FACTOR": "2.5", "EP_MIRROR": "/srv/mirror", "EP_CACHE_DIR": "/srv/cache",
     "EP_ARTIFACTS_DIR": "/srv/artifacts", "EP_ARTIFACTS_URL": "https://ci.example.org/artifacts/",
+    "EP_GITHUB_REPO": "python/cpython", "EP_GITHUB_API_URL": "https://ghe.example.org/api/v3",
+    "EP_GITHUB_REPORT_PARTS": "comment,check",
 }])
 def test_everything_set(tmp_path, settings):
     done = checkconfig(tmp_path, **settings)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("settings", [{"EP_STATUS_DB": "sqlite:///{tmp}/status.sqlite"},
+                                      {"EP_GITHUB_TOKEN": "token"},
+                                      {"EP_STATUS_DB": "sqlite:///{tmp}/status.sqlite", "EP_GITHUB_TOKEN": "token"}],
+                         ids=["status-db", "github-token", "both"])
+def test_master_hooks(tmp_path, settings):
+    done = checkconfig(tmp_path, **{key: value.format(tmp=tmp_path) for key, value in settings.items()})
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Loading the configuration does not open (nor create) the status store.
+    assert not (tmp_path / "status.sqlite").exists()
+
+
+def test_unknown_report_part_is_a_config_error(tmp_path):
+    done = checkconfig(tmp_path, EP_GITHUB_TOKEN="token", EP_GITHUB_REPORT_PARTS="comment,tweet")
+    assert done.returncode != 0 and "tweet" in done.stdout + done.stderr

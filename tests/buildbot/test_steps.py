@@ -256,12 +256,15 @@ class TestUpload(StepTestCase):
                                 writer=ExpectRemoteRef(remotetransfer.FileWriter)).upload_string("{}").exit(rc)
 
     def test_upload_with_url(self):
+        root = self.upload_root()
         self.setup(EmscriptenUpload("results", "../emscripten-python-out/results.json", workdir="build",
-                                    upload_dir=self.upload_root(), base_url="https://ci.example/artifacts/"))
+                                    upload_dir=root, base_url="https://ci.example/artifacts/"))
         self.expect_commands(self.expect_upload(0))
         self.expect_outcome(result=SUCCESS)
         self.expect_property("results_url", "https://ci.example/artifacts/Emscripten-main/7/results.json",
                              "EmscriptenUpload")
+        # The master's reporters (status ingest, PR report) read the file from here.
+        self.expect_property("results_path", f"{root}/Emscripten-main/7/results.json", "EmscriptenUpload")
         return self.run_step()
 
     def test_upload_without_url_records_master_path(self):
@@ -271,6 +274,7 @@ class TestUpload(StepTestCase):
         self.expect_commands(self.expect_upload(0))
         self.expect_outcome(result=SUCCESS)
         self.expect_property("results_url", f"{root}/Emscripten-main/7/results.json", "EmscriptenUpload")
+        self.expect_property("results_path", f"{root}/Emscripten-main/7/results.json", "EmscriptenUpload")
         return self.run_step()
 
     def test_missing_file_warns(self):
@@ -279,6 +283,7 @@ class TestUpload(StepTestCase):
         self.expect_commands(self.expect_upload(1))
         self.expect_outcome(result=FAILURE)
         self.expect_no_property("results_url")
+        self.expect_no_property("results_path")
         return self.run_step()
 
 

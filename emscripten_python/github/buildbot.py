@@ -1,0 +1,160 @@
+"""The PR report on a Buildbot master: the sticky comment for each finished PR build.
+
+``configure(config, builder_names)`` (called by master/master.cfg through
+emscripten_python.steps.hooks) adds ``PullRequestReporter`` when ``$EP_GITHUB_TOKEN`` is set,
+and nothing otherwise. For every finished build of ``builder_names`` that built a pull
+request, it posts the build's uploaded ``results.json`` with the GitHub face's ``Reporter``:
+one sticky comment per builder on the PR, updated in place by later builds, linking to the
+build.
+
+A build is a PR build when its ``branch`` is ``refs/pull/N/...`` (what the GitHub change hook,
+and so the label gate in steps/prgate.py, gives PR changes), else when it has a
+``github.number`` property or a ``pullrequesturl`` ending in ``/pull/N``.
+
+Settings (environment): ``EP_GITHUB_TOKEN``; ``EP_GITHUB_REPO`` (``python/cpython``);
+``EP_GITHUB_API_URL`` (GitHub Enterprise: ``https://HOST/api/v3``); ``EP_GITHUB_REPORT_PARTS``
+(``comment``; ``check`` needs a GitHub App's token, and the master's ``GitHubStatusPush``
+already sets commit statuses). The blocking PyGithub calls run in a thread; a report that
+fails is logged, never raised into the master.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Callable
+
+from twisted.internet import defer, threads
+from twisted.python import log
+
+from buildbot import config as buildbot_config
+from buildbot.reporters.base import ReporterBase
+from buildbot.reporters.generators.build import BuildStatusGenerator
+from buildbot.reporters.message import MessageFormatterEmpty
+
+from ..results import Run
+from ..steps.upload import uploaded_path
+from .client import Credentials, Redactor, connect
+from .reporter import PARTS, ReportResult, Reporter, ReportTarget
+from .retry import RetryPolicy
+
+TOKEN_ENV = "EP_GITHUB_TOKEN"
+REPO_ENV = "EP_GITHUB_REPO"
+API_ENV = "EP_GITHUB_API_URL"
+PARTS_ENV = "EP_GITHUB_REPORT_PARTS"
+DEFAULT_REPO = "python/cpython"
+DEFAULT_PARTS = ("comment",)
+_PR_REF = re.compile(r"^refs/pull/(\d+)/")
+_PR_URL = re.compile(r"/pull/(\d+)/?$")
+
+
+def build_properties(build: dict) -> dict:
+    """Buildbot's {name: (value, source)} properties of a build as {name: value}."""
+    return {name: value[0] if isinstance(value, (tuple, list)) and len(value) == 2 else value
+            for name, value in (build.get("properties") or {}).items()}
+
+
+def pr_number(properties: dict) -> int | None:
+    """The pull request a build built, from its properties; None for a branch build."""
+    if match := _PR_REF.match(str(properties.get("branch") or "")):
+        return int(match.group(1))
+    number = properties.get("github.number")
+    if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+        return number
+    if isinstance(number, str) and number.isdigit():
+        return int(number)
+    if match := _PR_URL.search(str(properties.get("pullrequesturl") or "")):
+        return int(match.group(1))
+    return None
+
+
+def parse_parts(text: str | None) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in (text or "").split(",") if p.strip()) or DEFAULT_PARTS
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"${PARTS_ENV}: unknown {', '.join(sorted(unknown))} (choose from {', '.join(PARTS)})")
+    return parts
+
+
+def report_build(build: dict, *, token: str, repo: str = DEFAULT_REPO, base_url: str | None = None,
+                 parts: tuple[str, ...] = DEFAULT_PARTS, basedir: str | os.PathLike | None = None,
+                 policy: RetryPolicy | None = None, github=None,
+                 say: Callable[[str], None] = log.msg) -> ReportResult | None:
+    """Post `build`'s results.json to its PR; None when it is not a PR build or uploaded no
+    results. Blocking (run it in a thread). `github` is a ready client (tests)."""
+    properties = build_properties(build)
+    builder = (build.get("builder") or {}).get("name") or properties.get("buildername") or "emscripten-python"
+    number = build.get("number", properties.get("buildnumber"))
+    pr = pr_number(properties)
+    if pr is None:
+        return None
+    path = uploaded_path(properties, "results", basedir)
+    if path is None or not path.is_file():
+        say(f"github: {builder} build {number} (PR #{pr}): no results.json on the master "
+            f"({path or 'no results_path property'}); nothing to report")
+        return None
+    run = Run.load(path)
+    target = ReportTarget(repo=repo, name=builder, pr=pr, sha=properties.get("revision") or run.source.get("commit"),
+                          details_url=build.get("url") or run.origin.get("url"), parts=parts)
+    credentials = Credentials(token=token)
+    redact = credentials.redactor()
+    if github is None:
+        github = connect(credentials, base_url=base_url)
+    result = Reporter(github, policy=policy, redact=redact, log=lambda text: say(f"{builder} build {number}: {text}")
+                      ).report(run, target)
+    if not result.ok:
+        failed = "; ".join(f"{p.part}: {p.message}" for p in result.parts if p.action == "failed")
+        say(redact(f"github: {builder} build {number}: the report to PR #{pr} was not delivered ({failed})"))
+    return result
+
+
+def generators(builder_names: list[str]) -> list:
+    # Every ending that has results (exception, cancelled: results.json is uploaded by an
+    # always-run step); a retried build is reported by its retry.
+    return [BuildStatusGenerator(builders=list(builder_names), mode="all",
+                                 message_formatter=MessageFormatterEmpty(want_properties=True))]
+
+
+class PullRequestReporter(ReporterBase):
+    """Posts the sticky PR report for each finished PR build."""
+
+    name = "emscripten_pr_report"
+
+    def checkConfig(self, generators, token=None, repo=DEFAULT_REPO, base_url=None, parts=DEFAULT_PARTS):
+        super().checkConfig(generators)
+
+    @defer.inlineCallbacks
+    def reconfigService(self, generators, token=None, repo=DEFAULT_REPO, base_url=None, parts=DEFAULT_PARTS):
+        self.token, self.repo, self.base_url, self.parts = token, repo, base_url, tuple(parts)
+        self.redact = Redactor([token])
+        yield super().reconfigService(generators)
+
+    @defer.inlineCallbacks
+    def sendMessage(self, reports):
+        for report in reports:
+            for build in report.get("builds", []):
+                try:
+                    yield threads.deferToThread(report_build, build, token=self.token, repo=self.repo,
+                                                base_url=self.base_url, parts=self.parts,
+                                                basedir=self.master.basedir)
+                except Exception as exc:   # GitHub down, a bad file: log (no token), never fail the master
+                    log.msg(self.redact(f"github: could not report build {build.get('number')} of "
+                                        f"{(build.get('builder') or {}).get('name')}: "
+                                        f"{type(exc).__name__}: {exc}"))
+
+
+def configure(config: dict, builder_names: list[str]) -> None:
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        return
+    try:
+        parts = parse_parts(os.environ.get(PARTS_ENV))
+    except ValueError as exc:
+        buildbot_config.error(str(exc))     # a configuration error: checkconfig reports it
+        return
+    config.setdefault("services", []).append(PullRequestReporter(
+        generators(builder_names), token=token, repo=os.environ.get(REPO_ENV) or DEFAULT_REPO,
+        base_url=os.environ.get(API_ENV) or None, parts=parts))
+
+
+__all__ = ["PullRequestReporter", "configure", "pr_number", "report_build"]

@@ -1,0 +1,172 @@
+"""The status face's master hook: results.json of finished builds into the store, the dashboard."""
+
+from __future__ import annotations
+
+import pytest
+from buildbot_helpers import make_run, results_json
+from sqlalchemy import select
+from twisted.internet import defer
+from werkzeug.test import Client
+
+from emscripten_python.status import buildbot as status_hook
+from emscripten_python.status.models import RunRow
+from emscripten_python.status.store import Store
+from emscripten_python.steps.upload import uploaded_path
+
+BUILDER = "Emscripten main"
+BUILD_URL = "http://buildbot.example.org/#/builders/3/builds/17"
+
+
+def uploaded(root, builder_slug="Emscripten-main", number=17, run=None):
+    """results.json where EmscriptenUpload puts it under the master's artifacts directory."""
+    path = root / "artifacts" / builder_slug / str(number) / "results.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(results_json(run or make_run("passed", "failed", "crashed", "flaky")))
+    return path
+
+
+def build_dict(properties: dict, *, number=17, builder=BUILDER, url=BUILD_URL, results=2) -> dict:
+    """Shaped like the build a BuildStatusGenerator hands the reporter (getDetailsForBuild)."""
+    return {"buildid": 40 + number, "number": number, "builderid": 3, "results": results, "complete": True,
+            "state_string": "failed test", "url": url,
+            "builder": {"builderid": 3, "name": builder, "tags": ["emscripten", "tier-3"]},
+            "properties": {"buildername": (builder, "Builder"), "buildnumber": (number, "Build"),
+                           **{name: (value, "EmscriptenUpload") for name, value in properties.items()}}}
+
+
+def stored(db_url: str) -> list[RunRow]:
+    store = Store(db_url)
+    try:
+        with store.reader() as session:
+            return list(session.execute(select(RunRow)).scalars())
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'status.sqlite'}"
+
+
+def test_finished_build_lands_in_the_store_as_buildbot(tmp_path, db_url):
+    path = uploaded(tmp_path)
+    build = build_dict({"results_url": "http://artifacts.test/Emscripten-main/17/results.json",
+                        "results_path": str(path), "branch": "main", "emscripten_outcome": "failure"})
+
+    assert status_hook.ingest_build(build, db_url=db_url, say=lambda _: None) == "inserted"
+
+    [row] = stored(db_url)
+    assert (row.origin, row.builder, row.branch, row.build_url, row.pr) == ("buildbot", BUILDER, "main", BUILD_URL, None)
+    assert (row.run_id, row.outcome, row.files_total, row.files_crashed) == ("0123456789abcdef", "failure", 4, 1)
+    # The same build reported again (a reconfig, a replayed event) changes nothing.
+    assert status_hook.ingest_build(build, db_url=db_url, say=lambda _: None) == "unchanged"
+    assert len(stored(db_url)) == 1
+
+
+def test_relative_master_path_without_base_url(tmp_path, db_url):
+    # No BASE_URL and a relative upload dir: results_url is the path from the master's basedir.
+    uploaded(tmp_path, number=5)
+    build = build_dict({"results_url": "artifacts/Emscripten-main/5/results.json",
+                        "branch": "refs/pull/123/merge"}, number=5)
+
+    assert status_hook.ingest_build(build, db_url=db_url, basedir=tmp_path, say=lambda _: None) == "inserted"
+
+    [row] = stored(db_url)
+    assert (row.branch, row.pr, row.origin) == ("refs/pull/123/merge", 123, "buildbot")
+
+
+def test_build_without_results_stores_nothing(tmp_path, db_url):
+    messages = []
+    only_a_url = build_dict({"results_url": "http://artifacts.test/Emscripten-main/17/results.json"})
+    gone = build_dict({"results_path": str(tmp_path / "missing" / "results.json")})
+    assert status_hook.ingest_build(only_a_url, db_url=db_url, say=messages.append) is None
+    assert status_hook.ingest_build(gone, db_url=db_url, say=messages.append) is None
+    assert status_hook.ingest_build(build_dict({}), db_url=db_url, say=messages.append) is None
+    assert len(messages) == 3 and all("nothing to store" in m for m in messages)
+    assert stored(db_url) == []
+
+
+def test_uploaded_path_prefers_the_master_path(tmp_path):
+    assert uploaded_path({"results_path": "/srv/a/results.json", "results_url": "https://x/results.json"}) \
+        == tmp_path.__class__("/srv/a/results.json")
+    assert uploaded_path({"results_url": "https://x/results.json"}) is None
+    assert uploaded_path({"results_url": "rel/results.json"}, basedir=tmp_path) == tmp_path / "rel/results.json"
+    assert uploaded_path({}) is None
+
+
+@pytest.fixture
+def synchronous_threads(monkeypatch):
+    # sendMessage runs the ingest with deferToThread; here it runs inline, without a reactor.
+    monkeypatch.setattr(status_hook.threads, "deferToThread",
+                        lambda f, *args, **kwargs: defer.maybeDeferred(f, *args, **kwargs))
+
+
+class FakeMaster:
+    def __init__(self, basedir):
+        self.basedir = str(basedir)
+
+
+class DetachedReporter(status_hook.StatusIngestReporter):
+    master = None    # a plain attribute instead of the service parent's master
+
+
+def reporter(db_url, basedir) -> status_hook.StatusIngestReporter:
+    service = DetachedReporter(status_hook.generators([BUILDER]), db_url=db_url)
+    service.db_url = db_url            # what reconfigService sets when the master starts it
+    service.master = FakeMaster(basedir)
+    return service
+
+
+def test_reporter_ingests_each_build_of_the_report(tmp_path, db_url, synchronous_threads):
+    first, second = uploaded(tmp_path, number=1), uploaded(tmp_path, number=2, run=make_run("passed"))
+    service = reporter(db_url, tmp_path)
+    reports = [{"builds": [build_dict({"results_path": str(first)}, number=1)]},
+               {"builds": [build_dict({"results_path": str(second)}, number=2)]}]
+    done = service.sendMessage(reports)
+    assert done.called and not isinstance(done.result, Exception)
+    # Both builds carry the same run_id in the helper's runs: the second replaces the first.
+    [row] = stored(db_url)
+    assert row.outcome == "success"
+
+
+def test_a_broken_store_or_file_never_fails_the_master(tmp_path, synchronous_threads):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    service = reporter("nosuchdriver://nowhere/db", tmp_path)
+    errors = []
+    done = service.sendMessage([{"builds": [build_dict({"results_path": str(uploaded(tmp_path))}),
+                                            build_dict({"results_path": str(bad)}, number=18)]}])
+    done.addErrback(errors.append)
+    assert done.called and errors == []
+
+
+def test_configure_adds_the_reporter_and_the_dashboard(monkeypatch, db_url):
+    monkeypatch.setenv("EP_STATUS_DB", db_url)
+    config = {"www": {"port": 8010, "plugins": {}}, "services": []}
+    status_hook.configure(config, [BUILDER, "Emscripten PR"])
+
+    [service] = config["services"]
+    assert isinstance(service, status_hook.StatusIngestReporter)
+    [generator] = service._config_args[0]    # the generators, until the master starts it
+    assert generator.builders == [BUILDER, "Emscripten PR"]
+    [dashboard] = config["www"]["plugins"]["wsgi_dashboards"]
+    assert {key: dashboard[key] for key in ("name", "caption", "order", "icon")} == {
+        "name": "emscripten-status", "caption": "Emscripten status", "order": 20, "icon": "FaChartArea"}
+    assert isinstance(dashboard["app"], status_hook.LazyStatusApp) and dashboard["app"].db_url == db_url
+
+
+def test_dashboard_opens_the_store_on_first_request(tmp_path, db_url):
+    path = uploaded(tmp_path)
+    status_hook.ingest_build(build_dict({"results_path": str(path), "branch": "main"}), db_url=db_url,
+                             say=lambda _: None)
+    app = status_hook.LazyStatusApp(db_url)
+    response = Client(app).get("/index.html")
+    assert response.status_code == 200
+    assert BUILDER in response.get_data(as_text=True)
+    assert Client(app).get("/api/overview.json").status_code == 200
+
+
+def test_dashboard_answers_503_while_the_store_is_down():
+    app = status_hook.LazyStatusApp("nosuchdriver://nowhere/db")
+    response = Client(app).get("/index.html")
+    assert response.status_code == 503

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import EmscriptenPythonError, TestsFailed
+from .extensions import import_optional
 from .markdown import render_markdown
 from .pipeline import Options, Pipeline
 from .results import Run
@@ -77,13 +77,9 @@ EXTENSION_MODULES = ("emscripten_python.github.cli", "emscripten_python.status.c
 
 def _register_extensions(sub) -> None:
     for name in EXTENSION_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:
-            if exc.name and not name.startswith(exc.name) and exc.name.split(".")[0] == "emscripten_python":
-                raise
-            continue
-        module.register(sub)
+        module = import_optional(name)
+        if module is not None:
+            module.register(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,10 @@ apply_master_hooks(); a face whose module or extra is not installed adds nothing
 
 from __future__ import annotations
 
-import importlib
+from buildbot.reporters.generators.build import BuildStatusGenerator
+from buildbot.reporters.message import MessageFormatterEmpty
+
+from ..extensions import import_optional
 
 MASTER_HOOKS = {
     "pr_report": "emscripten_python.github.buildbot",
@@ -19,13 +22,18 @@ def apply_master_hooks(config: dict, builder_names: list[str], hooks: dict[str, 
     """Returns the hooks that were applied."""
     applied = []
     for purpose, name in hooks.items():
-        try:
-            module = importlib.import_module(name)
-        except ImportError as exc:
-            # Not installed (the module, or its extra) is fine; a broken import of ours is a bug.
-            if exc.name and not name.startswith(exc.name) and exc.name.split(".")[0] == "emscripten_python":
-                raise
-            continue
-        module.configure(config, builder_names)
-        applied.append(purpose)
+        module = import_optional(name)
+        if module is not None:
+            module.configure(config, builder_names)
+            applied.append(purpose)
     return applied
+
+
+def finished_builds(builder_names: list[str]) -> list:
+    """Report generators for every finished build of these builders, properties included.
+
+    Every ending (exception and cancelled too: results.json is uploaded by an always-run
+    step); a retried build is reported by its retry. No message is rendered.
+    """
+    return [BuildStatusGenerator(builders=list(builder_names), mode="all",
+                                 message_formatter=MessageFormatterEmpty(want_properties=True))]

@@ -29,10 +29,9 @@ from twisted.python import log
 
 from buildbot import config as buildbot_config
 from buildbot.reporters.base import ReporterBase
-from buildbot.reporters.generators.build import BuildStatusGenerator
-from buildbot.reporters.message import MessageFormatterEmpty
 
 from ..results import Run
+from ..steps.hooks import finished_builds
 from ..steps.upload import uploaded_path
 from .client import Credentials, Redactor, connect
 from .reporter import PARTS, ReportResult, Reporter, ReportTarget
@@ -109,10 +108,7 @@ def report_build(build: dict, *, token: str, repo: str = DEFAULT_REPO, base_url:
 
 
 def generators(builder_names: list[str]) -> list:
-    # Every ending that has results (exception, cancelled: results.json is uploaded by an
-    # always-run step); a retried build is reported by its retry.
-    return [BuildStatusGenerator(builders=list(builder_names), mode="all",
-                                 message_formatter=MessageFormatterEmpty(want_properties=True))]
+    return finished_builds(builder_names)
 
 
 class PullRequestReporter(ReporterBase):

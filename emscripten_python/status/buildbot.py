@@ -27,9 +27,8 @@ from twisted.internet import defer, threads
 from twisted.python import log
 
 from buildbot.reporters.base import ReporterBase
-from buildbot.reporters.generators.build import BuildStatusGenerator
-from buildbot.reporters.message import MessageFormatterEmpty
 
+from ..steps.hooks import finished_builds
 from ..steps.upload import uploaded_path
 # The status extra: without it the hook is skipped (an ImportError naming flask or sqlalchemy).
 from .ingest import record_run
@@ -77,10 +76,7 @@ def ingest_build(build: dict, *, db_url: str | None = None, basedir: str | os.Pa
 
 
 def generators(builder_names: list[str]) -> list:
-    # Every ending (exception and cancelled too: results.json is uploaded by an always-run
-    # step); only the properties are needed, no message is rendered.
-    return [BuildStatusGenerator(builders=list(builder_names), mode="all",
-                                 message_formatter=MessageFormatterEmpty(want_properties=True))]
+    return finished_builds(builder_names)
 
 
 class StatusIngestReporter(ReporterBase):

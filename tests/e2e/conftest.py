@@ -14,13 +14,25 @@ from debian_root import DebianRoot, SourceMirror, missing_prerequisites  # noqa:
 PROJECT = Path(__file__).resolve().parents[2]
 
 
+def pytest_configure(config):
+    config.ep_e2e_report = []
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The measured timings, shown in every run (CI logs included), not only with -s."""
+    if config.ep_e2e_report:
+        terminalreporter.section("real-toolchain e2e: measured")
+        for line in config.ep_e2e_report:
+            terminalreporter.write_line(line)
+
+
 def _required() -> bool:
     # CI must never count a skipped real-toolchain test as a pass.
     return os.environ.get("CI") == "true" or os.environ.get("EP_E2E_REQUIRED") == "1"
 
 
 @pytest.fixture(scope="session")
-def debian_env():
+def debian_env(request):
     missing = missing_prerequisites()
     if missing:
         message = (f"real-toolchain e2e tests need {', '.join(missing)}; run them as root on Debian with "
@@ -30,7 +42,9 @@ def debian_env():
         pytest.skip(message)
     root = DebianRoot().ensure()
     mirror = SourceMirror().ensure()
+    request.config.ep_e2e_report.append(
+        "provisioning: " + ", ".join(f"{k} {v:.0f} s" for k, v in {**root.timings, **mirror.timings}.items()))
     with root.mounted():
         with root.bind(mirror.path, "/mirror"):
             cli = root.install_project(PROJECT)
-            yield {"root": root, "mirror": mirror, "cli": cli}
+            yield {"root": root, "mirror": mirror, "cli": cli, "report": request.config.ep_e2e_report}

@@ -29,7 +29,9 @@ def _cli(env, args: str, *, check: bool = False):
     started = time.monotonic()
     done = root.chroot(f"cd /var/lib/ep-e2e && {env['cli']} {args}", check=check, capture=True,
                        env={"EMSCRIPTEN_PYTHON_CACHE": "/var/cache/emscripten-python"})
-    print(f"\n$ emscripten-python {args}\n  -> rc {done.returncode} in {time.monotonic() - started:.0f} s")
+    line = f"emscripten-python {args.split()[0]}: rc {done.returncode} in {time.monotonic() - started:.0f} s"
+    print(f"\n$ emscripten-python {args}\n  -> {line}")
+    env["report"].append(line)
     return done
 
 
@@ -53,8 +55,12 @@ def real_run(debian_env):
     print(run.stdout[-3000:])
     out = root.path / OUT.lstrip("/")
     results = json.loads((out / "results.json").read_text())
-    print("stage timings:", {s["name"]: s["duration"] for s in results["stages"]})
-    print("counts:", json.dumps(results["counts"]))
+    report = debian_env["report"]
+    report.append("stage timings (s): " + ", ".join(f"{s['name']} {s['duration']:.1f}" + (" (cached)" if s["status"] == "cached" else "")
+                                               for s in results["stages"]))
+    report.append("counts: " + json.dumps(results["counts"]))
+    report.append("files: " + ", ".join(f"{f['name']} {f['outcome']} ({f['tests_run']})"
+                                        for f in results["tests"]["files"]))
     return {"broken": broken, "run": run, "results": results, "out": out, "env": debian_env}
 
 

@@ -51,7 +51,8 @@ def real_run(debian_env):
 
     # 2. The documented environment step, then the whole job through the CLI.
     root.set_noderawfs_stdio_fix(True)
-    run = _cli(debian_env, f"run {common} --tests {','.join(SELECTION)} --timeout 900")
+    # Serial here (one node process at a time); test_sharded_run_matches_serial compares.
+    run = _cli(debian_env, f"run {common} --tests {','.join(SELECTION)} --test-jobs 1 --timeout 900")
     print(run.stdout[-3000:])
     out = root.path / OUT.lstrip("/")
     results = json.loads((out / "results.json").read_text())
@@ -96,6 +97,7 @@ def test_case_counts_plausible(real_run):
 
 
 def test_runtime_crash_recorded_and_run_continued(real_run):
+    assert real_run["results"]["tests"]["shards"] == 1
     files = {f["name"]: f for f in real_run["results"]["tests"]["files"]}
     crashed = files["test_compile"]
     assert crashed["outcome"] == "crashed"

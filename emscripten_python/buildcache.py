@@ -15,6 +15,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from .artifacts import sha256_of
 from .recipes import BuildStep
 from .source import CPythonSource
 from .toolchain import Toolchain
@@ -31,11 +32,7 @@ def source_fingerprint(source: CPythonSource, spec: str) -> str | None:
         return None if dirty.returncode or dirty.stdout.strip() else f"git:{source.commit}"
     tarball = Path(spec).expanduser()
     if tarball.is_file():
-        digest = hashlib.sha256()
-        with open(tarball, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        return f"tarball:{digest.hexdigest()}"
+        return f"tarball:{sha256_of(tarball)}"
     return None
 
 

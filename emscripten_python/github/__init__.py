@@ -4,7 +4,8 @@ Everything here reads a finished (or partial) ``results.json`` and never changes
 report that GitHub refused can be sent again later from the same output directory.
 """
 
-from .reporter import ReportDeliveryError, Reporter, ReportResult, ReportTarget
+from ..errors import ReportDeliveryError
+from .reporter import Reporter, ReportResult, ReportTarget
 from .retry import RetryPolicy
 
 __all__ = ["ReportDeliveryError", "Reporter", "ReportResult", "ReportTarget", "RetryPolicy"]

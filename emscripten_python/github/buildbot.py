@@ -21,17 +21,15 @@ fails is logged, never raised into the master.
 from __future__ import annotations
 
 import os
-import re
 from typing import Callable
 
-from twisted.internet import defer, threads
+from twisted.internet import defer
 from twisted.python import log
 
 from buildbot import config as buildbot_config
-from buildbot.reporters.base import ReporterBase
 
 from ..results import Run
-from ..steps.hooks import finished_builds
+from ..steps.hooks import FinishedBuildReporter, build_properties, builder_name, finished_builds, pr_number
 from ..steps.upload import uploaded_path
 from .client import Credentials, Redactor, connect
 from .reporter import PARTS, ReportResult, Reporter, ReportTarget
@@ -43,30 +41,6 @@ API_ENV = "EP_GITHUB_API_URL"
 PARTS_ENV = "EP_GITHUB_REPORT_PARTS"
 DEFAULT_REPO = "python/cpython"
 DEFAULT_PARTS = ("comment",)
-_PR_REF = re.compile(r"^refs/pull/(\d+)/")
-_PR_URL = re.compile(r"/pull/(\d+)/?$")
-
-
-def build_properties(build: dict) -> dict:
-    """Buildbot's {name: (value, source)} properties of a build as {name: value}."""
-    return {name: value[0] if isinstance(value, (tuple, list)) and len(value) == 2 else value
-            for name, value in (build.get("properties") or {}).items()}
-
-
-def pr_number(properties: dict) -> int | None:
-    """The pull request a build built, from its properties; None for a branch build."""
-    if match := _PR_REF.match(str(properties.get("branch") or "")):
-        return int(match.group(1))
-    number = properties.get("github.number")
-    if isinstance(number, int) and not isinstance(number, bool) and number > 0:
-        return number
-    if isinstance(number, str) and number.isdigit():
-        return int(number)
-    if match := _PR_URL.search(str(properties.get("pullrequesturl") or "")):
-        return int(match.group(1))
-    return None
-
-
 def parse_parts(text: str | None) -> tuple[str, ...]:
     parts = tuple(p.strip() for p in (text or "").split(",") if p.strip()) or DEFAULT_PARTS
     unknown = set(parts) - set(PARTS)
@@ -82,7 +56,7 @@ def report_build(build: dict, *, token: str, repo: str = DEFAULT_REPO, base_url:
     """Post `build`'s results.json to its PR; None when it is not a PR build or uploaded no
     results. Blocking (run it in a thread). `github` is a ready client (tests)."""
     properties = build_properties(build)
-    builder = (build.get("builder") or {}).get("name") or properties.get("buildername") or "emscripten-python"
+    builder = builder_name(build, properties) or "emscripten-python"
     number = build.get("number", properties.get("buildnumber"))
     pr = pr_number(properties)
     if pr is None:
@@ -111,7 +85,7 @@ def generators(builder_names: list[str]) -> list:
     return finished_builds(builder_names)
 
 
-class PullRequestReporter(ReporterBase):
+class PullRequestReporter(FinishedBuildReporter):
     """Posts the sticky PR report for each finished PR build."""
 
     name = "emscripten_pr_report"
@@ -125,18 +99,14 @@ class PullRequestReporter(ReporterBase):
         self.redact = Redactor([token])
         yield super().reconfigService(generators)
 
-    @defer.inlineCallbacks
-    def sendMessage(self, reports):
-        for report in reports:
-            for build in report.get("builds", []):
-                try:
-                    yield threads.deferToThread(report_build, build, token=self.token, repo=self.repo,
-                                                base_url=self.base_url, parts=self.parts,
-                                                basedir=self.master.basedir)
-                except Exception as exc:   # GitHub down, a bad file: log (no token), never fail the master
-                    log.msg(self.redact(f"github: could not report build {build.get('number')} of "
-                                        f"{(build.get('builder') or {}).get('name')}: "
-                                        f"{type(exc).__name__}: {exc}"))
+    def handle_build(self, build: dict) -> None:
+        report_build(build, token=self.token, repo=self.repo, base_url=self.base_url, parts=self.parts,
+                     basedir=self.master.basedir)
+
+    def log_failure(self, build: dict, exc: Exception) -> None:
+        # log.msg of redacted text, not log.err: a traceback could carry the token.
+        log.msg(self.redact(f"github: could not report build {build.get('number')} of "
+                            f"{(build.get('builder') or {}).get('name')}: {type(exc).__name__}: {exc}"))
 
 
 def configure(config: dict, builder_names: list[str]) -> None:

@@ -13,10 +13,11 @@ import os
 import sys
 from pathlib import Path
 
+from ..errors import ReportDeliveryError
 from ..markdown import render_markdown
 from ..results import Run
 from .client import Credentials, connect
-from .reporter import PARTS, ReportDeliveryError, Reporter, ReportTarget
+from .reporter import PARTS, Reporter, ReportTarget
 from .retry import RetryPolicy
 
 REPORT_FILE = "github-report.json"

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from github import Github, UnknownObjectException
 
-from ..errors import ReportDeliveryError
 from ..markdown import render_markdown
 from ..results import Run, TestCase, TestFile
 from .client import Redactor

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import threading
 from typing import Callable
 
-from twisted.internet import defer, threads
+from twisted.internet import defer
 from twisted.python import log
 
-from buildbot.reporters.base import ReporterBase
 
-from ..steps.hooks import finished_builds
+from ..steps.hooks import FinishedBuildReporter, build_properties, builder_name, finished_builds, pr_number
 from ..steps.upload import uploaded_path
 # The status extra: without it the hook is skipped (an ImportError naming flask or sqlalchemy).
 from .ingest import record_run
@@ -36,7 +34,6 @@ from .web import create_app
 
 DB_ENV = "EP_STATUS_DB"
 DASHBOARD = "emscripten-status"
-_PR_REF = re.compile(r"^refs/pull/(\d+)/")
 
 
 def db_url() -> str | None:
@@ -45,16 +42,6 @@ def db_url() -> str | None:
 
 
 # -- what is ingested --------------------------------------------------------------------------
-
-def build_properties(build: dict) -> dict:
-    """Buildbot's {name: (value, source)} properties of a build as {name: value}."""
-    return {name: value[0] if isinstance(value, (tuple, list)) and len(value) == 2 else value
-            for name, value in (build.get("properties") or {}).items()}
-
-
-def builder_name(build: dict, properties: dict) -> str | None:
-    return (build.get("builder") or {}).get("name") or properties.get("buildername")
-
 
 def ingest_build(build: dict, *, db_url: str | None = None, basedir: str | os.PathLike | None = None,
                  say: Callable[[str], None] = log.msg) -> str | None:
@@ -67,10 +54,8 @@ def ingest_build(build: dict, *, db_url: str | None = None, basedir: str | os.Pa
         say(f"status: {builder} build {number}: no results.json on the master "
             f"({path or 'no results_path property'}); nothing to store")
         return None
-    branch = properties.get("branch")
-    match = _PR_REF.match(branch or "")
-    result = record_run(path, db_url, origin="buildbot", builder=builder, branch=branch or None,
-                        pr=int(match.group(1)) if match else None, build_url=build.get("url"))
+    result = record_run(path, db_url, origin="buildbot", builder=builder, branch=properties.get("branch") or None,
+                        pr=pr_number(properties), build_url=build.get("url"))
     say(f"status: {builder} build {number}: {result} {path}")
     return result
 
@@ -79,7 +64,7 @@ def generators(builder_names: list[str]) -> list:
     return finished_builds(builder_names)
 
 
-class StatusIngestReporter(ReporterBase):
+class StatusIngestReporter(FinishedBuildReporter):
     """Stores each finished build's results.json in the status store."""
 
     name = "emscripten_status_ingest"
@@ -92,16 +77,8 @@ class StatusIngestReporter(ReporterBase):
         self.db_url = db_url
         yield super().reconfigService(generators)
 
-    @defer.inlineCallbacks
-    def sendMessage(self, reports):
-        for report in reports:
-            for build in report.get("builds", []):
-                try:
-                    yield threads.deferToThread(ingest_build, build, db_url=self.db_url,
-                                                basedir=self.master.basedir)
-                except Exception as exc:   # the store is down, a bad file: log, never fail the master
-                    log.err(exc, f"status: could not store build {build.get('number')} of "
-                                 f"{(build.get('builder') or {}).get('name')}")
+    def handle_build(self, build: dict) -> None:
+        ingest_build(build, db_url=self.db_url, basedir=self.master.basedir)
 
 
 # -- the dashboard ---------------------------------------------------------------------------

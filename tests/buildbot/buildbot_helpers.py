@@ -28,3 +28,10 @@ def make_run(*outcomes: str, errors=(), artifacts=()) -> Run:
 
 def results_json(run: Run) -> str:
     return json.dumps(run.to_dict())
+
+
+class FakeMaster:
+    """What a hook reporter reads of its master: the base directory."""
+
+    def __init__(self, basedir):
+        self.basedir = str(basedir)

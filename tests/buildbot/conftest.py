@@ -1,4 +1,6 @@
-"""Warning filters for the Buildbot plugin tests."""
+"""Warning filters and shared fixtures for the Buildbot plugin tests."""
+
+import pytest
 
 
 def pytest_configure(config):
@@ -7,3 +9,14 @@ def pytest_configure(config):
     for line in ("ignore:No path_separator found:DeprecationWarning",
                  "ignore:twisted.internet.ssl.ProtocolNegotiationSupport:DeprecationWarning"):
         config.addinivalue_line("filterwarnings", line)
+
+
+@pytest.fixture
+def synchronous_threads(monkeypatch):
+    """The hook reporters run their work with deferToThread; here it runs inline, without a reactor."""
+    from twisted.internet import defer
+
+    from emscripten_python.steps import hooks
+    monkeypatch.setattr(hooks.threads, "deferToThread",
+                        lambda f, *args, **kwargs: defer.maybeDeferred(f, *args, **kwargs))
+

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from twisted.internet import defer
 from twisted.python import log as twisted_log
 
 from buildbot.config.errors import ConfigErrors
@@ -15,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "github"))
 
 from fake_github import FakeGitHub  # noqa: E402
 from gh_helpers import CLIENT_TIMEOUT, EXAMPLE, SHA, TOKEN, policy  # noqa: E402
+
+from buildbot_helpers import FakeMaster  # noqa: E402
 
 from emscripten_python.github import buildbot as pr_hook  # noqa: E402
 from emscripten_python.github.client import Credentials, connect  # noqa: E402
@@ -115,17 +116,6 @@ def test_branch_builds_and_builds_without_results_post_nothing(fake, results):
 ])
 def test_pr_number(properties, number):
     assert pr_hook.pr_number(properties) == number
-
-
-@pytest.fixture
-def synchronous_threads(monkeypatch):
-    monkeypatch.setattr(pr_hook.threads, "deferToThread",
-                        lambda f, *args, **kwargs: defer.maybeDeferred(f, *args, **kwargs))
-
-
-class FakeMaster:
-    def __init__(self, basedir):
-        self.basedir = str(basedir)
 
 
 class DetachedReporter(pr_hook.PullRequestReporter):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from buildbot_helpers import make_run, results_json
+from buildbot_helpers import FakeMaster, make_run, results_json
 from sqlalchemy import select
-from twisted.internet import defer
 from werkzeug.test import Client
 
 from emscripten_python.status import buildbot as status_hook
@@ -92,18 +91,6 @@ def test_uploaded_path_prefers_the_master_path(tmp_path):
     assert uploaded_path({"results_url": "https://x/results.json"}) is None
     assert uploaded_path({"results_url": "rel/results.json"}, basedir=tmp_path) == tmp_path / "rel/results.json"
     assert uploaded_path({}) is None
-
-
-@pytest.fixture
-def synchronous_threads(monkeypatch):
-    # sendMessage runs the ingest with deferToThread; here it runs inline, without a reactor.
-    monkeypatch.setattr(status_hook.threads, "deferToThread",
-                        lambda f, *args, **kwargs: defer.maybeDeferred(f, *args, **kwargs))
-
-
-class FakeMaster:
-    def __init__(self, basedir):
-        self.basedir = str(basedir)
 
 
 class DetachedReporter(status_hook.StatusIngestReporter):

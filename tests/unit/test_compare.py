@@ -1,0 +1,363 @@
+"""compare: pairs of results -> what changed (new failures, fixes, crashes, re-runs, renames)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from emscripten_python.compare import (Comparison, compare, crash_signature, fails, load_expectations)
+from emscripten_python.compare_markdown import code, render_comparison, text
+from emscripten_python.errors import ResultsError
+from emscripten_python.results import Run
+from emscripten_python.results import TestCase as Case, TestFile as File
+
+
+def run_of(*files: File, branch: str = "3.13", commit: str = "a" * 40) -> Run:
+    run = Run(source={"branch": branch, "commit": commit, "cpython_version": "3.13.15"},
+              origin={"kind": "buildbot", "builder": "emscripten node"})
+    run.tests = {"selection": [f.name for f in files], "files": list(files)}
+    run.decide_outcome()
+    return run
+
+
+def os_file(outcome="passed", **states) -> File:
+    """test_os with three cases, all passing unless given: test_a="failed"."""
+    cases = [Case(f"test.test_os.T.{name}", states.get(name, "passed"), message=f"{name} says no"
+                  if states.get(name) in ("failed", "error") else None)
+             for name in ("test_a", "test_b", "test_c")]
+    cases += [Case(f"test.test_os.T.{name}", state) for name, state in states.items()
+              if name not in ("test_a", "test_b", "test_c")]
+    return File("test_os", outcome, 1.0, tests_run=len(cases), cases=cases)
+
+
+def kinds(comparison: Comparison) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for change in comparison.changes:
+        found.setdefault(change.kind, []).append(change.test)
+    return found
+
+
+def test_identical_runs_have_only_known_failures():
+    base = run_of(os_file("failed", test_a="failed"), File("test_math", "passed", 0.5))
+    head = run_of(os_file("failed", test_a="failed"), File("test_math", "passed", 0.5), commit="b" * 40)
+    result = compare(base, head)
+    assert kinds(result) == {"still-failing": ["test.test_os.T.test_a"]}
+    assert not result.has_new
+    assert result.verdict == "0 new failures vs 3.13 @aaaaaaa, 1 known failure unchanged"
+
+
+def test_a_case_that_passed_and_fails_now_is_new_and_named():
+    base = run_of(os_file("failed", test_a="failed"))
+    head = run_of(os_file("failed", test_a="failed", test_b="failed"))
+    result = compare(base, head)
+    assert kinds(result) == {"new-failure": ["test.test_os.T.test_b"], "still-failing": ["test.test_os.T.test_a"]}
+    new = result.of("new-failure")[0]
+    assert (new.base, new.head, new.file, new.level, new.detail) == ("passed", "failed", "test_os", "case",
+                                                                       "test_b says no")
+    assert result.verdict == "1 new failure vs 3.13 @aaaaaaa, 1 known failure unchanged"
+    assert fails(result, head, "new") and fails(result, head, "any") and not fails(result, head, "never")
+
+
+def test_an_added_test_that_fails_is_a_new_failure_not_just_added():
+    base = run_of(os_file())
+    head = run_of(os_file("failed", test_injected="failed"))
+    result = compare(base, head)
+    assert kinds(result) == {"new-failure": ["test.test_os.T.test_injected"]}
+    assert result.of("new-failure")[0].base == "absent"
+
+
+def test_passing_added_and_removed_cases_and_newly_skipped():
+    base = run_of(os_file(test_old="passed"))
+    head = run_of(os_file(test_b="skipped", test_new="passed"))
+    assert kinds(compare(base, head)) == {"newly-skipped": ["test.test_os.T.test_b"],
+                                          "added": ["test.test_os.T.test_new"],
+                                          "removed": ["test.test_os.T.test_old"]}
+
+
+def test_fixed_cases_and_a_fixed_file_without_case_detail():
+    base = run_of(os_file("failed", test_a="failed", test_b="failed"), File("test_env", "env-changed"))
+    head = run_of(os_file("failed", test_a="failed"), File("test_env", "passed"))
+    result = compare(base, head)
+    assert kinds(result) == {"fixed": ["test_env", "test.test_os.T.test_b"],
+                             "still-failing": ["test.test_os.T.test_a"]}
+    assert result.verdict == "0 new failures vs 3.13 @aaaaaaa, 2 fixed, 1 known failure unchanged"
+
+
+def test_a_removed_failing_test_is_removed_not_fixed():
+    base = run_of(os_file("failed", test_a="failed"))
+    head = run_of(File("test_os", "passed", cases=[Case("test.test_os.T.test_b", "passed"),
+                                                    Case("test.test_os.T.test_c", "passed")]))
+    assert kinds(compare(base, head)) == {"removed": ["test.test_os.T.test_a"]}
+
+
+def test_file_failing_without_case_detail_is_new_or_known_as_a_whole():
+    base = run_of(File("test_x", "passed"), File("test_y", "failed"))
+    head = run_of(File("test_x", "env-changed"), File("test_y", "failed"))
+    assert kinds(compare(base, head)) == {"new-failure": ["test_x"], "still-failing": ["test_y"]}
+
+
+# -- crashes -------------------------------------------------------------------------------
+
+CRASH = "RuntimeError: memory access out of bounds\n    at wasm://wasm/0x1a2b3c:wasm-function[4711]"
+
+
+def crashed(name="test_compile", text=CRASH, cases=()) -> File:
+    return File(name, "crashed", 30.0, crash=text, cases=list(cases))
+
+
+def test_new_crash_carries_its_signature_and_counts_as_new():
+    base = run_of(File("test_compile", "passed"))
+    head = run_of(crashed())
+    result = compare(base, head)
+    assert kinds(result) == {"new-crash": ["test_compile"]}
+    assert result.of("new-crash")[0].detail == "RuntimeError: memory access out of bounds"
+    assert result.has_new
+    assert result.verdict == "1 new failure vs 3.13 @aaaaaaa (1 crash), 0 known failures unchanged"
+
+
+def test_timed_out_is_a_crash_and_a_crash_in_both_runs_is_known():
+    base = run_of(crashed(), File("test_slow", "passed"))
+    head = run_of(crashed(), File("test_slow", "timed-out", log_excerpt="killed after 1200 s"))
+    assert kinds(compare(base, head)) == {"new-crash": ["test_slow"], "still-crashing": ["test_compile"]}
+
+
+def test_crash_fixed_is_one_file_level_fix():
+    base = run_of(crashed(cases=[Case("test.test_compile.T.test_deep", "error")]))
+    head = run_of(File("test_compile", "passed", cases=[Case("test.test_compile.T.test_deep", "passed")]))
+    result = compare(base, head)
+    assert kinds(result) == {"fixed": ["test_compile"]}
+
+
+def test_after_a_base_crash_unseen_cases_are_not_new_but_seen_ones_are():
+    base = run_of(crashed("test_os", cases=[Case("test.test_os.T.test_a", "passed"),
+                                            Case("test.test_os.T.test_b", "error")]))
+    head = run_of(os_file("failed", test_a="failed", test_c="failed"))
+    result = compare(base, head)
+    assert kinds(result) == {"new-failure": ["test.test_os.T.test_a"], "fixed": ["test.test_os.T.test_b"],
+                             "still-failing": ["test.test_os.T.test_c"]}
+    assert result.of("still-failing")[0].base == "not-run"
+
+
+def test_crash_signature_blurs_addresses_and_numbers():
+    assert crash_signature(CRASH) == crash_signature(CRASH.replace("0x1a2b3c", "0xffff").replace("4711", "12"))
+    assert crash_signature("node exited with rc 7 and no regrtest summary") == \
+        "node exited with rc N and no regrtest summary"
+    assert crash_signature(None) == "unknown crash"
+
+
+# -- re-runs -------------------------------------------------------------------------------
+
+def flaky(**states) -> File:
+    test_file = os_file("flaky", **states)
+    test_file.attempts = 2
+    return test_file
+
+
+def test_failed_in_base_flaky_in_head_is_newly_flaky_not_fixed():
+    result = compare(run_of(os_file("failed", test_a="failed")), run_of(flaky(test_a="failed")))
+    assert kinds(result) == {"newly-flaky": ["test_os"]}
+    assert not result.has_new
+
+
+def test_flaky_in_base_failing_in_head_is_a_new_failure():
+    result = compare(run_of(flaky(test_a="failed")), run_of(os_file("failed", test_a="failed")))
+    assert kinds(result) == {"new-failure": ["test.test_os.T.test_a"]}
+    assert result.of("new-failure")[0].base == "flaky"
+
+
+def test_flaky_twice_and_flaky_then_passing_change_nothing():
+    assert compare(run_of(flaky(test_a="failed")), run_of(flaky(test_b="failed"))).changes == []
+    assert compare(run_of(flaky(test_a="failed")), run_of(os_file())).changes == []
+
+
+# -- renamed, removed, added files ---------------------------------------------------------
+
+def test_renamed_file_is_compared_under_its_new_name():
+    base = run_of(File("test_foo", "failed", cases=[Case("test.test_foo.T.test_x", "failed"),
+                                                   Case("test.test_foo.T.test_y", "passed")]))
+    head = run_of(File("test_bar", "failed", cases=[Case("test.test_bar.T.test_x", "failed"),
+                                                   Case("test.test_bar.T.test_y", "failed")]))
+    result = compare(base, head)
+    assert result.renamed == [{"from": "test_foo", "to": "test_bar"}]
+    assert kinds(result) == {"new-failure": ["test.test_bar.T.test_y"], "still-failing": ["test.test_bar.T.test_x"]}
+
+
+def test_removed_and_added_files_that_do_not_match_are_not_a_rename():
+    base = run_of(File("test_gone", "failed", cases=[Case("test.test_gone.G.test_1", "failed")]),
+                  File("test_keep", "passed"))
+    head = run_of(File("test_keep", "passed"),
+                  File("test_new", "failed", cases=[Case("test.test_new.N.test_2", "failed")]))
+    result = compare(base, head)
+    assert result.renamed == []
+    assert kinds(result) == {"new-failure": ["test.test_new.N.test_2"], "added": ["test_new"],
+                             "removed": ["test_gone"]}
+    assert result.counts["fixed"] == 0
+
+
+def test_skipped_file_and_selection_shrinking():
+    base = run_of(File("test_a", "failed"), File("test_b", "passed"))
+    head = run_of(File("test_a", "skipped"), File("test_b", "resource-denied"))
+    assert kinds(compare(base, head)) == {"newly-skipped": ["test_a", "test_b"]}
+
+
+def test_durations_of_the_slowest_files_against_base():
+    base = run_of(File("test_a", "passed", 10.0), File("test_b", "passed", 5.0))
+    head = run_of(File("test_a", "passed", 15.0), File("test_b", "passed", 4.0), File("test_c", "passed", 1.0))
+    assert compare(base, head).durations == [
+        {"file": "test_a", "base": 10.0, "head": 15.0, "change": 5.0},
+        {"file": "test_b", "base": 5.0, "head": 4.0, "change": -1.0},
+        {"file": "test_c", "base": None, "head": 1.0, "change": None}]
+
+
+# -- no baseline, head without results, policy -----------------------------------------------
+
+def test_without_baseline_every_failure_is_new_and_it_says_so():
+    head = run_of(os_file("failed", test_a="failed"), crashed())
+    result = compare(None, head, baseline_missing="no completed run of emscripten node on main")
+    assert result.base is None
+    assert kinds(result) == {"new-crash": ["test_compile"], "new-failure": ["test.test_os.T.test_a"]}
+    assert result.verdict == ("2 failures not known to fail (no baseline: no completed run of "
+                              "emscripten node on main)")
+
+
+def test_head_without_test_results():
+    head = Run(errors=["configure failed"])
+    head.decide_outcome()
+    result = compare(run_of(os_file()), head)
+    assert result.verdict == "no test results to compare (run error)"
+    assert fails(result, head, "never")   # a run error always fails
+
+
+def test_policies():
+    base = run_of(os_file("failed", test_a="failed"))
+    same = run_of(os_file("failed", test_a="failed"))
+    result = compare(base, same)
+    assert same.outcome == "failure"
+    assert (fails(result, same, "new"), fails(result, same, "any"), fails(result, same, "never")) == \
+        (False, True, False)
+    assert fails(None, same, "new")       # no comparison at all: like "any"
+    with pytest.raises(ValueError):
+        fails(result, same, "sometimes")
+
+
+def test_comparison_round_trips_through_results_json(tmp_path):
+    base = run_of(os_file())
+    head = run_of(os_file("failed", test_b="failed"))
+    result = compare(base, head)
+    head.comparison = result.to_dict()
+    head.save(tmp_path / "results.json")
+    loaded = Run.load(tmp_path / "results.json")
+    assert Comparison.from_dict(loaded.comparison) == result
+
+
+def test_store_runs_list_only_non_passing_cases():
+    # Read back from the status store: a case missing from the list passed.
+    base = run_of(os_file("failed", test_a="failed", test_b="failed"))
+    head = run_of(File("test_os", "failed", cases=[Case("test.test_os.T.test_a", "failed"),
+                                                   Case("test.test_os.T.test_c", "failed")]))
+    head.tests["cases_recorded"] = "non-passing"
+    assert kinds(compare(base, head)) == {"new-failure": ["test.test_os.T.test_c"],
+                                          "fixed": ["test.test_os.T.test_b"],
+                                          "still-failing": ["test.test_os.T.test_a"]}
+    base.tests["cases_recorded"] = "non-passing"
+    head.tests.pop("cases_recorded")
+    base.test_files[0].cases = [c for c in base.test_files[0].cases if c.outcome != "passed"]
+    assert kinds(compare(base, head))["new-failure"] == ["test.test_os.T.test_c"]
+
+
+# -- expectations --------------------------------------------------------------------------
+
+EXPECTED = """
+[[expected]]
+branches = ["3.13", "3.14*"]
+tests = ["test_os", "test.test_io.*"]
+reason = "no fork under Emscripten"
+issue = "https://github.com/python/cpython/issues/1"
+
+[[expected]]
+test = "test_gone"
+reason = "gone"
+"""
+
+
+def test_expectations_fold_known_failures_and_report_unexpected_passes(tmp_path):
+    path = tmp_path / "emscripten-expected.toml"
+    path.write_text(EXPECTED)
+    expectations = load_expectations(path)
+    assert [e.pattern for e in expectations] == ["test_os", "test.test_io.*", "test_gone"]
+    head = run_of(os_file("failed", test_a="failed"),
+                  File("test_io", "failed", cases=[Case("test.test_io.T.test_x", "failed"),
+                                                   Case("test.test_io.T.test_y", "passed")]),
+                  File("test_math", "failed", cases=[Case("test.test_math.M.test_z", "failed")]))
+    result = compare(None, head, expectations=expectations, expectations_source=str(path))
+    assert kinds(result) == {"new-failure": ["test.test_math.M.test_z"],
+                             "unexpectedly-passing": ["test.test_io.T.test_y"],
+                             "expected-failure": ["test.test_io.T.test_x", "test.test_os.T.test_a"]}
+    assert result.expectations == {"source": str(path), "entries": 3, "not_seen": ["test_gone"]}
+    assert result.of("expected-failure")[1].issue == "https://github.com/python/cpython/issues/1"
+    assert result.verdict == ("1 failure not known to fail (no baseline: no baseline given), "
+                              "1 unexpectedly passing, 2 known failures unchanged")
+    # The first entry does not apply on main: test_os is a plain failure there.
+    on_main = compare(None, run_of(os_file("failed", test_a="failed"), branch="main"),
+                      expectations=expectations)
+    assert kinds(on_main) == {"new-failure": ["test.test_os.T.test_a"]}
+
+
+def test_an_expected_file_that_passes_is_unexpectedly_passing(tmp_path):
+    path = tmp_path / "e.toml"
+    path.write_text('[[expected]]\ntests = ["test_os"]\n')
+    result = compare(run_of(os_file("failed", test_a="failed")), run_of(os_file()),
+                     expectations=load_expectations(path))
+    assert kinds(result) == {"unexpectedly-passing": ["test_os"], "fixed": ["test.test_os.T.test_a"]}
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[[expected]\n", "not valid TOML"),
+    ("expected = 3\n", "array of tables"),
+    ("[[expected]]\nreason = 'x'\n", "needs 'tests'"),
+    ("[[expected]]\ntests = ['a']\nwhy = 1\n", "unknown keys: why"),
+    ("[[expected]]\ntests = [1]\n", "needs 'tests'"),
+])
+def test_bad_expectations_files_are_results_errors(tmp_path, content, message):
+    path = tmp_path / "e.toml"
+    path.write_text(content)
+    with pytest.raises(ResultsError, match=message):
+        load_expectations(path)
+    with pytest.raises(ResultsError, match="does not exist"):
+        load_expectations(tmp_path / "missing.toml")
+
+
+# -- Markdown ------------------------------------------------------------------------------
+
+EVIL = "test.test_os.T.test_`x`</details><script>alert(1)</script> @octocat [a](javascript:x)\n| c |"
+
+
+def test_markdown_leads_with_the_delta_and_folds_the_known():
+    base = run_of(os_file("failed", test_a="failed"), File("test_math", "passed", 2.0))
+    head = run_of(os_file("failed", test_a="failed", test_b="failed"), File("test_math", "passed", 3.0))
+    markdown = render_comparison(compare(base, head))
+    lines = markdown.splitlines()
+    assert lines[0] == "### Δ 1 new failure vs `3.13 @aaaaaaa`, 1 known failure unchanged"
+    assert markdown.index("**New failures (1)**") < markdown.index("<details><summary>1 known failure unchanged")
+    assert "- `test.test_os.T.test_b` · passed → failed: `test_b says no`" in lines
+    assert "| `test_math` | 2.0 s | 3.0 s | +1.0 s (+50%) |" in lines
+
+
+def test_untrusted_names_cannot_escape_their_code_span():
+    rendered = code(EVIL)
+    assert "\n" not in rendered and "|" not in rendered
+    fence = rendered[:rendered.index("t")].strip()
+    assert fence == "``" and rendered.endswith("``")      # longer than the name's own backtick run
+    assert rendered.count("``") == 2
+    plain = text("<b>@octocat</b> [x](y)")
+    assert "<" not in plain.replace("\\<", "") and "@octocat" not in plain and "\\[x\\]" in plain
+    head = run_of(File("test_os", "failed", cases=[Case(EVIL, "failed", message="<img src=x onerror=1>")]))
+    base = run_of(File("test_os", "passed"), branch="3.13`</details>@octocat")
+    markdown = render_comparison(compare(base, head))
+    lines = markdown.splitlines()
+    assert lines[0].startswith("### Δ 1 new failure vs ``3.13`</details>@octocat @")
+    assert f"- {code(EVIL)} · passed → failed: `<img src=x onerror=1>`" in lines
+    # Outside code spans nothing of the untrusted text is left.
+    outside = "".join(part for i, part in enumerate(re.split(r"(``.*?``|`[^`]*`)", markdown)) if i % 2 == 0)
+    assert "<script>" not in outside and "@octocat" not in outside and "<img" not in outside

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -46,7 +47,8 @@ def _build_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--configure-arg", action="append", default=[], dest="configure_args",
                         help="extra argument for the host configure (repeatable)")
     parser.add_argument("--only", action="append", default=[], metavar="STAGE",
-                        help="run only this build stage (repeatable), e.g. make-host")
+                        help="run only this build stage (repeatable), e.g. make-host, "
+                             "pythoninfo-build or pythoninfo-host")
     parser.add_argument("--rebuild", action="store_true",
                         help="run every configure step even when its inputs are unchanged")
 
@@ -60,12 +62,18 @@ def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
     parser.add_argument("--tests", default="smoke",
                         help="all, a named subset (smoke), or test files: 'test_os,test_math'")
     parser.add_argument("--exclude", "-x", action="append", default=[], help="test file to leave out")
-    parser.add_argument("--resources", "-u", default="all,-network", help="regrtest -u resources")
-    parser.add_argument("--no-rerun", action="store_false", dest="rerun", help="do not re-run failed tests")
+    parser.add_argument("--resources", "-u", default=None,
+                        help="regrtest -u resources, replacing the tree's (default: the tree's config.toml "
+                             "test-args, e.g. -uall)")
+    parser.add_argument("--no-rerun", action="store_false", dest="rerun",
+                        help="do not re-run failed tests (drops --rerun from the tree's arguments)")
     parser.add_argument("--timeout", type=float, default=1200.0, dest="file_timeout",
                         help="seconds one test file may run before it is killed and marked timed-out")
     parser.add_argument("--regrtest-arg", action="append", default=[], dest="regrtest_args",
-                        help="extra regrtest argument (repeatable)")
+                        help="regrtest argument added after the tree's (repeatable)")
+    parser.add_argument("--test-args", type=shlex.split, default=None, metavar="ARGS",
+                        help="regrtest arguments replacing the tree's config.toml test-args "
+                             "(one shell-quoted string, without '-m test')")
 
 
 # Faces that add subcommands (`report --github`, `status …`, `worker …`) live in their own
@@ -124,7 +132,7 @@ def _options(args: argparse.Namespace) -> Options:
     elif getattr(args, "jobs", None) is not None:
         options.test_jobs = args.jobs
     for name in ("jobs", "configure_args", "only", "rebuild", "tests", "exclude", "resources", "rerun",
-                 "file_timeout", "regrtest_args"):
+                 "file_timeout", "regrtest_args", "test_args"):
         if hasattr(args, name):
             setattr(options, name, getattr(args, name))
     return options

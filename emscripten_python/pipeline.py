@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -22,14 +23,14 @@ from .errors import BuildError, TestRunError, ToolchainNotFound
 from .markdown import render_markdown
 from .recipes import BuildContext, recipe_for
 from .results import Run, Stage
-from .source import CPythonSource, resolve_source
+from .source import CPythonSource, jspi_flags, node_major, resolve_source
 from .stages import progress, run_stage, say
 from .testing.junit import write_junit
 from .testing.runner import TestOptions
 from .testing.shards import run_sharded
 from .testing.selection import resolve_selection
 from .toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
-from .toolchain.emcache import ensure_writable_cache, seed_ports
+from .toolchain.emcache import check_dependencies, ensure_writable_cache, seed_ports
 from .toolchain.smoke import smoke_check
 
 RESULTS = "results.json"
@@ -51,10 +52,11 @@ class Options:
     configure_args: list[str] = field(default_factory=list)
     tests: str = "smoke"
     exclude: list[str] = field(default_factory=list)
-    resources: str = "all,-network"
+    resources: str | None = None                       # None: the tree's -u (config.toml test-args)
     rerun: bool = True
     file_timeout: float = 1200.0
-    regrtest_args: list[str] = field(default_factory=list)
+    regrtest_args: list[str] = field(default_factory=list)   # added after the tree's arguments
+    test_args: list[str] | None = None                 # replaces the tree's arguments
     only: list[str] = field(default_factory=list)      # build: run just these build steps
     rebuild: bool = False                              # build: ignore configure stamps
     origin: dict = field(default_factory=dict)
@@ -111,16 +113,22 @@ class Pipeline:
             if comparison["mismatch"]:
                 say(f"warning: {comparison['mismatch']}")
             em_cache = ensure_writable_cache(toolchain, options.cache_dir, log=say)
-            seeded = []
+            seeded, dependencies = [], []
             if options.mirror:
                 seeded = seed_ports(toolchain, em_cache, options.mirror, list(recipe_for(source).ports), log=say)
+                dependencies = check_dependencies(source.tree_config.dependencies, options.mirror, log=say)
             self.run.toolchain = {
                 "kind": toolchain.kind, "emcc": str(toolchain.emcc), "emcc_version": toolchain.version,
                 **comparison, "em_cache": str(em_cache), "ports": seeded,
+                **({"dependencies": dependencies} if dependencies else {}),
                 "env": toolchain.env, "path_prefix": toolchain.path_prefix,
                 "emsdk_cache": str(toolchain.emsdk_cache) if toolchain.emsdk_cache else None,
             }
-            self.run.node = {"version": _node_version(options.node, toolchain), "path": options.node}
+            self.run.node = node_record(source, _node_version(options.node, toolchain), options.node)
+            if self.run.node["version"] and node_major(self.run.node["version"]) != node_major(
+                    self.run.node["wanted"]):
+                say(f"warning: node {self.run.node['version']} runs the tests; {self.run.node['wanted_from']} "
+                    f"asks for node {self.run.node['wanted']}")
             # Before a 6-minute build: a toolchain that silently loses stdout fails here.
             status = "failed"
             try:
@@ -145,7 +153,8 @@ class Pipeline:
     def context(self) -> BuildContext:
         options = self.options
         context = BuildContext(source=self.source, toolchain=self._toolchain_from_record(), jobs=options.jobs,
-                               node=options.node, configure_args=options.configure_args)
+                               node=options.node, configure_args=options.configure_args,
+                               mirror=options.mirror.resolve() if options.mirror else None)
         if options.node_flags is not None:
             context.node_flags = list(options.node_flags)
         return context
@@ -161,15 +170,29 @@ class Pipeline:
             # emcc execv()s the wrapper, so it must be an absolute path.
             env["EM_COMPILER_WRAPPER"] = ccache
         fingerprint = buildcache.source_fingerprint(context.source, self.options.source)
+        known = [s.name for s in recipe.steps(context)] + list(PYTHONINFO_STAGES)
+        if self.options.only and not set(self.options.only) & set(known):
+            # Several names may be given for different eras (make-dependencies, make-libffi);
+            # none of them matching this tree is a mistake.
+            raise BuildError(f"--only {', '.join(self.options.only)}: no such build stage for this tree; "
+                             f"stages: {', '.join(known)}")
         for step in recipe.steps(context):
-            if self.options.only and step.name not in self.options.only:
-                continue
-            key = buildcache.step_key(step, context.toolchain, fingerprint)
-            if not self.options.rebuild and buildcache.is_fresh(step, key):
-                say(f"<== stage {step.name} cached: inputs unchanged since it last succeeded")
-                self.run.set_stage(Stage(step.name, "cached", 0.0, command=step.argv))
-                self.save()
-                continue
+            if self._wanted(step.name):
+                self._build_step(step, context, env, fingerprint)
+            if step.name == "make-build-python" and self._wanted("pythoninfo-build"):
+                self.pythoninfo_stage("build", context, env)
+        if not self.options.only or "make-host" in self.options.only:
+            self.verify_host(context)
+        if self._wanted("pythoninfo-host"):
+            self.pythoninfo_stage("host", context, env)
+
+    def _build_step(self, step, context: BuildContext, env: dict[str, str], fingerprint: str | None) -> None:
+        key = buildcache.step_key(step, context.toolchain, fingerprint)
+        if not self.options.rebuild and buildcache.is_fresh(step, key):
+            say(f"<== stage {step.name} cached: inputs unchanged since it last succeeded")
+            self.run.set_stage(Stage(step.name, "cached", 0.0, command=step.argv))
+            self.save()
+        else:
             buildcache.forget(step)
             stage = run_stage(step.name, step.argv, step.cwd, {**env, **step.env}, self.out)
             self.run.set_stage(stage)
@@ -179,8 +202,33 @@ class Pipeline:
             if stage.status == "failed":
                 raise BuildError(f"build stage {step.name} failed (rc {stage.returncode}); "
                                  f"see {self.out / stage.log}")
-        if not self.options.only or "make-host" in self.options.only:
-            self.verify_host(context)
+
+    def _wanted(self, stage: str) -> bool:
+        return not self.options.only or stage in self.options.only
+
+    def pythoninfo_stage(self, which: str, context: BuildContext, env: dict[str, str]) -> None:
+        """`pythoninfo-build` / `pythoninfo-host`: `-m test.pythoninfo`, as CPython's CI runs them.
+
+        Warn-only (CPython's buildbot and GitHub workflow run them for diagnosis): a failure
+        records status "warning" and never fails the run.
+        """
+        recipe, name = recipe_for(context.source), f"pythoninfo-{which}"
+        args = list(context.source.tree_config.pythoninfo_args)
+        if which == "build":
+            binary = recipe.build_python(context)
+            argv, cwd, run_env = [str(binary), *args], binary.parent, env
+        else:
+            host = recipe.host_python(context)
+            argv, cwd, run_env = [*host.argv, *args], host.cwd, host.env
+        stage = run_stage(name, argv, cwd, run_env, self.out)
+        if stage.status == "failed":
+            stage.status = "warning"
+            say(f"warning: {name} failed (rc {stage.returncode}); the build goes on (log: {self.out / stage.log})")
+        self.run.set_stage(stage)
+        info = parse_pythoninfo((self.out / stage.log).read_text(errors="replace")) if stage.log else {}
+        self.run.pythoninfo = {**(self.run.pythoninfo or {}),
+                               which: {"status": stage.status, "log": stage.log, "info": info}}
+        self.save()
 
     def verify_host(self, context: BuildContext) -> None:
         host = recipe_for(context.source).host_python(context)
@@ -206,10 +254,10 @@ class Pipeline:
         if host.entry is not None and not host.entry.exists():
             raise TestRunError(f"no built interpreter in {host.cwd}: run the build stage first")
         selection = resolve_selection(options.tests, options.exclude, host)
-        args = ["-v", "-u", options.resources, *rerun_args(self.source, options.rerun), *options.regrtest_args]
+        args = regrtest_arguments(self.source, options)
         self.run.tests = {"selection": selection, "regrtest_args": args,
                           "shards": max(1, min(options.test_jobs, len(selection))), "files": []}
-        self.run.node["flags"] = context.node_flags
+        self.run.node.update(node_flags_record(context, self.run.node.get("version")))
         started = time.monotonic()
         with progress(f"stage test ({len(selection)} files)"):
             files = run_sharded(host, TestOptions(selection=selection, regrtest_args=args,
@@ -272,16 +320,66 @@ def _save_durations(out: Path, files: list) -> None:
     (out / DURATIONS).write_text(json.dumps(durations, indent=1, sort_keys=True) + "\n")
 
 
-def rerun_args(source: CPythonSource, rerun: bool) -> list[str]:
-    """Re-run failed tests in the same process (flaky detection) where regrtest can.
+PYTHONINFO_STAGES = ("pythoninfo-build", "pythoninfo-host")
+PYTHONINFO_MAX_KEYS = 500
+PYTHONINFO_MAX_VALUE = 500
+# Every key test.pythoninfo writes is "module.attribute" or "sysconfig[NAME]"-like.
+_PYTHONINFO_LINE = re.compile(r"^([A-Za-z_]\w*(?:\.[\w.\[\]()/-]+|\[[^\]]+\])): (.*)$")
 
-    Plain --rerun re-runs in subprocesses, which Emscripten cannot start ("can't start new
-    thread" kills regrtest and its summary). --single-process keeps the re-run in-process;
-    it exists from 3.13 on, so older trees run without re-run.
+
+def parse_pythoninfo(text: str) -> dict[str, str]:
+    """`key: value` lines of `-m test.pythoninfo`, bounded (keys and value length)."""
+    info: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _PYTHONINFO_LINE.match(line)
+        if match and not line.startswith("$ "):
+            value = match.group(2).strip()
+            info[match.group(1)] = value if len(value) <= PYTHONINFO_MAX_VALUE \
+                else value[:PYTHONINFO_MAX_VALUE] + "…"
+            if len(info) >= PYTHONINFO_MAX_KEYS:
+                break
+    return info
+
+
+_RESOURCE_ARG = re.compile(r"^(-u|--use)(=?)(.*)$")
+_RERUN_ARGS = {"--rerun", "-w", "--verbose2"}
+
+
+def regrtest_arguments(source: CPythonSource, options: Options) -> list[str]:
+    """regrtest arguments: the tree's (config.toml test-args, else the era's), or --test-args.
+
+    --resources replaces the tree's -u; --no-rerun drops --rerun; --regrtest-arg adds.
     """
-    if not rerun or source.major_minor < (3, 13):
-        return []
-    return ["--rerun", "--single-process"]
+    base = list(options.test_args) if options.test_args is not None else list(source.tree_config.test_args)
+    args: list[str] = []
+    skip_next, resource_at = False, None
+    for index, arg in enumerate(base):
+        if skip_next:
+            skip_next = False
+            continue
+        match = _RESOURCE_ARG.match(arg)
+        if match and options.resources is not None:
+            resource_at = len(args) if resource_at is None else resource_at
+            skip_next = not match.group(2) and not match.group(3) and index + 1 < len(base)
+            continue
+        if not options.rerun and arg in _RERUN_ARGS:
+            continue
+        args.append(arg)
+    if options.resources is not None:
+        at = resource_at if resource_at is not None else (1 if args[:1] == ["-v"] else 0)
+        args[at:at] = ["-u", options.resources]
+    return [*args, *options.regrtest_args]
+
+
+def node_record(source: CPythonSource, version: str | None, path: str) -> dict:
+    config = source.tree_config
+    return {"version": version, "path": path, "wanted": config.node_version, "wanted_from": config.origin}
+
+
+def node_flags_record(context: BuildContext, version: str | None) -> dict:
+    """Flags node gets: ours (--node-flag) and, on 3.14+, what python.sh adds for this node."""
+    added = jspi_flags(context.source.era, version)
+    return {"flags": [*context.node_flags, *added], "python_sh_flags": added}
 
 
 def _node_version(node: str, toolchain: Toolchain) -> str | None:

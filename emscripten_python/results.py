@@ -81,6 +81,8 @@ class Run:
     outcome: str = "pending"                         # pending/success/failure/warnings/error
     artifacts: list[Artifact] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Optional (docs/results-schema.rst): {"build"|"host": {"status", "log", "info": {key: value}}}
+    pythoninfo: dict = field(default_factory=dict)
     # Optional: what changed since the baseline run, written by `--baseline` / `compare`
     # (emscripten_python/compare.py; "The comparison object" in docs/results-schema.rst).
     comparison: dict | None = None

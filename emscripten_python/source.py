@@ -40,6 +40,11 @@ class CPythonSource:
     pin: EmscriptenPin
     commit: str | None = None
     branch: str | None = None
+    config: "TreeConfig | None" = None    # read_tree_config(); None only for hand-made sources
+
+    @property
+    def tree_config(self) -> "TreeConfig":
+        return self.config or read_tree_config(self.path, self.era, self.version)
 
     @property
     def major_minor(self) -> tuple[int, int]:
@@ -106,6 +111,111 @@ def read_pin(tree: Path, era: Era, version: str) -> EmscriptenPin:
                          origin=f"fallback table ({era.value} {major_minor})")
 
 
+# -- what CPython's own driver reads from config.toml --------------------------------------
+#
+# Platforms/emscripten/config.toml (python/cpython @ 6e595983c27a, 3.14.4+/3.15/main shape):
+#   node-version = "24"
+#   test-args = ["-m", "test", "-v", "-uall", "--rerun", "--single-process", "-W"]
+#   pythoninfo-args = ["-m", "test.pythoninfo"]
+#   [dependencies.libffi] / [dependencies.mpdec]: url (with {version}), version, shasum
+# The older shape (@ 0abca1c64dfc) has [libffi] / [mpdec] tables and no pythoninfo-args.
+# `run --test` puts test-args first, then the caller's arguments
+# (Platforms/emscripten/__main__.py @ ed232a2e96b8, run_emscripten_python).
+
+CONFIG_TOML = {
+    Era.PLATFORMS: ["Platforms/emscripten/config.toml"],
+    Era.TOOLS_WASM: ["Tools/wasm/emscripten/config.toml"],
+    Era.CONFIGURE: [],
+}
+
+# Node majors: 3.14+ trees pin 24 (config.toml since March 2026). 3.11-3.13 name none;
+# 22 is the oldest maintained LTS (20 reached end of life in April 2026).
+DRIVER_ERA_NODE = "24"
+CONFIGURE_ERA_NODE = "22"
+# What `python.sh -m test` runs in CPython's CI (config.toml test-args without "-m test").
+DRIVER_ERA_TEST_ARGS = ("-v", "-uall", "--rerun", "--single-process", "-W")
+PYTHONINFO_ARGS = ("-m", "test.pythoninfo")
+
+
+@dataclass(frozen=True)
+class TreeConfig:
+    """Node version, regrtest arguments and native dependencies the tree asks for."""
+
+    node_version: str                     # e.g. "24" (a major, or whatever the tree wrote)
+    test_args: tuple[str, ...]            # regrtest arguments (after `-m test`)
+    pythoninfo_args: tuple[str, ...]      # interpreter arguments for pythoninfo
+    dependencies: dict                    # name -> {"url", "version", "shasum"} (3.14+)
+    origin: str                           # the config file, or "era defaults (...)"
+
+
+def era_test_args(era: Era, major_minor: tuple[int, int]) -> tuple[str, ...]:
+    """regrtest arguments for a tree whose config names none.
+
+    3.14+ (either driver): what CPython's CI runs. 3.13 has --single-process, so it can
+    re-run failures in-process like 3.14. 3.11/3.12 lack --single-process; their --rerun
+    needs subprocesses, which Emscripten cannot start, so they run without it.
+    """
+    if era is not Era.CONFIGURE or major_minor >= (3, 13):
+        return DRIVER_ERA_TEST_ARGS
+    return ("-v", "-uall", "-W")
+
+
+def read_tree_config(tree: Path, era: Era, version: str) -> TreeConfig:
+    major_minor = tuple(int(part) for part in version.split(".")[:2])
+    defaults = TreeConfig(
+        node_version=CONFIGURE_ERA_NODE if era is Era.CONFIGURE else DRIVER_ERA_NODE,
+        test_args=era_test_args(era, major_minor), pythoninfo_args=PYTHONINFO_ARGS, dependencies={},
+        origin=f"era defaults ({era.value} {major_minor[0]}.{major_minor[1]})")
+    for relative in CONFIG_TOML[era]:
+        config_file = tree / relative
+        if not config_file.is_file():
+            continue
+        try:
+            data = tomllib.loads(config_file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise SourceError(f"{config_file} is not valid TOML: {exc}") from None
+        test_args = data.get("test-args")
+        if test_args is not None:
+            test_args = _strip_module(relative, "test-args", test_args, "test")
+        dependencies = data.get("dependencies")
+        if not isinstance(dependencies, dict):
+            dependencies = {name: data[name] for name in ("libffi", "mpdec") if isinstance(data.get(name), dict)}
+        node = data.get("node-version")
+        return TreeConfig(
+            node_version=str(node) if node is not None else defaults.node_version,
+            test_args=tuple(test_args) if test_args is not None else defaults.test_args,
+            pythoninfo_args=tuple(str(a) for a in data.get("pythoninfo-args", defaults.pythoninfo_args)),
+            dependencies={str(k): dict(v) for k, v in dependencies.items() if isinstance(v, dict)},
+            origin=relative)
+    return defaults
+
+
+def _strip_module(relative: str, key: str, value, module: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise SourceError(f"{relative}: {key} should be a list of strings, not {value!r}")
+    if value[:2] == ["-m", module]:
+        return value[2:]
+    raise SourceError(f"{relative}: {key} should start with '-m {module}', found {value[:2]!r}")
+
+
+def node_major(version: str | None) -> int | None:
+    match = re.match(r"v?(\d+)", version or "")
+    return int(match.group(1)) if match else None
+
+
+def jspi_flags(era: Era, node_version: str | None) -> list[str]:
+    """The flag python.sh itself adds for this node (3.14+ drivers only).
+
+    python.sh (written by configure-host, Platforms/emscripten/__main__.py @ ed232a2e96b8 and
+    Tools/wasm/emscripten/__main__.py @ 1b8858023bfa) adds --experimental-wasm-jspi when
+    node's major is exactly 24: before 24 the flag has a different API, after 24 JSPI is on
+    by default. So 22 and 26 get nothing. 3.11-3.13 run python.js without JSPI.
+    """
+    if era is Era.CONFIGURE:
+        return []
+    return ["--experimental-wasm-jspi"] if node_major(node_version) == 24 else []
+
+
 def _git(tree: Path, *args: str) -> str | None:
     if shutil.which("git") is None or not (tree / ".git").exists():
         return None
@@ -123,6 +233,7 @@ def inspect_tree(tree: Path) -> CPythonSource:
     return CPythonSource(
         path=tree, version=version, era=era, pin=read_pin(tree, era, version),
         commit=_git(tree, "rev-parse", "HEAD"), branch=None if branch == "HEAD" else branch,
+        config=read_tree_config(tree, era, version),
     )
 
 

@@ -30,6 +30,7 @@ class BuildContext:
     node_flags: list[str] = field(default_factory=lambda: list(DEFAULT_NODE_FLAGS))
     configure_args: list[str] = field(default_factory=list)
     python: str = sys.executable            # runs CPython's own driver scripts
+    mirror: Path | None = None              # --mirror: the driver's libffi/mpdecimal downloads come from here
     build_triplet: Callable[[Path], str] = guess_build_triplet
 
 
@@ -54,6 +55,10 @@ class Recipe:
         raise NotImplementedError
 
     def host_python(self, ctx: BuildContext) -> HostPython:
+        raise NotImplementedError
+
+    def build_python(self, ctx: BuildContext) -> Path:
+        """The native interpreter built by make-build-python (pythoninfo-build runs it)."""
         raise NotImplementedError
 
     def outputs(self, ctx: BuildContext) -> list[Path]:

@@ -47,6 +47,9 @@ class ConfigureRecipe(Recipe):
                                     f"LINKFORSHARED={LINKFORSHARED}"], host),
         ]
 
+    def build_python(self, ctx: BuildContext) -> Path:
+        return self.build_dir(ctx) / "python"
+
     def host_python(self, ctx: BuildContext) -> HostPython:
         host = self.host_dir(ctx)
         runner = [ctx.node]

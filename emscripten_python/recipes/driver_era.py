@@ -39,8 +39,12 @@ class DriverRecipe(Recipe):
                       reusable_when=self.cross_build(ctx) / "build" / "config.status"),
             BuildStep("make-build-python", [*driver, "make-build-python"], tree, env),
         ]
+        # The driver downloads libffi and mpdecimal itself (urlopen, no download cache); with
+        # --mirror it runs under offline_driver, which serves those URLs from the mirror.
+        fetching = [ctx.python, "-m", "emscripten_python.recipes.offline_driver", "--mirror", str(ctx.mirror),
+                    self.driver] if ctx.mirror else driver
         for dependency in self._dependency_steps(ctx):
-            steps.append(BuildStep(dependency[0], [*driver, *dependency], tree, env))
+            steps.append(BuildStep(dependency[0], [*fetching, *dependency], tree, env))
         steps += [
             # --host-runner: without it Platforms/emscripten insists on nvm.
             BuildStep("configure-host", [*driver, "configure-host", "--host-runner", ctx.node,
@@ -49,6 +53,9 @@ class DriverRecipe(Recipe):
             BuildStep("make-host", [*driver, "make-host"], tree, env),
         ]
         return steps
+
+    def build_python(self, ctx: BuildContext) -> Path:
+        return self.cross_build(ctx) / "build" / "python"
 
     def host_python(self, ctx: BuildContext) -> HostPython:
         env = ctx.toolchain.environ()

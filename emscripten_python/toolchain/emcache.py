@@ -123,3 +123,36 @@ def seed_ports(toolchain: Toolchain, cache: Path, mirror: Path, ports: list[str]
         log(f"seeded emcc port {port} ({version}) from {tarball.name}")
         seeded.append({"port": port, "version": version, "action": "seeded", "from": tarball.name})
     return seeded
+
+
+def check_dependencies(dependencies: dict, mirror: Path, log=print) -> list[dict]:
+    """libffi and mpdecimal for the 3.14+ driver (config.toml [dependencies]) in --mirror.
+
+    The driver downloads `url.format(version=...)` and checks `shasum` (sha256); under
+    --mirror it reads `<mirror>/<file name of that URL>` instead (recipes/offline_driver.py).
+    A mirror file with another sha256 would fail the driver's check after the build Python
+    is built, so it fails here, first. A missing file is only noted: the driver downloads it.
+    """
+    from ..artifacts import sha256_of
+    from ..recipes.offline_driver import mirror_file
+
+    if not mirror.is_dir():
+        raise MirrorError(f"--mirror {mirror} is not a directory")
+    found = []
+    for name, table in sorted(dependencies.items()):
+        try:
+            url = str(table["url"]).format(version=table["version"])
+        except (KeyError, IndexError, ValueError):
+            continue
+        local = mirror_file(mirror, url)
+        entry = {"dependency": name, "version": str(table["version"]), "file": local.name}
+        if not local.is_file():
+            log(f"note: {local.name} ({name}) is not in --mirror {mirror}; the driver will download it")
+            found.append({**entry, "action": "download"})
+            continue
+        digest = sha256_of(local)
+        if table.get("shasum") and digest != table["shasum"]:
+            raise MirrorError(f"--mirror {local} has sha256 {digest}, but the tree's config.toml pins "
+                              f"{name} {table['version']} at {table['shasum']}")
+        found.append({**entry, "action": "mirror"})
+    return found

@@ -5,12 +5,22 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import tarfile
-from pathlib import Path
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
+from .errors import EmscriptenPythonError
 from .results import Artifact
 
 MANIFEST = "MANIFEST.json"
+
+
+class BundleError(EmscriptenPythonError):
+    """`test --from-bundle`: the bundle is unreadable, fails its sha256 manifest, or lacks a layout."""
+
+    exit_code = 41
 
 
 def sha256_of(path: Path) -> str:
@@ -30,11 +40,13 @@ def _walk(path: Path):
                 yield child
 
 
-def make_bundle(bundle: Path, members: dict[str, Path]) -> Artifact:
+def make_bundle(bundle: Path, members: dict[str, Path], layout: dict | None = None) -> Artifact:
     """members: name inside the archive -> file or directory on disk.
 
     MANIFEST.json inside the archive lists every other member with its size and sha256, so
-    a consumer can check what it unpacked.
+    a consumer can check what it unpacked. layout ({"source_root": the tree's absolute path,
+    "paths": {member name: its path relative to the tree}}) lets another machine put the
+    interpreter back where it finds its stdlib (`test --from-bundle`).
     """
     manifest = []
     bundle.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +59,7 @@ def make_bundle(bundle: Path, members: dict[str, Path]) -> Artifact:
                 name = arcname if file == source else f"{arcname}/{file.relative_to(source).as_posix()}"
                 archive.add(file, arcname=name, recursive=False)
                 manifest.append({"path": name, "size": file.stat().st_size, "sha256": sha256_of(file)})
-        data = json.dumps({"files": manifest}, indent=1).encode()
+        data = json.dumps({"files": manifest, **({"layout": layout} if layout else {})}, indent=1).encode()
         info = tarfile.TarInfo(MANIFEST)
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
@@ -71,3 +83,71 @@ def verify_bundle(bundle: Path) -> list[str]:
             if member is None or hashlib.sha256(member.read()).hexdigest() != entry["sha256"]:
                 problems.append(entry["path"])
     return problems
+
+
+@dataclass
+class UnpackedBundle:
+    tree: Path            # the interpreter's files at their places relative to a source tree
+    results: dict         # the build's results.json (source, era, toolchain, stages, run_id)
+    sha256: str           # of the bundle file: the build's identity for shards
+
+
+def _safe_relative(name: str) -> PurePosixPath:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise BundleError(f"bundle layout path {name!r} leaves the tree")
+    return path
+
+
+def unpack_bundle(bundle: Path, dest: Path) -> UnpackedBundle:
+    """Verify the bundle against its manifest, then lay the interpreter out under dest/tree.
+
+    The built files go back to the same places relative to a source tree as on the build
+    machine (python.js finds Lib/ through pybuilddir.txt and ../..), so the recipe's own
+    host_python() starts it. Text launchers that name the build machine's tree (python.sh)
+    are pointed at the new one.
+    """
+    bundle, dest = Path(bundle), Path(dest).resolve()
+    if not bundle.is_file():
+        raise BundleError(f"{bundle}: no such bundle")
+    try:
+        problems = verify_bundle(bundle)
+        with tarfile.open(bundle) as archive:
+            layout = json.load(archive.extractfile(MANIFEST)).get("layout")
+            if not layout or not isinstance(layout.get("paths"), dict):
+                raise BundleError(f"{bundle} has no layout in its manifest (made by an older "
+                                  "emscripten-python): rebuild it to test from it")
+            if problems:
+                raise BundleError(f"{bundle} does not match its sha256 manifest: {', '.join(problems[:10])}")
+            shutil.rmtree(dest, ignore_errors=True)
+            raw = dest / "raw"
+            archive.extractall(raw, filter="data")
+    except (tarfile.TarError, OSError, ValueError, KeyError, EOFError, zlib.error) as exc:
+        raise BundleError(f"{bundle} is not a readable bundle (damaged or not a bundle): {exc}") from None
+    tree = dest / "tree"
+    tree.mkdir(parents=True)
+    old_root = str(layout.get("source_root") or "")
+    for member, relative in layout["paths"].items():
+        source, target = raw / _safe_relative(member), tree / _safe_relative(relative)
+        if not source.exists():
+            raise BundleError(f"{bundle}: layout names {member!r}, which the bundle does not hold")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.rename(target)
+        if target.is_file() and target.suffix == ".sh" and old_root:
+            text = target.read_text(errors="replace")
+            if old_root in text:
+                target.write_text(text.replace(old_root, str(tree)))
+    try:
+        results = json.loads((raw / "results.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{bundle} holds no readable results.json: {exc}") from None
+    return UnpackedBundle(tree=tree, results=results, sha256=sha256_of(bundle))
+
+
+def bundle_layout(members: dict[str, Path], root: Path) -> dict:
+    """Where each built member (python/…) sits relative to the source tree, for unpack_bundle."""
+    paths = {}
+    for name, path in members.items():
+        if name.startswith("python/") and Path(path).is_relative_to(root) and next(_walk(Path(path)), None):
+            paths[name] = Path(path).relative_to(root).as_posix()
+    return {"source_root": str(root), "paths": paths}

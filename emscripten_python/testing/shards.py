@@ -1,4 +1,4 @@
-"""Split a test selection across N node processes and merge the results as one run.
+"""Split a test selection across N node processes (one machine) or N machines (`test --shard I/N`).
 
 Emscripten regrtest runs in ONE process, so a worker's other cores idle during the test
 stage. Each shard is a full crash-proof runner (runner.run_regrtest) over its share of
@@ -12,9 +12,13 @@ same shape as a serial run.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..errors import TestRunError
 from ..results import TestFile
 from .runner import HostPython, TestOptions, run_regrtest
 
@@ -56,3 +60,59 @@ def run_sharded(host: HostPython, options: TestOptions, out_dir: Path, shards: i
     merged = {result.name: result for part in parts for result in part}
     ordered = [merged.pop(name) for name in options.selection if name in merged]
     return ordered + list(merged.values())
+
+
+# -- across machines: `test --shard I/N` -------------------------------------------------------
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'I/N' (1 <= I <= N) -> (I, N)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise TestRunError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 1/4")
+    return int(match.group(1)), int(match.group(2))
+
+
+def selection_digest(selection: list[str]) -> str:
+    """Identifies a selection (names and order): shards of one run must agree on it."""
+    return hashlib.sha256(json.dumps(list(selection)).encode()).hexdigest()
+
+
+def _owner(name: str, count: int) -> int:
+    """Rendezvous (highest random weight) hashing: the shard whose hash of (shard, name) is highest.
+
+    A file's shard depends only on its name and N, so adding or removing one file moves no
+    other file (a modulo over the selection's index would move about half of them).
+    """
+    def weight(index: int) -> bytes:
+        return hashlib.sha256(f"{index}\0{name}".encode()).digest()
+    return max(range(1, count + 1), key=weight)
+
+
+def shard_slice(selection: list[str], index: int, count: int,
+                durations: dict[str, float] | None = None) -> tuple[list[str], str]:
+    """The files of shard `index` of `count` (1-based), in selection order, and the method used.
+
+    With durations (the same file given to every shard): longest-first balance, "durations".
+    Without: rendezvous hashing of the file names, "hash" (stable when one file is added).
+    Every machine computes the same split from the same inputs; no coordination needed.
+    """
+    if not 1 <= index <= count:
+        raise TestRunError(f"shard {index}/{count}: the index must be between 1 and {count}")
+    if durations:
+        groups = balance(selection, count, durations)
+        return (groups[index - 1] if index - 1 < len(groups) else []), "durations"
+    return [name for name in selection if _owner(name, count) == index], "hash"
+
+
+def load_durations_file(path: Path) -> dict[str, float]:
+    """A test-durations.json (file name -> seconds), as the test stage keeps it, or a results.json."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise TestRunError(f"--durations {path}: cannot read it: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("tests"), dict):
+        data = {f.get("name"): f.get("duration") for f in data["tests"].get("files", []) if isinstance(f, dict)}
+    if not isinstance(data, dict):
+        raise TestRunError(f"--durations {path}: expected a JSON object of file name -> seconds")
+    return {str(k): float(v) for k, v in data.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}

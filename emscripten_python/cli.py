@@ -7,14 +7,16 @@ import json
 import os
 import shlex
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
-from .errors import EmscriptenPythonError, TestsFailed
+from . import __version__, cancel
+from .errors import Cancelled, EmscriptenPythonError, TestsFailed
 from .extensions import import_optional
 from .markdown import render_markdown
 from .pipeline import Options, Pipeline
 from .results import Run
+from .stages import set_streaming
 
 
 def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
@@ -40,6 +42,10 @@ def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
                              "$GITHUB_ACTIONS is 'true', else local)")
     parser.add_argument("--builder", help="builder / job name recorded in results.json")
     parser.add_argument("--build-url", help="URL of this build, recorded in results.json")
+    parser.add_argument("--stream", action="store_true",
+                        help="also copy each stage's output to stdout as it is written, without "
+                             "heartbeats (what CI log viewers such as Buildbot want; also "
+                             "EMSCRIPTEN_PYTHON_STREAM=1)")
 
 
 def _build_args(parser: argparse.ArgumentParser) -> None:
@@ -172,6 +178,15 @@ def _finish(pipeline: Pipeline) -> int:
     return 0
 
 
+def _record_cancel(pipeline: Pipeline, command: str, exc: Cancelled) -> None:
+    """results.json says the run was cancelled (not failed, not passed); the store keeps it as such."""
+    cancel.cancel(cancel.reason() or "a signal")        # every node group is gone before we write
+    pipeline.run.cancelled = {"command": command, "signal": cancel.reason(),
+                              "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    pipeline.save()
+    record_in_status_store(pipeline.results_path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -183,7 +198,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         # `run` and `toolchain` (the first step of a staged build) begin a new record; the
         # later stages add to it. Build directories are reused either way.
+        if args.stream:
+            set_streaming(True)
+        cancel.install()
         pipeline = Pipeline(_options(args), new_run=args.command in ("run", "toolchain"))
+        pipeline.run.cancelled = None       # this command runs again what a cancel stopped
         try:
             if args.command in ("run", "toolchain"):
                 pipeline.toolchain_stage()
@@ -193,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                 pipeline.test_stage()
             if args.command in ("run", "bundle"):
                 pipeline.bundle_stage()
+        except Cancelled as exc:
+            _record_cancel(pipeline, args.command, exc)
+            raise
         except EmscriptenPythonError as exc:
             # Keep what was done: the error goes into results.json next to earlier stages.
             pipeline.run.errors.append(str(exc))

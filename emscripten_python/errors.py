@@ -63,6 +63,16 @@ class TestsFailed(EmscriptenPythonError):
     exit_code = 30
 
 
+class Cancelled(EmscriptenPythonError):
+    """SIGTERM or SIGINT stopped the command (Buildbot's stop button, Ctrl-C, a CI cancel).
+
+    Node process groups are killed and results.json records outcome `cancelled` before the
+    CLI exits with 130, the shell's code for an interrupted command, whichever signal it was.
+    """
+
+    exit_code = 130
+
+
 class ResultsError(EmscriptenPythonError):
     """A results.json is missing, malformed, or of an unknown schema version."""
 

@@ -24,7 +24,7 @@ from .markdown import render_markdown
 from .recipes import BuildContext, recipe_for
 from .results import Run, Stage
 from .source import CPythonSource, jspi_flags, node_major, resolve_source
-from .stages import progress, run_stage, say
+from .stages import follow, progress, run_stage, say
 from .testing.junit import write_junit
 from .testing.runner import TestOptions
 from .testing.shards import run_sharded
@@ -259,7 +259,8 @@ class Pipeline:
                           "shards": max(1, min(options.test_jobs, len(selection))), "files": []}
         self.run.node.update(node_flags_record(context, self.run.node.get("version")))
         started = time.monotonic()
-        with progress(f"stage test ({len(selection)} files)"):
+        # --stream: regrtest's console (every shard's log) goes to stdout as it is written.
+        with progress(f"stage test ({len(selection)} files)"), follow(self.out / "logs", "test*.log"):
             files = run_sharded(host, TestOptions(selection=selection, regrtest_args=args,
                                                   file_timeout=options.file_timeout),
                                 self.out, options.test_jobs, _load_durations(self.out), log=say)

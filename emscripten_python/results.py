@@ -15,7 +15,9 @@ from pathlib import Path
 
 from .errors import ResultsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions this code reads; older ones are migrated in memory by `_migrate` (docs/results-schema.rst).
+READABLE_VERSIONS = (1, 2)
 
 # Per-file outcomes. "flaky" = failed, then passed when re-run in the same run.
 FILE_OUTCOMES = ("passed", "failed", "skipped", "resource-denied", "crashed", "timed-out",
@@ -78,11 +80,14 @@ class Run:
     node: dict = field(default_factory=dict)         # version, flags
     stages: list[Stage] = field(default_factory=list)
     tests: dict = field(default_factory=lambda: {"selection": [], "files": []})
-    outcome: str = "pending"                         # pending/success/failure/warnings/error
+    outcome: str = "pending"                         # pending/success/failure/warnings/error/cancelled
     artifacts: list[Artifact] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     # Optional (docs/results-schema.rst): {"build"|"host": {"status", "log", "info": {key: value}}}
     pythoninfo: dict = field(default_factory=dict)
+    # Set when a signal (SIGTERM from Buildbot's stop button, Ctrl-C) ended the run: the
+    # command and signal, e.g. {"command": "test", "signal": "SIGTERM", "at": "2026-…"}.
+    cancelled: dict | None = None
     # Optional: what changed since the baseline run, written by `--baseline` / `compare`
     # (emscripten_python/compare.py; "The comparison object" in docs/results-schema.rst).
     comparison: dict | None = None
@@ -110,7 +115,10 @@ class Run:
         self.stages = [s for s in self.stages if s.name != stage.name] + [stage]
 
     def decide_outcome(self) -> str:
-        if any(s.status == "failed" for s in self.stages) or self.errors:
+        if self.cancelled:
+            # Neither a pass nor a failure of CPython: the run was stopped from outside.
+            self.outcome = "cancelled"
+        elif any(s.status == "failed" for s in self.stages) or self.errors:
             self.outcome = "error"
         elif not self.test_files:
             self.outcome = "success" if self.stages else "pending"
@@ -131,9 +139,10 @@ class Run:
     @classmethod
     def from_dict(cls, data: dict) -> "Run":
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
             raise ResultsError(f"results.json schema_version {version!r} is not supported "
-                               f"(this emscripten-python reads {SCHEMA_VERSION})")
+                               f"(this emscripten-python reads {', '.join(map(str, READABLE_VERSIONS))})")
+        data = _migrate(data)
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         try:
@@ -175,3 +184,14 @@ class Run:
     @classmethod
     def load_or_new(cls, path: Path) -> "Run":
         return cls.load(path) if path.exists() else cls()
+
+
+def _migrate(data: dict) -> dict:
+    """A readable results.json of an older schema as the current one (in memory; the file is untouched).
+
+    1 -> 2: version 2 added the `cancelled` outcome and the optional `cancelled` object; a
+    version 1 file has neither, so only the version number changes.
+    """
+    if data.get("schema_version") == 1:
+        data = {**data, "schema_version": 2}
+    return data

@@ -8,8 +8,10 @@ here. Only Buildbot itself is needed; the GitHub and status extras are not.
 from .factory import EmscriptenFactory
 from .prgate import LabelGatedGitHubEventHandler
 from .regrtest import EmscriptenTest
-from .stages import EmscriptenBuildStage, EmscriptenBundle, EmscriptenClean, EmscriptenToolchain
+from .stages import (EmscriptenBuildStage, EmscriptenBundle, EmscriptenClean, EmscriptenDriverClean,
+                     EmscriptenPythonInfo, EmscriptenToolchain)
 from .upload import EmscriptenUpload
 
-__all__ = ["EmscriptenBuildStage", "EmscriptenBundle", "EmscriptenClean", "EmscriptenFactory",
+__all__ = ["EmscriptenBuildStage", "EmscriptenBundle", "EmscriptenClean", "EmscriptenDriverClean", "EmscriptenFactory",
+           "EmscriptenPythonInfo",
            "EmscriptenTest", "EmscriptenToolchain", "EmscriptenUpload", "LabelGatedGitHubEventHandler"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 
 from buildbot.process.buildstep import BuildStep, ShellMixin
+from buildbot.process.results import CANCELLED, FAILURE, SUCCESS
 from buildbot.steps.worker import CompositeStepMixin
 
-from ..errors import ResultsError
+from ..errors import Cancelled, ResultsError
 from ..results import Run
 
 CLI = ("emscripten-python",)
@@ -20,6 +21,11 @@ CHECKOUT = "build"                         # Buildbot's default workdir inside t
 OUT_DIR = "emscripten-python-out"          # relative to the builddir
 OUT = f"../{OUT_DIR}"                      # the same, relative to the checkout
 RESULTS = f"{OUT}/results.json"
+# On "stop" (and a timeout) the worker sends SIGTERM to the command's process group, then
+# SIGKILL after this long: the CLI kills node (its own session) and writes results.json.
+SIGTERM_SECONDS = 30
+# Every other non-zero exit of the CLI is a FAILURE (errors.py / docs/cli.rst list them).
+DECODE_RC = {0: SUCCESS, Cancelled.exit_code: CANCELLED}
 
 
 def jobs_args(flag: str, jobs) -> list:
@@ -30,7 +36,11 @@ def jobs_args(flag: str, jobs) -> list:
 
 
 class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
-    """Runs `CLI STAGE --source . --out OUT ARGS…` in the checkout."""
+    """Runs `CLI STAGE --source . --out OUT --stream ARGS…` in the checkout.
+
+    --stream: the stage's own output (compiler lines, regrtest's console) goes to the step's
+    stdio as it is written, and the step's no-output `timeout` means what it says.
+    """
 
     stage: str = ""
 
@@ -40,14 +50,31 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
         label = kwargs.get("name", self.name)
         kwargs.setdefault("description", label)
         kwargs.setdefault("descriptionDone", label)
-        kwargs["command"] = [*cli, self.stage, "--source", ".", "--out", OUT, *args]
+        kwargs["command"] = [*cli, self.stage, "--source", ".", "--out", OUT, "--stream", *args]
+        kwargs.setdefault("interruptSignal", "KILL")
+        kwargs.setdefault("sigtermTime", SIGTERM_SECONDS)
+        kwargs.setdefault("decodeRC", DECODE_RC)
         kwargs = self.setupShellMixin(kwargs)
         super().__init__(**kwargs)
 
     async def run(self):
+        cmd = await self.run_cli()
+        return self.command_result(cmd)
+
+    async def run_cli(self):
         cmd = await self.makeRemoteShellCommand()
         await self.runCommand(cmd)
-        return cmd.results()
+        return cmd
+
+    def command_result(self, cmd) -> int:
+        """The CLI's exit code as a result; a no-output or maxTime timeout is a FAILURE, even
+        though the CLI, killed with SIGTERM like on "stop", said "cancelled" (130)."""
+        result = cmd.results()
+        if result == CANCELLED and getattr(self, "timed_out", False):
+            return FAILURE
+        if self.stopped:
+            return CANCELLED
+        return result
 
     def set_properties(self, properties: dict) -> None:
         for name, value in properties.items():
@@ -55,6 +82,8 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
 
     async def read_results(self) -> tuple[Run | None, str | None]:
         """The run's results.json from the worker, or None and why it could not be read."""
+        if self.stopped:        # no more remote commands once the build is being stopped
+            return None, "cancelled"
         content = await self.getFileContentFromWorker(RESULTS)
         if content is None:
             return None, f"no {OUT_DIR}/results.json on the worker"

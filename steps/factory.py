@@ -10,7 +10,7 @@ from ..source import Era
 from .command import CLI, CHECKOUT, OUT, RESULTS
 from .regrtest import EmscriptenTest
 from .stages import (BUNDLE_PROPERTY, HOUR, MINUTE, EmscriptenBuildStage, EmscriptenBundle, EmscriptenClean,
-                     EmscriptenToolchain)
+                     EmscriptenDriverClean, EmscriptenPythonInfo, EmscriptenToolchain)
 from .upload import EmscriptenUpload
 
 CPYTHON_REPO = "https://github.com/python/cpython.git"
@@ -26,6 +26,8 @@ ERA_STAGES = {
                     "configure-host", "make-host"),
 }
 ERA_STAGES[Era.TOOLS_WASM] = ERA_STAGES[Era.PLATFORMS]
+# The warn-only pythoninfo step after the stage that built its interpreter (CPython's builder runs both).
+PYTHONINFO_AFTER = {"make-build-python": "pythoninfo-build", "make-host": "pythoninfo-host"}
 
 
 def era_for_branch(branch: str) -> Era:
@@ -40,27 +42,87 @@ def _has_property(name: str):
     return lambda step: bool(step.getProperty(name))
 
 
+def branch_name(branch) -> str:
+    """A branch as a git ref: a string as is; an object like buildmaster-config's BranchInfo by
+    its `git_branch` (None for the PR pseudo-branch: a PR targets main)."""
+    if isinstance(branch, str):
+        return branch
+    return getattr(branch, "git_branch", None) or "main"
+
+
+class SupportedBranches:
+    """`branch in EmscriptenFactory.branches`: 3.11 and later, main, and pull requests.
+
+    Takes a branch name or an object with `version_tuple` / `is_pr` (buildmaster-config's
+    BranchInfo), which is how CPython's master.cfg asks a factory whether to build a branch.
+    """
+
+    OLDEST = (3, 11)
+
+    def __contains__(self, branch) -> bool:
+        if not isinstance(branch, str):
+            if getattr(branch, "is_pr", False):
+                return True
+            version = getattr(branch, "version_tuple", None)
+            return version is not None and tuple(version) >= self.OLDEST
+        if branch in ("main", "3.x") or branch.startswith("refs/pull/"):
+            return True
+        major, _, minor = branch.partition(".")
+        return major.isdigit() and minor.isdigit() and (int(major), int(minor)) >= self.OLDEST
+
+    def __repr__(self) -> str:
+        return f"<branches 3.{self.OLDEST[1]}+, main, PR>"
+
+
 class EmscriptenFactory(BuildFactory):
-    def __init__(self, branch="main", toolchain="emsdk", tests="all", jobs=None, timeout_factor=1.0, mirror=None,
-                 *, repourl=CPYTHON_REPO, era: Era | None = None, cli=CLI, cache_dir=None,
-                 upload_dir="artifacts", upload_url=None):
-        """branch: the CPython branch (the change's branch wins, e.g. a PR's refs/pull/N/merge);
+    """The whole Emscripten build as one factory, usable two ways:
+
+    - on its own: ``EmscriptenFactory(branch="3.14", toolchain="emsdk", ...)`` makes its own
+      checkout step (``repourl``);
+    - as CPython's buildmaster-config builds factories: ``EmscriptenFactory(source, branch=branch,
+      worker=worker)`` with the master's checkout step, a BranchInfo-like branch and a
+      CPythonWorker-like worker (its ``timeout_factor`` and ``parallel_tests`` are used), plus
+      the class attributes that master.cfg reads: ``branches``, ``buildersuffix``,
+      ``factory_tags`` and ``tags``.
+    """
+
+    buildersuffix = ".emscripten"
+    factory_tags = ["emscripten"]
+    tags = ()
+    branches = SupportedBranches()
+
+    def __init__(self, source=None, *, branch="main", worker=None, extra_tags=(), toolchain="emsdk", tests="all",
+                 jobs=None, timeout_factor=None, mirror=None, repourl=CPYTHON_REPO, era: Era | None = None,
+                 cli=CLI, cache_dir=None, upload_dir="artifacts", upload_url=None, pythoninfo=True):
+        """source: the checkout step (default: a GitHub step of repourl into the builddir's `build`);
+        branch: the CPython branch (a name or a BranchInfo; the change's branch wins, e.g. a PR's
+        refs/pull/N/merge); worker: read for timeout_factor and parallel_tests when those are not given;
         toolchain: the CLI's --toolchain (emsdk, emsdk:VERSION, system); tests: --tests;
         jobs: make -j and test shards (default: the worker's CPU count); timeout_factor: scales every timeout,
         like CPython's per-worker timeout_factor; mirror: a directory on the worker with the
         sources the build would otherwise download (air-gapped workers; repourl can be local too);
-        upload_dir / upload_url: where artifacts go on the master and the URL that serves them.
+        upload_dir / upload_url: where artifacts go on the master and the URL that serves them;
+        pythoninfo: the warn-only pythoninfo-build / pythoninfo-host steps CPython's builder runs.
         """
         super().__init__()
+        self.tags = [*self.factory_tags, *extra_tags]
+        branch = branch_name(branch)
+        if timeout_factor is None:
+            timeout_factor = getattr(worker, "timeout_factor", None) or 1.0
+        if jobs is None:
+            jobs = getattr(worker, "parallel_tests", None)
 
         def scaled(seconds: float) -> int:
             return int(seconds * timeout_factor)
 
         cli = list(cli)
-        # A failed clone is the infrastructure's problem, not CPython's: warn, do not fail.
-        self.addStep(GitHub(repourl=repourl, branch=branch, mode="full", method="fresh", workdir=CHECKOUT,
-                            clobberOnFailure=True, timeout=scaled(HOUR), haltOnFailure=True,
-                            flunkOnFailure=False, warnOnFailure=True))
+        if source is not None:
+            self.addStep(source)
+        else:
+            # A failed clone is the infrastructure's problem, not CPython's: warn, do not fail.
+            self.addStep(GitHub(repourl=repourl, branch=branch, mode="full", method="fresh", workdir=CHECKOUT,
+                                clobberOnFailure=True, timeout=scaled(HOUR), haltOnFailure=True,
+                                flunkOnFailure=False, warnOnFailure=True))
         # A build killed with its worker leaves outputs behind that the next build must not read.
         self.addStep(EmscriptenClean(name="clean-previous", alwaysRun=False, haltOnFailure=True))
         self.addStep(EmscriptenToolchain(toolchain, mirror=mirror, cache_dir=cache_dir, cli=cli,
@@ -69,17 +131,21 @@ class EmscriptenFactory(BuildFactory):
             names = stage if isinstance(stage, tuple) else (stage,)
             self.addStep(EmscriptenBuildStage(*names, jobs=jobs, cli=cli, timeout=scaled(20 * MINUTE),
                                               maxTime=scaled(3 * HOUR)))
+            if pythoninfo and names[0] in PYTHONINFO_AFTER:
+                self.addStep(EmscriptenPythonInfo(PYTHONINFO_AFTER[names[0]], cli=cli, timeout=scaled(20 * MINUTE)))
         self.addStep(EmscriptenTest(tests, file_timeout=scaled(FILE_TIMEOUT), jobs=jobs, cli=cli,
                                     timeout=scaled(30 * MINUTE), maxTime=scaled(6 * HOUR)))
         self.addStep(EmscriptenBundle(cli=cli, timeout=scaled(20 * MINUTE)))
+        # Property defaults: the uploads' renderables are rendered before doStepIf is asked, and a
+        # build that stopped before `bundle` has no such property (it would end EXCEPTION).
         uploads = [("results", RESULTS, None), ("junit", f"{OUT}/junit.xml", _has_property("emscripten_outcome")),
                    ("summary", f"{OUT}/summary.md", _has_property("emscripten_outcome")),
-                   ("bundle", Property(BUNDLE_PROPERTY), _has_property(BUNDLE_PROPERTY))]
-        for kind, source, condition in uploads:
-            self.addStep(EmscriptenUpload(kind, source, upload_dir=upload_dir, base_url=upload_url,
+                   ("bundle", Property(BUNDLE_PROPERTY, default=""), _has_property(BUNDLE_PROPERTY))]
+        for kind, source_path, condition in uploads:
+            self.addStep(EmscriptenUpload(kind, source_path, upload_dir=upload_dir, base_url=upload_url,
                                           workdir=CHECKOUT, doStepIf=condition or True,
                                           # results.json is missing only when the toolchain step
                                           # never ran; that step already says why.
                                           warnOnFailure=condition is not None))
+        self.addStep(EmscriptenDriverClean(timeout=scaled(20 * MINUTE)))
         self.addStep(EmscriptenClean())
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from buildbot.process.results import FAILURE, worst_status
+from buildbot.process.results import CANCELLED, FAILURE, worst_status
 
 from ..markdown import render_markdown
 from .command import CliStep, jobs_args
@@ -26,8 +26,12 @@ class EmscriptenTest(CliStep):
         super().__init__(args=args, **kwargs)
 
     async def run(self):
-        cmd = await self.makeRemoteShellCommand()
-        await self.runCommand(cmd)
+        cmd = await self.run_cli()
+        result = self.command_result(cmd)
+        if result == CANCELLED:
+            # Stopped: the CLI killed node and wrote outcome "cancelled"; the upload step sends it.
+            self.descriptionDone = "cancelled"
+            return CANCELLED
         run, problem = await self.read_results()
         if run is None:
             self.descriptionDone = problem
@@ -37,4 +41,4 @@ class EmscriptenTest(CliStep):
         self.set_properties(test_properties(run))
         self.descriptionDone = describe(run) if run.test_files else "no test results"
         await self.addCompleteLog("summary", render_markdown(run))
-        return worst_status(cmd.results(), result_of(run))
+        return worst_status(result, result_of(run))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from buildbot import config
 from buildbot.process.properties import Property
 from buildbot.reporters.utils import URLForBuild
+from buildbot.steps.shell import ShellCommand
 from buildbot.steps.worker import RemoveDirectory
 
 from .command import CHECKOUT, OUT, OUT_DIR, CliStep, jobs_args
@@ -63,6 +64,35 @@ class EmscriptenBuildStage(CliStep):
         kwargs.setdefault("timeout", 20 * MINUTE)
         kwargs.setdefault("maxTime", 3 * HOUR)
         super().__init__(args=args, **kwargs)
+
+
+class EmscriptenPythonInfo(EmscriptenBuildStage):
+    """`build --only pythoninfo-build|pythoninfo-host`: `-m test.pythoninfo` of an interpreter the
+    build made, as CPython's builder shows it. Warn-only: it informs, it never fails a build."""
+
+    haltOnFailure = False
+    flunkOnFailure = False
+    warnOnFailure = True
+
+    def __init__(self, stage="pythoninfo-host", **kwargs):
+        kwargs.setdefault("timeout", 20 * MINUTE)
+        super().__init__(stage, **kwargs)
+
+
+class EmscriptenDriverClean(ShellCommand):
+    """The tree's own `Platforms/emscripten clean`, where the driver has one (CPython's builder
+    runs it last); a tree without it logs so and succeeds. Always runs; warns, never fails."""
+
+    name = "clean-driver"
+    DRIVER = "Platforms/emscripten/__main__.py"
+
+    def __init__(self, python="python3", **kwargs):
+        for name, value in (("alwaysRun", True), ("haltOnFailure", False), ("flunkOnFailure", False),
+                            ("warnOnFailure", True), ("workdir", CHECKOUT), ("timeout", 20 * MINUTE)):
+            kwargs.setdefault(name, value)
+        script = (f'if [ -f {self.DRIVER} ] && grep -q "clean" {self.DRIVER}; then exec "$0" Platforms/emscripten '
+                  f'clean; else echo "this tree\'s driver has no clean subcommand"; fi')
+        super().__init__(command=["sh", "-c", script, python], **kwargs)
 
 
 class EmscriptenBundle(CliStep):

@@ -5,12 +5,13 @@ Pure functions of the result model, so the policy is tested without a build.
 
 from __future__ import annotations
 
-from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
+from buildbot.process.results import CANCELLED, FAILURE, SUCCESS, WARNINGS
 
 from ..results import Run
 
 # "warnings": every file that failed passed when re-run (CPython's exit code 5 convention).
-OUTCOME_RESULTS = {"success": SUCCESS, "warnings": WARNINGS, "failure": FAILURE, "error": FAILURE}
+OUTCOME_RESULTS = {"success": SUCCESS, "warnings": WARNINGS, "failure": FAILURE, "error": FAILURE,
+                   "cancelled": CANCELLED}
 
 
 def version_properties(run: Run) -> dict:
@@ -67,6 +68,8 @@ def describe(run: Run) -> str:
 
 
 def result_of(run: Run) -> int:
+    if run.outcome == "cancelled":
+        return CANCELLED
     if not run.test_files:
         return FAILURE      # never report "0 tests, success"
     return OUTCOME_RESULTS.get(run.outcome, FAILURE)

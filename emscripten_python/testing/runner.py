@@ -19,8 +19,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import cancel
 from ..errors import TestRunError
 from ..results import TestCase, TestFile
+from ..stages import streaming
 from .junit import file_for_case, read_regrtest_junit
 from .regrtest_output import FileAttempt, RegrtestOutput, _Parser, looks_like_crash
 
@@ -78,6 +80,8 @@ class _Segment:
             stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
             preexec_fn=_raise_stack_limit if self.options.stack_unlimited else None,
         )
+        # Its own session escapes a signal to the CLI's group: a cancel kills it by this registration.
+        cancel.register(process.pid)
         stop = threading.Event()
         watchdog = threading.Thread(target=self._watch, args=(process, stop), daemon=True)
         watchdog.start()
@@ -98,6 +102,7 @@ class _Segment:
             _kill(process)
             raise
         finally:
+            cancel.unregister(process.pid)
             stop.set()
             self.log.flush()
         output = self.parser.close()
@@ -173,7 +178,8 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
     remaining = list(options.selection)
     results: dict[str, TestFile] = {}
     startup_crashes = 0
-    with open(out_dir / "logs" / f"{label}.log", "w") as console:
+    # Line-buffered while streaming: the CLI copies this file to stdout as it grows (stages.follow).
+    with open(out_dir / "logs" / f"{label}.log", "w", buffering=1 if streaming() else -1) as console:
         segment_no = 0
         while remaining:
             segment_no += 1
@@ -182,6 +188,7 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
             segment = _Segment(host, options, remaining, junit_path, console)
             log(f"{label} segment {segment_no}: {len(remaining)} file(s) from {remaining[0]}")
             returncode, output = segment.run()
+            cancel.check()      # node died of a cancel, not of a crash: start no further segment
             if segment.line_count == 0 and returncode == 0:
                 raise TestRunError(
                     "the interpreter exited 0 and printed nothing: stdout vanished (a known "

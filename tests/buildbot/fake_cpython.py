@@ -21,7 +21,14 @@ from emscripten_python.toolchain.smoke import STDERR_MARKER, STDOUT_MARKER
 EMSCRIPTEN_VERSION = "4.0.12"
 CPYTHON_VERSION = "3.15.0a0"
 FAKE_REGRTEST = Path(__file__).parents[1] / "integration" / "fake_regrtest.py"
-HOLD_ENV = "FAKE_DRIVER_HOLD_FILE"   # while this file exists, make-host waits (a build to kill)
+# A control file the stand-ins read, one instruction a line:
+#   hold make-host     make-host waits while the file says so (a build to kill)
+#   fail make-host     make-host prints a compiler error and exits 2
+#   hold test          the interpreter prints a test's start line and hangs, with a child
+#                      process in its group (a test run to stop); pids in <file>.test-pids
+#   break toolchain    emcc --version fails
+HOLD_ENV = "FAKE_DRIVER_HOLD_FILE"
+COMPILER_ERROR = "Python/ceval.c:1234:5: error: use of undeclared identifier 'fake_broken_symbol'"
 
 DRIVER = r'''"""Stand-in for CPython's Platforms/emscripten driver (subcommands make-dependencies etc.)."""
 import os, sys, time
@@ -31,12 +38,18 @@ tree = Path(__file__).resolve().parents[2]
 command = sys.argv[1]
 print(f"fake driver: {command}", flush=True)
 host = Path(os.environ.get("CROSS_BUILD_DIR", tree / "cross-build")) / "wasm32-emscripten" / "build" / "python"
+hold = os.environ.get("HOLD_ENV")
+control = Path(hold).read_text().splitlines() if hold and os.path.exists(hold) else []
+if f"fail {command}" in control:
+    print("emcc -c -o Python/ceval.o Python/ceval.c", flush=True)
+    print("COMPILER_ERROR", file=sys.stderr, flush=True)
+    print("make: *** [Makefile:3088: Python/ceval.o] Error 1", file=sys.stderr, flush=True)
+    sys.exit(2)
 if command == "make-host":
-    hold = os.environ.get("HOLD_ENV")
-    if hold and os.path.exists(hold):
+    if "hold make-host" in control:
         Path(hold + ".pids").write_text(f"{os.getpid()} {os.getppid()}\n")
         deadline = time.monotonic() + 120
-        while os.path.exists(hold) and time.monotonic() < deadline:
+        while os.path.exists(hold) and "hold make-host" in Path(hold).read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
         sys.exit("fake driver: released while held")
     (host / "build" / "lib.emscripten-wasm32-3.15").mkdir(parents=True, exist_ok=True)
@@ -46,13 +59,21 @@ if command == "make-host":
     script.write_text(
         "#!/bin/sh\n"
         'if [ "$1" = "-c" ]; then echo emscripten; exit 0; fi\n'
+        'if [ -n "$HOLD_ENV" ] && grep -qx "hold test" "$HOLD_ENV" 2>/dev/null; then\n'
+        '  echo "0:00:00 load avg: 0.00 Run 1 test sequentially"; echo "0:00:00 load avg: 0.00 [1/1] test_ok_a"\n'
+        '  sleep 600 & echo "$$ $!" > "$HOLD_ENV.test-pids"; wait; exit 1\n'
+        'fi\n'
         f'exec "{sys.executable}" "{tree}/Tools/fake_regrtest.py" "$@"\n')
     script.chmod(0o755)
-'''.replace("HOLD_ENV", HOLD_ENV)
+'''.replace("HOLD_ENV", HOLD_ENV).replace("COMPILER_ERROR", COMPILER_ERROR)
 
 SMOKE_JS = f"console.log({json.dumps(STDOUT_MARKER)}); console.error({json.dumps(STDERR_MARKER)});\n"
 EMCC = f'''import sys
 from pathlib import Path
+import os
+control = os.environ.get("{HOLD_ENV}")
+if control and os.path.exists(control) and "break toolchain" in open(control).read().splitlines():
+    sys.exit("emcc: error: fake toolchain broken on purpose")
 if "--version" in sys.argv:
     print("emcc (Emscripten gcc/clang-like replacement + linker emulating GNU ld) {EMSCRIPTEN_VERSION} (fake)")
     sys.exit(0)

@@ -53,8 +53,9 @@ def test_era_for_branch(branch, era):
 def test_driver_era_steps_in_order():
     names = [step.name for step in built(EmscriptenFactory(branch="3.14"))]
     assert names == ["git", "clean-previous", "toolchain", "configure-build-python", "make-build-python",
-                     "make-dependencies", "configure-host", "make-host", "test", "bundle", "upload-results",
-                     "upload-junit", "upload-summary", "upload-bundle", "clean"]
+                     "pythoninfo-build", "make-dependencies", "configure-host", "make-host", "pythoninfo-host",
+                     "test", "bundle", "upload-results", "upload-junit", "upload-summary", "upload-bundle",
+                     "clean-driver", "clean"]
 
 
 def test_configure_era_settings_and_scaled_timeouts():
@@ -67,8 +68,9 @@ def test_configure_era_settings_and_scaled_timeouts():
     assert (git.repourl, git.branch, git.mode, git.method) == ("file:///srv/cpython.git", "3.13", "full", "fresh")
     assert (git.haltOnFailure, git.flunkOnFailure, git.warnOnFailure) == (True, False, True)
     toolchain = by_name["toolchain"]
-    assert toolchain.command[:8] == ["/opt/ep", "toolchain", "--source", ".", "--out", "../emscripten-python-out",
-                                     "--toolchain", "system"]
+    assert toolchain.command[:9] == ["/opt/ep", "toolchain", "--source", ".", "--out", "../emscripten-python-out",
+                                     "--stream", "--toolchain", "system"]
+    assert (toolchain.sigtermTime, toolchain.interruptSignal) == (30, "KILL")
     assert "--mirror" in toolchain.command and (toolchain.timeout, toolchain.maxTime) == (3600, 14400)
     make_host = by_name["make-host"]
     assert make_host.command[-4:] == ["--only", "make-host", "-j", "4"]
@@ -95,3 +97,51 @@ def test_registered_as_buildbot_plugins():
                  "EmscriptenUpload", "EmscriptenClean"):
         assert getattr(steps, name).__module__.startswith("emscripten_python.steps.")
     assert util.LabelGatedGitHubEventHandler.__name__ == "LabelGatedGitHubEventHandler"
+
+
+class Branch:
+    """What buildmaster-config's BranchInfo offers a factory (written from its branches.py)."""
+
+    def __init__(self, name, version_tuple, git_branch, is_pr=False):
+        self.name, self.version_tuple, self.git_branch, self.is_pr = name, version_tuple, git_branch, is_pr
+
+
+class Worker:
+    """What buildmaster-config's CPythonWorker offers a factory."""
+
+    def __init__(self, timeout_factor=1, parallel_tests=None):
+        self.name, self.timeout_factor, self.parallel_tests = "rkm-emscripten", timeout_factor, parallel_tests
+
+
+def test_constructible_the_way_cpythons_master_does():
+    source = steps.GitHub(repourl="https://github.com/python/cpython.git", mode="full", method="fresh")
+    pr = Branch("PR", None, None, is_pr=True)
+    factory = EmscriptenFactory(source, branch=pr, worker=Worker(timeout_factor=2, parallel_tests=4))
+    by_name = {step.name: step for step in built(factory)}
+    # The caller's checkout step is the first step, not a second clone.
+    assert list(by_name)[0] == "git" and sum(name == "git" for name in by_name) == 1
+    assert by_name["git"].repourl == "https://github.com/python/cpython.git" and by_name["git"] is not None
+    assert "make-dependencies" in by_name          # a PR builds like main (the driver era)
+    assert by_name["test"].command[-6:] == ["--tests", "all", "--jobs", "4", "--timeout", "2400"]
+    assert by_name["make-host"].timeout == 2400    # the worker's timeout_factor
+    assert factory.tags == ["emscripten"] and EmscriptenFactory.buildersuffix == ".emscripten"
+    assert EmscriptenFactory(source, branch=pr, worker=Worker(), extra_tags=["x"]).tags == ["emscripten", "x"]
+
+
+@pytest.mark.parametrize("branch, built_here", [
+    (Branch("3.x", (3, 16), "main"), True), (Branch("3.14", (3, 14), "3.14"), True),
+    (Branch("3.11", (3, 11), "3.11"), True), (Branch("3.10", (3, 10), "3.10"), False),
+    (Branch("PR", None, None, is_pr=True), True), ("main", True), ("3.13", True), ("3.9", False),
+    ("refs/pull/1/merge", True), ("feature", False)])
+def test_branches_it_builds(branch, built_here):
+    assert (branch in EmscriptenFactory.branches) is built_here
+
+
+def test_configure_era_branch_object_picks_configure_stages():
+    names = [step.name for step in built(EmscriptenFactory(branch=Branch("3.13", (3, 13), "3.13")))]
+    assert "make-dependencies" not in names and "configure-host" in names
+
+
+def test_pythoninfo_steps_can_be_left_out():
+    names = [step.name for step in built(EmscriptenFactory(pythoninfo=False))]
+    assert not [name for name in names if name.startswith("pythoninfo")]

@@ -10,16 +10,22 @@ from twisted.trial import unittest
 
 from buildbot.process import remotetransfer
 from buildbot.process.properties import Interpolate
-from buildbot.process.results import EXCEPTION, FAILURE, RETRY, SUCCESS, WARNINGS
+from buildbot.process.results import CANCELLED, EXCEPTION, FAILURE, RETRY, SKIPPED, SUCCESS, WARNINGS
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.steps import ExpectRemoteRef, ExpectRmdir, ExpectShell, ExpectUploadFile, TestBuildStepMixin
 
-from emscripten_python.steps import (EmscriptenBuildStage, EmscriptenBundle, EmscriptenClean, EmscriptenTest,
-                                     EmscriptenToolchain, EmscriptenUpload)
+from emscripten_python.steps import (EmscriptenBuildStage, EmscriptenBundle, EmscriptenClean, EmscriptenDriverClean,
+                                     EmscriptenFactory, EmscriptenPythonInfo, EmscriptenTest, EmscriptenToolchain,
+                                     EmscriptenUpload)
 
 from buildbot_helpers import make_run, results_json
 
-BASE = ["--source", ".", "--out", "../emscripten-python-out"]
+BASE = ["--source", ".", "--out", "../emscripten-python-out", "--stream"]
+
+
+def CliShell(**kwargs):
+    """A CLI step's command: SIGTERM first on stop/timeout, SIGKILL 30 s later."""
+    return ExpectShell(sigterm_time=30, **kwargs)
 BUILD_URL = "http://bb.example/#/builders/3/builds/7"
 
 
@@ -49,7 +55,7 @@ class TestToolchain(StepTestCase):
 
     def test_success_sets_versions(self):
         self.setup(EmscriptenToolchain())
-        self.expect_commands(ExpectShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200).exit(0),
+        self.expect_commands(CliShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200).exit(0),
                              expect_results(results_json(make_run())))
         self.expect_outcome(result=SUCCESS)
         self.expect_property("emcc_version", "4.0.12", "EmscriptenToolchain")
@@ -63,14 +69,14 @@ class TestToolchain(StepTestCase):
         command = ["/opt/ep/bin/emscripten-python", "toolchain", *BASE, "--toolchain", "system",
                    "--strict-toolchain", "--mirror", "/srv/mirror", "--cache-dir", "/srv/cache", "--origin",
                    "buildbot", "--builder", "Emscripten main", "--build-url", BUILD_URL]
-        self.expect_commands(ExpectShell(workdir="build", command=command, timeout=1800, max_time=7200).exit(0),
+        self.expect_commands(CliShell(workdir="build", command=command, timeout=1800, max_time=7200).exit(0),
                              expect_results(results_json(make_run())))
         self.expect_outcome(result=SUCCESS)
         return self.run_step()
 
     def test_broken_toolchain_fails_and_keeps_what_it_learnt(self):
         self.setup(EmscriptenToolchain())
-        self.expect_commands(ExpectShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200)
+        self.expect_commands(CliShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200)
                              .stderr("error: emcc 3.1.69 fails the NODERAWFS smoke check").exit(13),
                              expect_results(results_json(make_run(errors=["smoke check failed"]))))
         self.expect_outcome(result=FAILURE)
@@ -79,7 +85,7 @@ class TestToolchain(StepTestCase):
 
     def test_no_results_when_cli_missing(self):
         self.setup(EmscriptenToolchain())
-        self.expect_commands(ExpectShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200)
+        self.expect_commands(CliShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200)
                              .stderr("emscripten-python: command not found").exit(127),
                              expect_results(None))
         self.expect_outcome(result=FAILURE)
@@ -90,7 +96,7 @@ class TestToolchain(StepTestCase):
 class TestBuildStage(StepTestCase):
     def test_one_stage_with_jobs(self):
         self.setup(EmscriptenBuildStage("make-host", jobs=8))
-        self.expect_commands(ExpectShell(workdir="build", command=[
+        self.expect_commands(CliShell(workdir="build", command=[
             "emscripten-python", "build", *BASE, "--only", "make-host", "-j", "8"], timeout=1200, max_time=10800)
             .exit(0))
         self.expect_outcome(result=SUCCESS, state_string="make-host")
@@ -99,7 +105,7 @@ class TestBuildStage(StepTestCase):
     def test_alternatives_in_one_step_and_renderable_jobs(self):
         self.setup(EmscriptenBuildStage("make-dependencies", "make-libffi", "make-mpdec",
                                         jobs=Interpolate("%(prop:buildnumber)s")))
-        self.expect_commands(ExpectShell(workdir="build", command=[
+        self.expect_commands(CliShell(workdir="build", command=[
             "emscripten-python", "build", *BASE, "--only", "make-dependencies", "--only", "make-libffi",
             "--only", "make-mpdec", "-j", "7"], timeout=1200, max_time=10800).exit(0))
         self.expect_outcome(result=SUCCESS, state_string="make-dependencies")
@@ -108,7 +114,7 @@ class TestBuildStage(StepTestCase):
     def test_failed_stage_halts_the_build(self):
         step = EmscriptenBuildStage("configure-host")
         self.setup(step)
-        self.expect_commands(ExpectShell(workdir="build", command=[
+        self.expect_commands(CliShell(workdir="build", command=[
             "emscripten-python", "build", *BASE, "--only", "configure-host"], timeout=1200, max_time=10800).exit(20))
         self.expect_outcome(result=FAILURE, state_string="configure-host (failure)")
         self.assertTrue(step.haltOnFailure)
@@ -125,7 +131,7 @@ class TestTest(StepTestCase):
 
     def run_test(self, rc, content, result, description, stdout=""):
         self.setup(EmscriptenTest())
-        self.expect_commands(ExpectShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=21600)
+        self.expect_commands(CliShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=21600)
                              .stdout(stdout).exit(rc), expect_results(content))
         self.expect_outcome(result=result, state_string=description)
 
@@ -194,7 +200,7 @@ class TestTest(StepTestCase):
     def test_results_of_another_schema(self):
         self.run_test(0, '{"schema_version": 99}', FAILURE,
                       "emscripten-python-out/results.json is unreadable: results.json schema_version 99 is not "
-                      "supported (this emscripten-python reads 1) (failure)")
+                      "supported (this emscripten-python reads 1, 2) (failure)")
         return self.run_step()
 
     def test_tests_could_not_run(self):
@@ -212,9 +218,35 @@ class TestTest(StepTestCase):
         self.run_test(30, results_json(make_run("passed")), FAILURE, "1 passed (failure)")
         return self.run_step()
 
+    def test_cancelled_cli_is_cancelled_not_missing_results(self):
+        # SIGTERM (stop, or a cancel from outside): the CLI killed node, wrote outcome "cancelled"
+        # and exited 130. The step does not read results.json (the upload step sends it).
+        self.setup(EmscriptenTest())
+        self.expect_commands(CliShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=21600)
+                             .stderr("error: cancelled by SIGTERM").exit(130))
+        self.expect_outcome(result=CANCELLED, state_string="cancelled (cancelled)")
+        return self.run_step()
+
+    def test_timeout_is_a_failure_even_though_the_cli_says_cancelled(self):
+        # The worker SIGTERMs a command that printed nothing for `timeout` seconds, like on stop.
+        self.setup(EmscriptenBuildStage("make-host"))
+        self.expect_commands(CliShell(workdir="build", command=[
+            "emscripten-python", "build", *BASE, "--only", "make-host"], timeout=1200, max_time=10800)
+            .update("failure_reason", "timeout_without_output").exit(130))
+        self.expect_outcome(result=FAILURE)
+        return self.run_step()
+
+    def test_results_json_saying_cancelled(self):
+        run = make_run("passed")
+        run.cancelled = {"command": "test", "signal": "SIGINT", "at": "2026-11-29T14:00:00+00:00"}
+        run.decide_outcome()
+        self.run_test(0, results_json(run), CANCELLED, "1 passed (cancelled)")
+        self.expect_property("emscripten_outcome", "cancelled", "EmscriptenTest")
+        return self.run_step()
+
     def test_worker_lost_is_retry(self):
         self.setup(EmscriptenTest(tests="smoke", file_timeout=600, jobs=3))
-        self.expect_commands(ExpectShell(workdir="build", command=[
+        self.expect_commands(CliShell(workdir="build", command=[
             "emscripten-python", "test", *BASE, "--tests", "smoke", "--jobs", "3", "--timeout", "600"], timeout=1800,
             max_time=21600).error(error.ConnectionLost()))
         self.expect_outcome(result=RETRY, state_string="test (retry)")
@@ -225,7 +257,7 @@ class TestBundle(StepTestCase):
     def test_names_the_bundle(self):
         self.setup(EmscriptenBundle())
         run = make_run("passed", artifacts=["emscripten-python-3.15.0a0-01234567.tar.gz"])
-        self.expect_commands(ExpectShell(workdir="build", command=["emscripten-python", "bundle", *BASE],
+        self.expect_commands(CliShell(workdir="build", command=["emscripten-python", "bundle", *BASE],
                                          timeout=1200).exit(0),
                              expect_results(results_json(run)))
         self.expect_outcome(result=SUCCESS)
@@ -236,7 +268,7 @@ class TestBundle(StepTestCase):
 
     def test_failure_leaves_no_bundle_property(self):
         self.setup(EmscriptenBundle())
-        self.expect_commands(ExpectShell(workdir="build", command=["emscripten-python", "bundle", *BASE],
+        self.expect_commands(CliShell(workdir="build", command=["emscripten-python", "bundle", *BASE],
                                          timeout=1200).exit(1),
                              expect_results(results_json(make_run("passed"))))
         self.expect_outcome(result=FAILURE)
@@ -310,7 +342,7 @@ class TestClean(StepTestCase):
 class TestExceptionsAreNotSwallowed(StepTestCase):
     def test_worker_lost_in_a_build_stage(self):
         self.setup(EmscriptenBuildStage("make-host"))
-        self.expect_commands(ExpectShell(workdir="build", command=[
+        self.expect_commands(CliShell(workdir="build", command=[
             "emscripten-python", "build", *BASE, "--only", "make-host"], timeout=1200, max_time=10800)
             .error(error.ConnectionLost()))
         self.expect_outcome(result=RETRY)
@@ -318,9 +350,51 @@ class TestExceptionsAreNotSwallowed(StepTestCase):
 
     def test_unexpected_error_is_exception(self):
         self.setup(EmscriptenBuildStage("make-host"))
-        self.expect_commands(ExpectShell(workdir="build", command=[
+        self.expect_commands(CliShell(workdir="build", command=[
             "emscripten-python", "build", *BASE, "--only", "make-host"], timeout=1200, max_time=10800)
             .error(RuntimeError("boom")))
         self.expect_exception(RuntimeError)
         self.expect_outcome(result=EXCEPTION)
+        return self.run_step()
+
+
+class TestPythonInfo(StepTestCase):
+    def test_failure_only_warns(self):
+        step = EmscriptenPythonInfo("pythoninfo-host")
+        self.setup(step)
+        self.expect_commands(CliShell(workdir="build", command=[
+            "emscripten-python", "build", *BASE, "--only", "pythoninfo-host"], timeout=1200, max_time=10800).exit(20))
+        self.expect_outcome(result=FAILURE, state_string="pythoninfo-host (failure)")
+        self.assertEqual((step.flunkOnFailure, step.warnOnFailure, step.haltOnFailure), (False, True, False))
+        return self.run_step()
+
+
+class TestDriverClean(StepTestCase):
+    def test_runs_the_trees_clean_when_it_has_one(self):
+        step = EmscriptenDriverClean()
+        self.setup(step)
+        command = step.command
+        self.assertEqual(command[:2], ["sh", "-c"])
+        self.assertIn("Platforms/emscripten clean", command[2])
+        self.assertEqual(command[3], "python3")
+        self.expect_commands(ExpectShell(workdir="build", command=command, timeout=1200).exit(0))
+        self.expect_outcome(result=SUCCESS)
+        self.assertTrue(step.alwaysRun and not step.flunkOnFailure and step.warnOnFailure)
+        return self.run_step()
+
+
+class TestFactoryUploadsBeforeBundle(StepTestCase):
+    """Defect: a build that stopped before `bundle` (no emscripten_bundle property) ended EXCEPTION,
+    because the upload's renderables were rendered before doStepIf was asked."""
+
+    def test_bundle_upload_without_a_bundle_is_skipped(self):
+        step = next(f.buildStep() for f in EmscriptenFactory().steps if f.buildStep().name == "upload-bundle")
+        self.setup(step)
+        self.expect_outcome(result=SKIPPED)
+        return self.run_step()
+
+    def test_junit_upload_without_test_outcome_is_skipped(self):
+        step = next(f.buildStep() for f in EmscriptenFactory().steps if f.buildStep().name == "upload-junit")
+        self.setup(step)
+        self.expect_outcome(result=SKIPPED)
         return self.run_step()

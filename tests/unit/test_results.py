@@ -61,13 +61,36 @@ def test_from_dict_ignores_unknown_top_level_keys():
     assert Run.from_dict(data).run_id == data["run_id"]
 
 
-@pytest.mark.parametrize("version", [None, 0, 2, "1"])
+@pytest.mark.parametrize("version", [None, 0, 3, "1", "2", True])
 def test_wrong_schema_version(version):
     data = sample_run().to_dict()
     data["schema_version"] = version
     with pytest.raises(ResultsError, match="schema_version") as caught:
         Run.from_dict(data)
     assert caught.value.exit_code == 40
+
+
+def test_version_1_is_read_and_migrated_in_memory(tmp_path):
+    data = sample_run().to_dict()
+    data["schema_version"] = 1
+    del data["cancelled"]                       # version 1 had no such field
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    run = Run.load(path)
+    assert run.schema_version == SCHEMA_VERSION == 2
+    assert run.cancelled is None and run.decide_outcome() == "failure"
+    assert json.loads(path.read_text())["schema_version"] == 1      # the file itself is untouched
+
+
+def test_cancelled_is_its_own_outcome_whatever_ran_before():
+    run = sample_run()
+    run.set_stage(Stage("make-host", "failed", 1.0, 2))
+    run.cancelled = {"command": "test", "signal": "SIGTERM", "at": "2026-11-29T14:00:00+00:00"}
+    assert run.decide_outcome() == "cancelled"
+    back = Run.from_dict(json.loads(json.dumps(run.to_dict())))
+    assert back.cancelled["signal"] == "SIGTERM" and back.decide_outcome() == "cancelled"
+    run.cancelled = None
+    assert run.decide_outcome() == "error"
 
 
 def test_load_malformed_json(tmp_path):

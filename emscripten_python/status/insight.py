@@ -14,6 +14,9 @@ from ..results import BAD_FILE_OUTCOMES
 from .models import FileRow, RunRow
 
 GREEN = frozenset({"success", "warnings"})   # warnings = only flaky tests, which passed on re-run
+# Neither green nor red: not finished, or stopped from outside (a cancelled run says nothing
+# about CPython; it never becomes a branch's last green nor breaks a streak).
+NO_VERDICT = frozenset({"pending", "cancelled"})
 WINDOW = 50                                  # "the last N runs" of every trend
 
 # PEP 11 asks a Tier 3 platform for a reliable buildbot; CPython's buildmaster-config
@@ -41,7 +44,7 @@ def utcnow() -> datetime:
 
 
 def state_of(outcome: str) -> str:
-    return "pending" if outcome == "pending" else "green" if outcome in GREEN else "red"
+    return "pending" if outcome in NO_VERDICT else "green" if outcome in GREEN else "red"
 
 
 def branch_key(branch: str) -> tuple:
@@ -63,7 +66,7 @@ class Health:
 
     @property
     def finished(self) -> list:
-        return [r for r in self.runs if r.outcome != "pending"]
+        return [r for r in self.runs if r.outcome not in NO_VERDICT]
 
     @property
     def last(self):
@@ -137,8 +140,8 @@ def health(session: Session, branch: str, builder: str, window: int = WINDOW) ->
         # The streak runs back to the newest finished run of the other colour, beyond the window.
         other = RunRow.outcome.not_in(GREEN) if result.state == "green" else RunRow.outcome.in_(GREEN)
         other_last = session.scalar(select(func.max(RunRow.created))
-                                    .where(*same, other, RunRow.outcome != "pending"))
-        streak = select(func.count()).where(*same, RunRow.outcome != "pending")
+                                    .where(*same, other, RunRow.outcome.not_in(NO_VERDICT)))
+        streak = select(func.count()).where(*same, RunRow.outcome.not_in(NO_VERDICT))
         if other_last is not None:
             streak = streak.where(RunRow.created > other_last)
         result.streak = session.scalar(streak.select_from(RunRow))

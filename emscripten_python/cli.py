@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__, cancel
+from .compare_cli import attach_comparison, attach_to_results, exit_code_of
 from .errors import Cancelled, EmscriptenPythonError, TestsFailed
 from .extensions import import_optional
 from .markdown import render_markdown
@@ -86,7 +87,7 @@ def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
 # modules, each with `register(subparsers)` setting `func`; a module whose extra is not
 # installed simply contributes nothing.
 EXTENSION_MODULES = ("emscripten_python.github.cli", "emscripten_python.status.cli",
-                     "emscripten_python.worker.cli")
+                     "emscripten_python.worker.cli", "emscripten_python.compare_cli")
 
 
 def _register_extensions(sub) -> None:
@@ -190,6 +191,8 @@ def _record_cancel(pipeline: Pipeline, command: str, exc: Cancelled) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "report":      # --baseline/--expected/--fail-on: into results.json first
+            attach_to_results(args, args.out / "results.json")
         if getattr(args, "func", None) is not None:
             return int(args.func(args) or 0)
         if args.command == "report":
@@ -210,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                 pipeline.build_stage()
             if args.command in ("run", "test"):
                 pipeline.test_stage()
+                if attach_comparison(args, pipeline.run):    # --baseline / --expected
+                    pipeline.save()
             if args.command in ("run", "bundle"):
                 pipeline.bundle_stage()
         except Cancelled as exc:
@@ -223,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command not in ("run", "test"):
             return 0
         record_in_status_store(pipeline.results_path)
-        return _finish(pipeline)
+        return exit_code_of(pipeline.run, _finish(pipeline))
     except EmscriptenPythonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

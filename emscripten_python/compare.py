@@ -455,3 +455,12 @@ def fails(comparison: Comparison | None, run: Run, policy: str = "new") -> bool:
     if policy == "any" or comparison is None:
         return run.outcome == "failure"
     return comparison.has_new
+
+
+def policy_outcome(run: Run) -> str:
+    """The outcome the faces act on (check run, commit status, Buildbot step): a ``failure``
+    whose comparison says the policy accepts it (``fails`` false) is ``warnings``."""
+    comparison = run.comparison if isinstance(run.comparison, dict) else None
+    if run.outcome == "failure" and comparison and comparison.get("fails") is False:
+        return "warnings"
+    return run.outcome

@@ -16,9 +16,15 @@ class EmscriptenTest(CliStep):
     name = "test"
     stage = "test"
 
-    def __init__(self, tests="all", *, file_timeout=None, jobs=None, **kwargs):
-        """jobs: node processes the test files are sharded across (default: the worker's CPUs)."""
+    def __init__(self, tests="all", *, file_timeout=None, jobs=None, baseline=None, expected=None,
+                 fail_on=None, **kwargs):
+        """jobs: node processes the test files are sharded across (default: the worker's CPUs).
+        baseline / expected / fail_on: compare with a base run (docs/compare.rst), e.g.
+        baseline="auto" with the status store reachable from the worker."""
         args = ["--tests", tests, *jobs_args("--jobs", jobs)]
+        for flag, value in (("--baseline", baseline), ("--expected", expected), ("--fail-on", fail_on)):
+            if value:
+                args += [flag, value]
         if file_timeout:
             args += ["--timeout", str(file_timeout)]
         kwargs.setdefault("timeout", 30 * MINUTE)

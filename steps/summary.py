@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from buildbot.process.results import CANCELLED, FAILURE, SUCCESS, WARNINGS
 
+from ..compare import NEW_KINDS, policy_outcome
 from ..results import Run
 
 # "warnings": every file that failed passed when re-run (CPython's exit code 5 convention).
@@ -56,7 +57,19 @@ def test_properties(run: Run) -> dict:
         "failed_tests": named("failed", "env-changed"),
         "crashed_tests": named("crashed", "timed-out"),
         "flaky_tests": named("flaky"),
+        **comparison_properties(run),
     }
+
+
+def comparison_properties(run: Run) -> dict:
+    """With --baseline: the verdict and the tests that are new failures or crashes."""
+    comparison = run.comparison if isinstance(run.comparison, dict) else None
+    if not comparison:
+        return {}
+    changes = comparison.get("changes") if isinstance(comparison.get("changes"), list) else []
+    return {"comparison_verdict": str(comparison.get("verdict", "")),
+            "new_failures": [str(c.get("test")) for c in changes
+                             if isinstance(c, dict) and c.get("kind") in NEW_KINDS][:200]}
 
 
 def describe(run: Run) -> str:
@@ -64,7 +77,8 @@ def describe(run: Run) -> str:
     files = file_counts(run)
     parts = [f"{files['passed']} passed"]
     parts += [f"{files[key]} {key}" for key in ("failed", "crashed", "timed out", "flaky", "skipped") if files[key]]
-    return ", ".join(parts)
+    verdict = comparison_properties(run).get("comparison_verdict")
+    return f"{verdict}; " * bool(verdict) + ", ".join(parts)
 
 
 def result_of(run: Run) -> int:
@@ -72,4 +86,4 @@ def result_of(run: Run) -> int:
         return CANCELLED
     if not run.test_files:
         return FAILURE      # never report "0 tests, success"
-    return OUTCOME_RESULTS.get(run.outcome, FAILURE)
+    return OUTCOME_RESULTS.get(policy_outcome(run), FAILURE)   # --fail-on via the comparison

@@ -30,7 +30,7 @@ from ..steps.hooks import FinishedBuildReporter, build_properties, builder_name,
 from ..steps.upload import uploaded_path
 # The status extra: without it the hook is skipped (an ImportError naming flask or sqlalchemy).
 from .ingest import record_run
-from .web import create_app
+from .web import LINK_BASE, create_app
 
 DB_ENV = "EP_STATUS_DB"
 DASHBOARD = "emscripten-status"
@@ -107,6 +107,12 @@ class LazyStatusApp:
             log.err(exc, "status: cannot open the status store for the dashboard")
             start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"The status store is not available; see the master's log.\n"]
+        # The web UI injects the dashboard's HTML into its own page (at the master's root, /#/…),
+        # so relative links and the badge would resolve there: make them absolute.
+        master = getattr(self.buildbot_api, "master", None)
+        root = getattr(getattr(master, "config", None), "buildbotURL", None)
+        if root:
+            environ[LINK_BASE] = f"{root.rstrip('/')}/plugins/wsgi_dashboards/{DASHBOARD}/"
         return app(environ, start_response)
 
 

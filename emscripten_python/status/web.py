@@ -46,8 +46,15 @@ def create_app(db_url: str | None = None) -> Flask:
     return app
 
 
+LINK_BASE = "emscripten_python.link_base"     # WSGI environ key: absolute URL of the site root
+
+
 def _link(path: str) -> str:
-    """`path` (from the site root) relative to the page being rendered."""
+    """`path` (from the site root) relative to the page being rendered; absolute when the host
+    says where the site is (the Buildbot dashboard, whose HTML the web UI shows at /#/…)."""
+    base = request.environ.get(LINK_BASE)
+    if base:
+        return base + quote(path)
     depth = request.path.count("/") - 1
     return "../" * depth + quote(path)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from buildbot_helpers import FakeMaster, make_run, results_json
 from sqlalchemy import select
@@ -157,3 +159,23 @@ def test_dashboard_answers_503_while_the_store_is_down():
     app = status_hook.LazyStatusApp("nosuchdriver://nowhere/db")
     response = Client(app).get("/index.html")
     assert response.status_code == 503
+
+
+def test_dashboard_links_and_badge_resolve_inside_the_web_ui(tmp_path, db_url):
+    # The web UI fetches index.html and shows its HTML at http://master/#/emscripten-status:
+    # a relative link or badge there would resolve against the master's root (the defect).
+    path = uploaded(tmp_path)
+    status_hook.ingest_build(build_dict({"results_path": str(path), "branch": "main"}), db_url=db_url,
+                             say=lambda _: None)
+    app = status_hook.LazyStatusApp(db_url)
+    app.buildbot_api = type("Api", (), {"master": type("Master", (), {
+        "config": type("Config", (), {"buildbotURL": "https://ci.example.org/bb/"})()})()})()
+    html = Client(app).get("/index.html").get_data(as_text=True)
+    base = "https://ci.example.org/bb/plugins/wsgi_dashboards/emscripten-status/"
+    assert f'href="{base}pep11.html"' in html
+    assert f'src="{base}badge/main.svg"' in html
+    hrefs = re.findall(r'(?:href|src)="([^"#]+)"', html)
+    assert hrefs and [h for h in hrefs if not re.match(r"(data:|https?://)", h)] == []     # nothing relative
+    # Without a master (status serve, a static export) the links stay relative.
+    plain = Client(status_hook.LazyStatusApp(db_url)).get("/index.html").get_data(as_text=True)
+    assert 'href="pep11.html"' in plain

@@ -35,7 +35,13 @@ def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
                         help="directory of source tarballs for emcc's ports (zlib, bzip2), used offline")
     parser.add_argument("--cache-dir", type=Path, help="emsdk installs and Emscripten caches "
                         "(default: $EMSCRIPTEN_PYTHON_CACHE or the user cache dir)")
-    parser.add_argument("--node", default="node", help="the Node.js that runs the tests (default: node)")
+    parser.add_argument("--node", action="append", metavar="NODE",
+                        help="the Node.js that runs the tests (default: node); repeat it to run the same "
+                             "build under several, e.g. --node node --node /opt/node24/bin/node: the first "
+                             "is the primary runtime, each further one gets its own results section")
+    parser.add_argument("--browser", action="store_true",
+                        help="also build the browser flavour (build) and run the browser smoke test in "
+                             "Chromium (test); needs the browser extra and a system Chromium")
     parser.add_argument("--node-flag", action="append", dest="node_flags", metavar="FLAG",
                         help="node flag (repeatable); replaces the default --stack-size=30000")
     parser.add_argument("--origin", choices=["local", "buildbot", "github-actions"],
@@ -76,6 +82,9 @@ def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
                         help="do not re-run failed tests (drops --rerun from the tree's arguments)")
     parser.add_argument("--timeout", type=float, default=1200.0, dest="file_timeout",
                         help="seconds one test file may run before it is killed and marked timed-out")
+    parser.add_argument("--chromium", help="the Chromium the browser smoke test drives (default: /usr/bin/chromium)")
+    parser.add_argument("--web-assets", type=Path, help="offline copies of the web page's CDN files, "
+                        "laid out as HOST/PATH (e.g. unpkg.com/xterm@4.18.0/lib/xterm.js)")
     parser.add_argument("--regrtest-arg", action="append", default=[], dest="regrtest_args",
                         help="regrtest argument added after the tree's (repeatable)")
     parser.add_argument("--test-args", type=shlex.split, default=None, metavar="ARGS",
@@ -87,7 +96,7 @@ def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
 # modules, each with `register(subparsers)` setting `func`; a module whose extra is not
 # installed simply contributes nothing.
 EXTENSION_MODULES = ("emscripten_python.github.cli", "emscripten_python.status.cli",
-                     "emscripten_python.worker.cli", "emscripten_python.compare_cli")
+                     "emscripten_python.worker.cli", "emscripten_python.browser_cli", "emscripten_python.compare_cli")
 
 
 def _register_extensions(sub) -> None:
@@ -130,8 +139,11 @@ def _origin(args: argparse.Namespace) -> dict:
 
 def _options(args: argparse.Namespace) -> Options:
     options = Options(source=args.source, out=args.out, toolchain=args.toolchain,
-                      strict_toolchain=args.strict_toolchain, mirror=args.mirror, node=args.node,
-                      node_flags=args.node_flags, origin=_origin(args))
+                      strict_toolchain=args.strict_toolchain, mirror=args.mirror, node=(args.node or ["node"])[0],
+                      node_flags=args.node_flags, origin=_origin(args),
+                      more_nodes=[n for n in dict.fromkeys(args.node or []) if n != (args.node or ["node"])[0]],
+                      browser=args.browser, chromium=getattr(args, "chromium", None),
+                      web_assets=getattr(args, "web_assets", None))
     if args.cache_dir:
         options.cache_dir = args.cache_dir
     if getattr(args, "test_jobs", None) is not None:

@@ -41,6 +41,12 @@ class MirrorError(EmscriptenPythonError):
     exit_code = 14
 
 
+class BrowserUnavailable(EmscriptenPythonError):
+    """The browser smoke test cannot start: no Chromium at the given path, or no Playwright."""
+
+    exit_code = 15
+
+
 class BuildError(EmscriptenPythonError):
     """A build stage exited non-zero; the message names the stage and its log."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .results import BAD_FILE_OUTCOMES, Run
+from .runtimes import runtime_label
 
 ICONS = {"success": "✅", "failure": "❌", "warnings": "⚠️", "error": "💥", "pending": "⏳"}
 MAX_TRACEBACK_LINES = 30
@@ -29,31 +30,43 @@ def render_markdown(run: Run) -> str:
     counts = run.counts()
     files, tests = counts["files"], counts["tests"]
     lines = [f"## {ICONS.get(run.outcome, '')} Emscripten: {run.outcome}", "", _versions(run), ""]
-    if run.test_files:
+    several = bool(run.runtimes)      # one row per runtime, side by side
+    if run.all_test_files():
         lines += [
-            "| files | passed | failed | crashed | timed out | flaky | skipped | resource denied |",
-            "|---|---|---|---|---|---|---|---|",
-            f"| {files['total']} | {files['passed']} | {files['failed'] + files['env-changed']} | "
-            f"{files['crashed']} | {files['timed-out']} | {files['flaky']} | {files['skipped']} | "
-            f"{files['resource-denied']} |",
+            ("| runtime " if several else "")
+            + "| files | passed | failed | crashed | timed out | flaky | skipped | resource denied |",
+            ("|---" if several else "") + "|---|---|---|---|---|---|---|---|",
+        ]
+        for part in counts["by_runtime"] if several else [counts]:
+            row = part["files"]
+            lines.append((f"| {runtime_label(part['runtime'])} " if several else "")
+                         + f"| {row['total']} | {row['passed']} | {row['failed'] + row['env-changed']} | "
+                         f"{row['crashed']} | {row['timed-out']} | {row['flaky']} | {row['skipped']} | "
+                         f"{row['resource-denied']} |")
+        lines += [
             "",
             f"Test cases: {tests['run']} run, {tests['failures']} failed, {tests['skipped']} skipped.",
             "",
         ]
+    for section in run.runtimes:
+        if section.get("error"):
+            lines += [f"> **Error ({runtime_label(section.get('runtime'))}):** {section['error']}", ""]
     for error in run.errors:
         lines += [f"> **Error:** {error}", ""]
-    crashed = [f for f in run.test_files if f.outcome in ("crashed", "timed-out")]
+    labelled = [(f" under {runtime_label(section.get('runtime'))}" if several else "", test_file)
+                for section in run.sections for test_file in section.get("files", [])]
+    crashed = [(under, f) for under, f in labelled if f.outcome in ("crashed", "timed-out")]
     if crashed:
         lines += ["### Runtime crashes and timeouts", ""]
-        for test_file in crashed:
-            lines += [f"- **{test_file.name}** {test_file.outcome}", "", "```",
+        for under, test_file in crashed:
+            lines += [f"- **{test_file.name}** {test_file.outcome}{under}", "", "```",
                       (test_file.crash or test_file.log_excerpt or "").strip()[:2000], "```", ""]
-    failed = [f for f in run.test_files if f.outcome in BAD_FILE_OUTCOMES - {"crashed", "timed-out"}]
+    failed = [(under, f) for under, f in labelled if f.outcome in BAD_FILE_OUTCOMES - {"crashed", "timed-out"}]
     if failed:
         lines += ["### Failed test files", ""]
-        for test_file in failed:
+        for under, test_file in failed:
             bad = [c for c in test_file.cases if c.outcome in ("failed", "error", "unexpected-success")]
-            lines.append(f"<details><summary><b>{test_file.name}</b> {test_file.outcome}: "
+            lines.append(f"<details><summary><b>{test_file.name}</b> {test_file.outcome}{under}: "
                          f"{len(bad)} failing test(s)</summary>\n")
             for case in bad:
                 trace = "\n".join((case.traceback or case.message or "").splitlines()[-MAX_TRACEBACK_LINES:])
@@ -61,7 +74,7 @@ def render_markdown(run: Run) -> str:
             if not bad and test_file.log_excerpt:
                 lines += ["```", test_file.log_excerpt, "```", ""]
             lines += ["</details>", ""]
-    flaky = [f.name for f in run.test_files if f.outcome == "flaky"]
+    flaky = [f"{f.name}{under}" for under, f in labelled if f.outcome == "flaky"]
     if flaky:
         lines += ["### Flaky (failed, then passed on re-run)", "", ", ".join(flaky), ""]
     if run.stages:

@@ -23,6 +23,7 @@ from .errors import BuildError, TestRunError, ToolchainNotFound
 from .markdown import render_markdown
 from .recipes import BuildContext, recipe_for
 from .results import Run, Stage
+from .runtimes import host_for_node, node_runtime, node_version, runtime_slug
 from .source import CPythonSource, jspi_flags, node_major, resolve_source
 from .stages import follow, progress, run_stage, say
 from .testing.junit import write_junit
@@ -49,6 +50,11 @@ class Options:
     test_jobs: int = field(default_factory=lambda: os.cpu_count() or 2)
     node: str = "node"
     node_flags: list[str] | None = None
+    more_nodes: list[str] = field(default_factory=list)   # --node given again: same build, more runtimes
+    browser: bool = False                              # build the browser flavour; test it in Chromium
+    chromium: str | None = None                        # default: browser.CHROMIUM
+    web_dir: Path | None = None                        # the web page's directory, when not the tree's
+    web_assets: Path | None = None                     # offline copies of the page's CDN files (HOST/PATH)
     configure_args: list[str] = field(default_factory=list)
     tests: str = "smoke"
     exclude: list[str] = field(default_factory=list)
@@ -72,7 +78,7 @@ class Pipeline:
         self.run = Run() if new_run else Run.load_or_new(self.results_path)
         if new_run:
             # A reused --out must not carry an earlier run's logs into this run's bundle.
-            for stale in ("logs", "junit", "shards"):
+            for stale in ("logs", "junit", "shards", "runtimes", "browser"):
                 shutil.rmtree(self.out / stale, ignore_errors=True)
         if options.origin:
             self.run.origin = {**self.run.origin, **options.origin}
@@ -185,6 +191,10 @@ class Pipeline:
             self.verify_host(context)
         if self._wanted("pythoninfo-host"):
             self.pythoninfo_stage("host", context, env)
+        if self.options.browser:
+            from .browser import browser_build_steps
+            for step in browser_build_steps(context):
+                self._build_step(step, context, env, fingerprint)
 
     def _build_step(self, step, context: BuildContext, env: dict[str, str], fingerprint: str | None) -> None:
         key = buildcache.step_key(step, context.toolchain, fingerprint)
@@ -266,12 +276,48 @@ class Pipeline:
                                 self.out, options.test_jobs, _load_durations(self.out), log=say)
         _save_durations(self.out, files)
         self.run.tests["files"] = files
+        self.run.tests["runtime"] = node_runtime(options.node, self.run.node.get("version"),
+                                                 self.run.node.get("flags") or [])
         logs = sorted(str(p.relative_to(self.out)) for p in (self.out / "logs").glob("test*.log"))
         self.run.tests["logs"] = logs
         self.run.set_stage(Stage("test", "succeeded", round(time.monotonic() - started, 3),
                                  log=logs[0] if len(logs) == 1 else "logs"))
+        self.run.runtimes = []
         self.save()
+        for node in options.more_nodes:
+            self.node_runtime_stage(node, host, context.node_flags, selection, args)
+        if options.browser:
+            from .browser import browser_stage
+            browser_stage(self)
         self.report_stage()
+
+    def node_runtime_stage(self, node: str, host, flags: list[str], selection: list[str], args: list[str]) -> None:
+        """The same build and selection under another node: a `runtimes` section of its own.
+
+        A node that cannot run the tests at all is recorded in its section (`error`) and the
+        other runtimes still run.
+        """
+        version = node_version(node, host.env)
+        other = host_for_node(host, node, version, flags)
+        runtime = node_runtime(node, version, [*flags, *jspi_flags(self.source.era, version)])
+        name = f"test-{runtime_slug(runtime)}"
+        out = self.out / "runtimes" / runtime_slug(runtime)
+        section = {"runtime": runtime, "selection": selection, "regrtest_args": args, "files": []}
+        self.run.runtimes.append(section)
+        started, status = time.monotonic(), "failed"
+        try:
+            with progress(f"stage {name} ({len(selection)} files)"):
+                section["files"] = run_sharded(other, TestOptions(selection=selection, regrtest_args=args,
+                                                                  file_timeout=self.options.file_timeout),
+                                               out, self.options.test_jobs, _load_durations(self.out), log=say)
+            status = "succeeded"
+        except TestRunError as exc:
+            section["error"] = str(exc)
+            say(f"error: {name}: {exc}")
+        finally:
+            section["logs"] = sorted(str(p.relative_to(self.out)) for p in (out / "logs").glob("test*.log"))
+            self.run.set_stage(Stage(name, status, round(time.monotonic() - started, 3), log=str(out.relative_to(self.out))))
+            self.save()
 
     # -- report + artifacts ----------------------------------------------------------------
     def report_stage(self) -> None:
@@ -285,6 +331,9 @@ class Pipeline:
         recipe = recipe_for(context.source)
         members = {f"python/{path.name}": path for path in recipe.outputs(context) if path.exists()}
         members["logs"] = self.out / "logs"
+        for extra in ("runtimes", "browser"):          # further runtimes' logs, browser console + screenshot
+            if (self.out / extra).is_dir():
+                members[extra] = self.out / extra
         for name in ("results.json", "junit.xml", "summary.md"):
             if (self.out / name).exists():
                 members[name] = self.out / name

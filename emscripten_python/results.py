@@ -69,6 +69,27 @@ class Artifact:
     url: str | None = None
 
 
+def _file_counts(files: list[TestFile]) -> dict:
+    by_outcome = {name: 0 for name in FILE_OUTCOMES}
+    for test_file in files:
+        by_outcome[test_file.outcome] += 1
+    return {
+        "files": {"total": len(files), **by_outcome},
+        "tests": {
+            "run": sum(f.tests_run for f in files),
+            "failures": sum(f.failures for f in files if f.outcome != "flaky"),
+            "skipped": sum(f.skipped for f in files),
+        },
+    }
+
+
+def _section_from_dict(data: dict) -> dict:
+    section = dict(data)
+    section["files"] = [TestFile(**{**f, "cases": [TestCase(**c) for c in f.get("cases", [])]})
+                        for f in section.get("files", [])]
+    return section
+
+
 @dataclass
 class Run:
     schema_version: int = SCHEMA_VERSION
@@ -80,6 +101,9 @@ class Run:
     node: dict = field(default_factory=dict)         # version, flags
     stages: list[Stage] = field(default_factory=list)
     tests: dict = field(default_factory=lambda: {"selection": [], "files": []})
+    # Further runtimes tested with the same build (node 24, chromium): sections shaped like
+    # `tests`, each with its own `runtime` record; `tests` is the primary runtime's section.
+    runtimes: list[dict] = field(default_factory=list)
     outcome: str = "pending"                         # pending/success/failure/warnings/error/cancelled
     artifacts: list[Artifact] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -97,19 +121,21 @@ class Run:
     def test_files(self) -> list[TestFile]:
         return self.tests.setdefault("files", [])
 
+    @property
+    def sections(self) -> list[dict]:
+        """Every runtime's test section, the primary (`tests`) first."""
+        return [self.tests, *self.runtimes]
+
+    def all_test_files(self) -> list[TestFile]:
+        return [f for section in self.sections for f in section.get("files", [])]
+
     def counts(self) -> dict:
-        files = self.test_files
-        by_outcome = {name: 0 for name in FILE_OUTCOMES}
-        for test_file in files:
-            by_outcome[test_file.outcome] += 1
-        return {
-            "files": {"total": len(files), **by_outcome},
-            "tests": {
-                "run": sum(f.tests_run for f in files),
-                "failures": sum(f.failures for f in files if f.outcome != "flaky"),
-                "skipped": sum(f.skipped for f in files),
-            },
-        }
+        """Totals over every runtime (a file run under two runtimes counts twice), and each
+        runtime's own counts in `by_runtime` (primary first)."""
+        totals = _file_counts(self.all_test_files())
+        by_runtime = [{"runtime": section.get("runtime") or {}, **_file_counts(section.get("files", []))}
+                      for section in self.sections]
+        return {**totals, "by_runtime": by_runtime}
 
     def set_stage(self, stage: Stage) -> None:
         self.stages = [s for s in self.stages if s.name != stage.name] + [stage]
@@ -120,11 +146,13 @@ class Run:
             self.outcome = "cancelled"
         elif any(s.status == "failed" for s in self.stages) or self.errors:
             self.outcome = "error"
-        elif not self.test_files:
+        elif any(section.get("error") for section in self.runtimes):
+            self.outcome = "error"      # a further runtime could not run at all
+        elif not self.all_test_files():
             self.outcome = "success" if self.stages else "pending"
-        elif any(f.outcome in BAD_FILE_OUTCOMES for f in self.test_files):
+        elif any(f.outcome in BAD_FILE_OUTCOMES for f in self.all_test_files()):
             self.outcome = "failure"
-        elif any(f.outcome == "flaky" for f in self.test_files):
+        elif any(f.outcome == "flaky" for f in self.all_test_files()):
             self.outcome = "warnings"
         else:
             self.outcome = "success"
@@ -148,14 +176,10 @@ class Run:
         try:
             kwargs["stages"] = [Stage(**s) for s in data.get("stages", [])]
             kwargs["artifacts"] = [Artifact(**a) for a in data.get("artifacts", [])]
-            tests = dict(data.get("tests") or {})
-            tests["files"] = [
-                TestFile(**{**f, "cases": [TestCase(**c) for c in f.get("cases", [])]})
-                for f in tests.get("files", [])
-            ]
-            kwargs["tests"] = tests
+            kwargs["tests"] = _section_from_dict(data.get("tests") or {})
+            kwargs["runtimes"] = [_section_from_dict(section) for section in data.get("runtimes") or []]
             run = cls(**kwargs)
-            unknown = {f.outcome for f in run.test_files} - set(FILE_OUTCOMES)
+            unknown = {f.outcome for f in run.all_test_files()} - set(FILE_OUTCOMES)
         except (TypeError, AttributeError, KeyError, ValueError) as exc:
             raise ResultsError(f"results.json does not match schema {SCHEMA_VERSION}: {exc}") from None
         if unknown:

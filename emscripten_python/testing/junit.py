@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ..results import Run, TestCase, TestFile
+from ..runtimes import runtime_label, runtime_slug
 
 
 def read_regrtest_junit(path: Path) -> list[TestCase]:
@@ -66,11 +67,22 @@ def _xml_text(text: str | None) -> str | None:
 
 
 def write_junit(run: Run, path: Path) -> None:
-    """One <testsuite> per test file; crashed and timed-out files become an <error> case."""
+    """One <testsuite> per test file; crashed and timed-out files become an <error> case.
+
+    A run tested under several runtimes (node 20, node 24, chromium) has one testsuite per
+    runtime and file, named `<runtime>/<file>` (e.g. `node-24/test_os`), with the runtime in
+    a `runtime` property and as the classname prefix, so CI test views keep them apart.
+    """
     suites = ET.Element("testsuites", name="emscripten-python")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for test_file in run.test_files:
-        suite = ET.SubElement(suites, "testsuite", name=test_file.name)
+    several = bool(run.runtimes)
+    for runtime, test_file in [(section.get("runtime"), f) for section in run.sections
+                               for f in section.get("files", [])]:
+        prefix = f"{runtime_slug(runtime)}/" if several else ""
+        suite = ET.SubElement(suites, "testsuite", name=prefix + test_file.name)
+        if several:
+            ET.SubElement(ET.SubElement(suite, "properties"), "property", name="runtime",
+                          value=runtime_label(runtime))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         cases = list(test_file.cases)
         synthetic = _file_level_case(test_file, cases)
@@ -78,7 +90,8 @@ def write_junit(run: Run, path: Path) -> None:
             cases.append(synthetic)
         for case in cases:
             classname, _, name = case.name.rpartition(".")
-            element = ET.SubElement(suite, "testcase", classname=classname or test_file.name, name=name,
+            element = ET.SubElement(suite, "testcase", classname=prefix.replace("/", ".")
+                                    + (classname or test_file.name), name=name,
                                     time=f"{case.duration or 0:.3f}")
             counts["tests"] += 1
             if case.outcome in ("failed", "unexpected-success"):

@@ -8,18 +8,27 @@ Actions gives every step: $GITHUB_OUTPUT, $GITHUB_ENV and $GITHUB_STEP_SUMMARY.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
+import urllib.request
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import errors as core_errors
+from ..artifacts import sha256_of
 from ..errors import EmscriptenPythonError
 from ..markdown import render_markdown
 from ..results import BAD_FILE_OUTCOMES, Run
-from ..source import inspect_tree
+from ..source import _GIT_URL, DRIVER_ERA_NODE, CPythonSource, inspect_tree
+from .reporter import _line, _test_path
 from .text import truncate_markdown
 
 MAX_STEP_SUMMARY = 1024 * 1024 - 1024   # the runner refuses a step summary over 1 MiB
@@ -50,29 +59,224 @@ def _escape(text: str, *, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def annotate(kind: str, message: str, title: str | None = None) -> None:
-    head = f"::{kind} title={_escape(title, prop=True)}::" if title else f"::{kind}::"
+def annotate(kind: str, message: str, title: str | None = None, *, file: str | None = None,
+             line: int | None = None) -> None:
+    props = [f"file={_escape(file, prop=True)}"] if file else []
+    props += [f"line={int(line)}"] if file and line else []
+    props += [f"title={_escape(title, prop=True)}"] if title else []
+    head = f"::{kind} {','.join(props)}::" if props else f"::{kind}::"
     print(head + _escape(message), flush=True)
+
+
+def _workspace_path(path: str) -> str:
+    """Lib/test/... as GitHub expects it: relative to the repository (the source's checkout dir)."""
+    source = _input("source", ".")
+    base = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / source
+    if source in (".", "./", "") or not base.is_dir() or Path(source).is_absolute():
+        return path
+    return f"{Path(source).as_posix().strip('/')}/{path}"
 
 
 def _runner_temp() -> Path:
     return Path(os.environ.get("RUNNER_TEMP") or "/tmp") / "emscripten-python"
 
 
-def _emscripten_version(source: str) -> str:
-    """The version the cache key names: the override, else what the checkout pins."""
+# -- inputs ---------------------------------------------------------------------------------
+
+#: `prepare` exits with this after one ::error per invalid input, before anything is built
+#: (2, like argparse's usage errors; docs/github-action.rst).
+EXIT_BAD_INPUT = 2
+BOOLEANS = ("true", "false")
+REPORT_MODES = ("none", "summary", "github")
+TOOLCHAINS = ("emsdk", "system")
+# Bump when what the cache directory holds changes shape: old entries are then never restored.
+CACHE_LAYOUT = "2"
+# emsdk's own table of aliases ("latest") -> versions, read to resolve a moving version.
+EMSDK_TAGS_URL = "https://raw.githubusercontent.com/emscripten-core/emsdk/main/emscripten-releases-tags.json"
+MOVING_VERSIONS = ("latest", "tot")
+
+
+def _split(name: str, errors: list[str]) -> list[str]:
+    try:
+        return shlex.split(_input(name))
+    except ValueError as exc:
+        errors.append(f"{name}: {exc} in {_input(name)!r} (use shell quoting)")
+        return []
+
+
+def _positive(name: str, errors: list[str], kind=int, maximum: float | None = None) -> None:
+    value = _input(name)
+    if not value:
+        return
+    try:
+        number = kind(value)
+    except ValueError:
+        number = 0
+    if number <= 0 or (maximum is not None and number > maximum):
+        limit = f" up to {maximum:g}" if maximum is not None else ""
+        what = "a positive whole number" if kind is int else "a positive number of seconds"
+        errors.append(f"{name}: {value!r} is not {what}{limit}")
+
+
+def _one_of(name: str, choices: tuple[str, ...], default: str, errors: list[str]) -> str:
+    value = _input(name, default)
+    if value not in choices:
+        errors.append(f"{name}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _test_names(name: str, errors: list[str], *, subsets: bool) -> None:
+    from ..testing.selection import SUBSETS, bad_test_names, split_names
+
+    value = _input(name)
+    if not value or (subsets and (value == "all" or value in SUBSETS)):
+        return
+    bad = bad_test_names(split_names(value))
+    if bad:
+        known = f"all, {', '.join(SUBSETS)}, or " if subsets else ""
+        errors.append(f"{name}: {', '.join(repr(b) for b in bad)} "
+                      f"{'is not a test name' if len(bad) == 1 else 'are not test names'} "
+                      f"(use {known}regrtest names such as test_os or test.test_asyncio.test_tasks)")
+
+
+def validate_inputs() -> list[str]:
+    """Every input the build uses, checked before anything is installed or built."""
+    errors: list[str] = []
+    for name in ("cache", "rerun", "strict-toolchain"):
+        _one_of(name, BOOLEANS, {"cache": "true", "rerun": "true"}.get(name, "false"), errors)
+    _one_of("report", REPORT_MODES, "summary", errors)
+    _one_of("toolchain", TOOLCHAINS, "emsdk", errors)
+    _test_names("tests", errors, subsets=True)
+    _test_names("exclude", errors, subsets=False)
+    for name in ("jobs", "test-jobs"):
+        _positive(name, errors)
+    _positive("timeout", errors, kind=float)
+    _positive("retention-days", errors, maximum=90)
+    for name, pattern, example in (("resources", r"[\w,-]+", "all,-network"),
+                                   ("emscripten-version", r"[\w.-]+", "4.0.12 or latest"),
+                                   ("node-version", r"[\w.*/-]+", "24")):
+        if _input(name) and not re.fullmatch(pattern, _input(name)):
+            errors.append(f"{name}: {_input(name)!r} is not valid (e.g. {example})")
+    if _input("toolchain") == "system" and _input("emscripten-version"):
+        errors.append("emscripten-version: only with toolchain: emsdk (system uses the emcc on PATH)")
+    if "\n" in _input("cache-key"):
+        errors.append("cache-key: one line, please")
+    for name in ("node-flags", "regrtest-args", "test-args", "configure-args", "args"):
+        _split(name, errors)
+    if not _input("results-from"):
+        source = _input("source", ".")
+        path = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / source
+        if path.is_dir():
+            try:
+                inspect_tree(path)
+            except EmscriptenPythonError as exc:
+                errors.append(f"source: {exc}")
+        elif not path.is_file() and not _GIT_URL.search(source):
+            errors.append(f"source: {source!r} is neither a directory nor a tarball in the workspace, "
+                          "nor a git URL")
+    return errors
+
+
+def _source_tree() -> CPythonSource | None:
+    """The checkout to build, when it is a directory in the workspace (read before building)."""
+    if _input("results-from"):
+        return None      # report-only: nothing is built, the workspace need not be CPython
+    path = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / _input("source", ".")
+    if not path.is_dir():
+        return None
+    try:
+        return inspect_tree(path)
+    except EmscriptenPythonError:
+        return None
+
+
+def resolve_moving_version(version: str, fetch=None) -> str | None:
+    """`latest` -> the version emsdk installs for it today (None when it cannot be known)."""
+    def default_fetch(url: str) -> bytes:
+        with urllib.request.urlopen(url, timeout=20) as response:   # noqa: S310 - a fixed https URL
+            return response.read()
+
+    try:
+        tags = json.loads((fetch or default_fetch)(EMSDK_TAGS_URL))
+        resolved = tags["aliases"][version]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return resolved if isinstance(resolved, str) and re.fullmatch(r"[\w.-]+", resolved) else None
+
+
+def _emscripten_version(source: CPythonSource | None, fetch=None) -> tuple[str, str | None]:
+    """(the version the cache key names, the version to install or None for the pin)."""
+    if _input("toolchain", "emsdk") == "system":
+        return "system", None
     override = _input("emscripten-version")
+    if override in MOVING_VERSIONS:
+        resolved = resolve_moving_version(override, fetch)
+        if resolved:
+            return resolved, resolved
+        # Unknown today: key by the week, so the cache is refreshed at least weekly.
+        week = datetime.now(timezone.utc).strftime("%G-W%V")
+        annotate("warning", f"cannot resolve emscripten-version {override!r} before the build; the cache "
+                            f"is keyed by {override}-{week}", "emscripten-python")
+        return f"{override}-{week}", override
     if override:
-        return override
-    path = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / source
-    if path.is_dir():
-        try:
-            pin = inspect_tree(path).pin
-        except EmscriptenPythonError as exc:
-            annotate("warning", f"cannot read the Emscripten pin of {source}: {exc}")
-        else:
-            return pin.version or pin.minimum or "unpinned"
-    return "unpinned"
+        return override, override
+    if source is not None:
+        return source.pin.version or source.pin.minimum or "unpinned", None
+    return "unpinned", None
+
+
+def dependency_hash(source: CPythonSource | None) -> str:
+    """What the cached directory's contents depend on besides the Emscripten version.
+
+    Like CPython's reusable-emscripten.yml (@ 040aa23a28cf): config.toml's [dependencies] and
+    make_libffi.sh (the driver builds libffi and mpdecimal into $EMSDK_CACHE/<ver>/prefix,
+    which is inside the cache), plus the cache layout of this tool.
+    """
+    digest = hashlib.sha256(f"layout {CACHE_LAYOUT}\n".encode())
+    if source is not None:
+        digest.update(json.dumps(source.tree_config.dependencies, sort_keys=True).encode())
+        for driver in ("Platforms/emscripten", "Tools/wasm/emscripten"):
+            script = source.path / driver / "make_libffi.sh"
+            if script.is_file():
+                digest.update(script.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def source_identity(source: CPythonSource | None) -> str:
+    """Which source the cache belongs to: a tree's CPython version, a tarball's or URL's hash."""
+    spec = _input("source", ".")
+    if source is not None:
+        return f"cpython-{source.version}"
+    path = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / spec
+    if path.is_file():
+        return "tarball-" + sha256_of(path)[:12]
+    return "git-" + hashlib.sha256(spec.encode()).hexdigest()[:12]
+
+
+def cache_keys(version: str, source: CPythonSource | None) -> tuple[str, str]:
+    """(key, restore-keys): an exact key per inputs; restore-keys fall back to older caches."""
+    override = _input("cache-key")
+    if override:
+        return override, ""
+    base = "-".join(["emscripten-python", f"v{CACHE_LAYOUT}", os.environ.get("RUNNER_OS", "os"),
+                     os.environ.get("RUNNER_ARCH", "arch"), _input("toolchain", "emsdk"), version])
+    identity = source_identity(source)
+    key = f"{base}-{identity}-{dependency_hash(source)}"
+    return key, f"{base}-{identity}-\n{base}-"
+
+
+def node_version_for(source: CPythonSource | None) -> str:
+    """The input, else what the tree asks for (config.toml), else the newest eras' 24."""
+    if _input("node-version"):
+        return _input("node-version")
+    return source.tree_config.node_version if source is not None else DRIVER_ERA_NODE
+
+
+def _leg() -> str:
+    """Everything that tells one matrix leg from another."""
+    names = ("source", "tests", "exclude", "emscripten-version", "toolchain", "node-version", "node-flags",
+             "resources", "regrtest-args", "test-args", "configure-args", "args")
+    return "|".join([*(_input(n) for n in names), os.environ.get("RUNNER_OS", ""), os.environ.get("RUNNER_ARCH", "")])
 
 
 def _artifact_name(name: str) -> str:
@@ -80,31 +284,103 @@ def _artifact_name(name: str) -> str:
     explicit = _input("artifact-name")
     if explicit:
         return explicit
-    leg = "|".join([name, _input("source", "."), _input("tests", "smoke"), _input("emscripten-version"),
-                    _input("node-version"), os.environ.get("RUNNER_OS", ""), os.environ.get("RUNNER_ARCH", "")])
-    digest = hashlib.sha256(leg.encode()).hexdigest()[:8]
+    digest = hashlib.sha256(f"{name}|{_leg()}".encode()).hexdigest()[:8]
     return (f"emscripten-python-{os.environ.get('GITHUB_JOB', 'job')}-{digest}"
             f"-{os.environ.get('GITHUB_RUN_ATTEMPT', '1')}")
 
 
+def default_name(source: CPythonSource | None, node: str, version: str) -> str:
+    """Check-run name, status context and sticky-comment key: one per matrix leg.
+
+    Names the job and what differs between legs: CPython version, node and toolchain.
+    """
+    if source is not None:
+        python = source.version
+    else:
+        python = re.sub(r"\.(tar(\.\w+)?|tgz)$", "", Path(_input("source", ".").rstrip("/")).name) or "source"
+    toolchain = "system emcc" if _input("toolchain", "emsdk") == "system" else f"emsdk {version}"
+    return f"emscripten-python / {os.environ.get('GITHUB_JOB', 'job')} ({python}, node {node}, {toolchain})"
+
+
 def _name() -> str:
-    return _input("name") or f"emscripten-python / {os.environ.get('GITHUB_JOB', 'job')}"
+    """The name `prepare` chose (every later step gets it through EP_NAME)."""
+    return _input("name") or os.environ.get("EP_NAME") or \
+        f"emscripten-python / {os.environ.get('GITHUB_JOB', 'job')}"
+
+
+def cli_argv(out: Path, cache_dir: Path, install: str | None, name: str) -> list[str]:
+    """`emscripten-python run …` for the inputs: named inputs first, then `args`."""
+    errors: list[str] = []
+    toolchain = _input("toolchain", "emsdk")
+    argv = ["run", "--source", _input("source", "."), "--out", str(out),
+            "--toolchain", f"emsdk:{install}" if toolchain == "emsdk" and install else toolchain,
+            "--tests", _input("tests", "smoke"), "--cache-dir", str(cache_dir),
+            "--origin", "github-actions", "--builder", name]
+    for flag, name_ in (("--jobs", "jobs"), ("--test-jobs", "test-jobs"), ("--timeout", "timeout"),
+                        ("--resources", "resources")):
+        if _input(name_):
+            argv += [flag, _input(name_)]
+    for excluded in re.split(r"[\s,]+", _input("exclude")):
+        if excluded:
+            argv += ["--exclude", excluded]
+    if _input("rerun", "true") == "false":
+        argv.append("--no-rerun")
+    if _input("strict-toolchain", "false") == "true":
+        argv.append("--strict-toolchain")
+    if _input("test-args"):
+        argv += [f"--test-args={_input('test-args')}"]
+    for flag, name_ in (("--node-flag", "node-flags"), ("--regrtest-arg", "regrtest-args"),
+                        ("--configure-arg", "configure-args")):
+        argv += [f"{flag}={value}" for value in _split(name_, errors)]
+    if _details_url():
+        argv += ["--build-url", _details_url()]
+    return argv + _split("args", errors)
+
+
+def check_cli_argv(argv: list[str]) -> str | None:
+    """argparse's own message for argv, or None when the CLI would accept it."""
+    from ..cli import build_parser
+
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(io.StringIO()):
+            build_parser().parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:
+            lines = [line for line in captured.getvalue().splitlines() if line.strip()]
+            return lines[-1] if lines else f"invalid arguments (exit {exc.code})"
+    return None
 
 
 def prepare() -> int:
-    name = _name()
+    errors = validate_inputs()
+    for error in errors:
+        annotate("error", error, "emscripten-python inputs")
+    if errors:
+        print(f"{len(errors)} invalid input(s); nothing was built (exit {EXIT_BAD_INPUT})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    source = _source_tree()
+    key_version, install = _emscripten_version(source)
+    node = node_version_for(source)
+    name = _input("name") or default_name(source, node, key_version)
     artifact = _artifact_name(name)
     results_from = _input("results-from")
     out = Path(results_from) if results_from else _runner_temp() / artifact
     cache_dir = _runner_temp() / "cache"
-    version = _emscripten_version(_input("source", "."))
-    for key, value in {
-        "out": out, "cache-dir": cache_dir, "emscripten-version": version, "artifact-name": artifact,
-        "cache-key": f"emscripten-python-{version}-{os.environ.get('RUNNER_OS', 'os')}-"
-                     f"{os.environ.get('RUNNER_ARCH', 'arch')}",
-        "name": name,
+    argv = cli_argv(out, cache_dir, install, name)
+    if not results_from:
+        problem = check_cli_argv(argv)
+        if problem:
+            annotate("error", f"args: {problem}", "emscripten-python inputs")
+            print(f"invalid input; nothing was built (exit {EXIT_BAD_INPUT})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    key, restore_keys = cache_keys(key_version, source)
+    for output, value in {
+        "out": out, "cache-dir": cache_dir, "emscripten-version": key_version, "artifact-name": artifact,
+        "cache-key": key, "cache-restore-keys": restore_keys, "name": name, "node-version": node,
+        "argv": json.dumps(argv),
     }.items():
-        set_output(key, value)
+        set_output(output, value)
     set_output("EMSCRIPTEN_PYTHON_CACHE", cache_dir, "GITHUB_ENV")
     return 0
 
@@ -114,18 +390,32 @@ def _details_url() -> str | None:
     return f"{server}/{repo}/actions/runs/{run_id}" if server and repo and run_id else None
 
 
-def publish(out: Path, exit_code: int) -> None:
-    """Outputs, the step summary and annotations for the results in ``out``."""
+def exit_code_of(run: Run) -> int:
+    """The exit code `emscripten-python run` gives for these results (docs/cli.rst)."""
+    cancelled = getattr(core_errors, "Cancelled", None)
+    codes = {"failure": core_errors.TestsFailed.exit_code, "error": EmscriptenPythonError.exit_code,
+             "cancelled": cancelled.exit_code if cancelled else EmscriptenPythonError.exit_code}
+    return codes.get(run.outcome, 0)
+
+
+def publish(out: Path, exit_code: int | None) -> int:
+    """Outputs, the step summary and annotations for the results in ``out``.
+
+    exit_code None (report-only): the code the CLI gives for these results. Returns the
+    exit code published.
+    """
     set_output("results-path", out / "results.json")
     try:
         run = Run.load(out / "results.json")
     except EmscriptenPythonError as exc:
+        code = exit_code or exc.exit_code
         set_output("result", "error")
-        set_output("exit-code", exit_code or exc.exit_code)
+        set_output("exit-code", code)
         set_output("counts", "{}")
         _append("GITHUB_STEP_SUMMARY", f"## 💥 Emscripten: no results\n\n{exc}\n")
         annotate("error", f"emscripten-python produced no results: {exc}", "emscripten-python")
-        return
+        return code
+    exit_code = exit_code_of(run) if exit_code is None else exit_code
     counts = run.counts()
     files = counts["files"]
     for key, value in {
@@ -139,15 +429,19 @@ def publish(out: Path, exit_code: int) -> None:
         annotate("error", error, "emscripten-python")
     bad = [f for f in run.test_files if f.outcome in BAD_FILE_OUTCOMES]
     for test_file in bad[:MAX_ANNOTATIONS]:
-        cases = [c.name for c in test_file.cases if c.outcome in ("failed", "error", "unexpected-success")]
+        failing = [c for c in test_file.cases if c.outcome in ("failed", "error", "unexpected-success")]
+        cases = [c.name for c in failing]
         detail = ", ".join(cases[:5]) + (f" and {len(cases) - 5} more" if len(cases) > 5 else "")
+        path = _test_path(test_file)
+        line = next((_line(path, c.traceback) for c in failing if c.traceback), 1)
         annotate("error", detail or (test_file.crash or test_file.log_excerpt or "")[:500] or test_file.outcome,
-                 f"{test_file.name} {test_file.outcome}")
+                 f"{test_file.name} {test_file.outcome}", file=_workspace_path(path), line=line)
     if len(bad) > MAX_ANNOTATIONS:
         annotate("error", f"{len(bad) - MAX_ANNOTATIONS} more failing test files: see the job summary")
     flaky = [f.name for f in run.test_files if f.outcome == "flaky"]
     if flaky:
         annotate("warning", ", ".join(flaky), f"{len(flaky)} flaky test file(s)")
+    return exit_code
 
 
 def _cli(*args: str, env: dict | None = None) -> int:
@@ -156,18 +450,10 @@ def _cli(*args: str, env: dict | None = None) -> int:
 
 def run() -> int:
     out = Path(os.environ["EP_OUT"])
-    emscripten = _input("emscripten-version")
-    argv = ["run", "--source", _input("source", "."), "--out", str(out),
-            "--toolchain", f"emsdk:{emscripten}" if emscripten else "emsdk",
-            "--tests", _input("tests", "smoke"), "--cache-dir", os.environ["EP_CACHE_DIR"],
-            "--origin", "github-actions", "--builder", _name()]
-    if _input("jobs"):
-        argv += ["--jobs", _input("jobs")]
-    if _details_url():
-        argv += ["--build-url", _details_url()]
-    print(f"::group::emscripten-python {' '.join(argv)}", flush=True)
+    argv = json.loads(os.environ["EP_ARGV"])      # built and checked by `prepare`
+    # Not folded into a ::group::, so the CLI's progress lines and errors stay visible.
+    print(f"emscripten-python {shlex.join(argv)}", flush=True)
     exit_code = _cli(*argv)
-    print("::endgroup::", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     # For the fork-safe reporter (docs/fork-safe.rst): untrusted there, checked against the
     # workflow_run's own head SHA before anything is posted.
@@ -182,7 +468,15 @@ def report() -> int:
     """Post to GitHub if asked. A failed delivery is a warning: it never fails the build."""
     out = Path(os.environ["EP_OUT"])
     if _input("results-from"):
-        publish(out, 0)
+        if not (out / "results.json").is_file():
+            # Usually a download step that found no artifact: that must not leave the job green.
+            annotate("error", f"results-from: {out} holds no results.json (was the artifact downloaded?)",
+                     "emscripten-python")
+            set_output("result", "error")
+            set_output("exit-code", core_errors.ResultsError.exit_code)
+            set_output("report-status", "skipped")
+            return core_errors.ResultsError.exit_code
+        publish(out, None)
     mode = _input("report", "summary")
     if mode != "github":
         set_output("report-status", "skipped")

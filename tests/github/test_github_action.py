@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from action_trees import stand_in_cpython
 from gh_helpers import SHA, TOKEN, dump, make_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,17 +111,22 @@ def test_report_only_writes_outputs_summary_and_annotations(tmp_path, failing_re
     assert runner.summary.startswith("## ❌ Emscripten: failure")
     assert "test.test_os.T.test_0" in runner.summary
     errors = [line for line in done.stdout.splitlines() if line.startswith("::error ")]
-    assert "::error title=test_os failed::test.test_os.T.test_0, test.test_os.T.test_1" in errors
+    # Inline on the test file, at the innermost traceback frame in it.
+    assert "::error file=Lib/test/test_os.py,line=100,title=test_os failed::test.test_os.T.test_0, " \
+           "test.test_os.T.test_1" in errors
+    assert outputs["exit-code"] == "30", "report-only: the exit code the CLI gives for a failed run"
 
 
 def test_build_step_records_a_failed_run_and_what_the_reporter_needs(tmp_path):
-    inputs = {"source": "no-such-cpython", "tests": "test_os", "pr": "7", "sha": SHA, "name": "",
+    inputs = {"source": "no-such-cpython.tar.gz", "tests": "test_os", "pr": "7", "sha": SHA, "name": "",
               "emscripten-version": "", "results-from": ""}
     runner = Runner(tmp_path, inputs, {})
+    (runner.workspace / "no-such-cpython.tar.gz").write_text("not a tarball")
 
     assert runner.step("prepare").returncode == 0
     prepared = runner.steps["prepare"]
-    assert prepared["cache-key"] == "emscripten-python-unpinned-Linux-X64"
+    assert re.fullmatch(r"emscripten-python-v2-Linux-X64-emsdk-unpinned-tarball-[0-9a-f]{12}-[0-9a-f]{16}",
+                        prepared["cache-key"])
     assert re.fullmatch(r"emscripten-python-emscripten-[0-9a-f]{8}-1", prepared["artifact-name"])
     assert prepared["cache-dir"] == str(tmp_path / "runner_temp" / "emscripten-python" / "cache")
     assert runner._env_from_file() == {"EMSCRIPTEN_PYTHON_CACHE": prepared["cache-dir"]}
@@ -131,7 +137,8 @@ def test_build_step_records_a_failed_run_and_what_the_reporter_needs(tmp_path):
     assert (outputs["result"], outputs["exit-code"]) == ("error", "10")
     assert "no-such-cpython" in runner.summary and "::error title=emscripten-python::" in done.stdout
     context = json.loads((Path(prepared["out"]) / "github-context.json").read_text())
-    assert context == {"pr": 7, "sha": SHA, "name": "emscripten-python / emscripten"}
+    assert context == {"pr": 7, "sha": SHA, "name": "emscripten-python / emscripten (no-such-cpython, node 24, "
+                                                      "emsdk unpinned)"}
 
 
 def test_artifact_names_differ_per_matrix_leg_and_attempt(tmp_path):
@@ -140,9 +147,10 @@ def test_artifact_names_differ_per_matrix_leg_and_attempt(tmp_path):
         (tmp_path / str(i)).mkdir()
         runner = Runner(tmp_path / str(i), {"source": ".", "tests": tests, "emscripten-version": "4.0.12"},
                         {"GITHUB_RUN_ATTEMPT": attempt})
-        runner.step("prepare")
+        stand_in_cpython(runner.workspace)
+        assert runner.step("prepare").returncode == 0
         names.add(runner.steps["prepare"]["artifact-name"])
-        assert runner.steps["prepare"]["cache-key"] == "emscripten-python-4.0.12-Linux-X64"
+        assert runner.steps["prepare"]["cache-key"].startswith("emscripten-python-v2-Linux-X64-emsdk-4.0.12-")
     assert len(names) == 3, "the same leg and attempt gets the same name, any other a new one"
 
 

@@ -177,6 +177,9 @@ class Pipeline:
             env["EM_COMPILER_WRAPPER"] = ccache
         fingerprint = buildcache.source_fingerprint(context.source, self.options.source)
         known = [s.name for s in recipe.steps(context)] + list(PYTHONINFO_STAGES)
+        if self.options.browser:        # configure-browser / make-browser (3.11-3.13)
+            from .browser import browser_build_steps
+            known += [s.name for s in browser_build_steps(context)]
         if self.options.only and not set(self.options.only) & set(known):
             # Several names may be given for different eras (make-dependencies, make-libffi);
             # none of them matching this tree is a mistake.
@@ -192,9 +195,9 @@ class Pipeline:
         if self._wanted("pythoninfo-host"):
             self.pythoninfo_stage("host", context, env)
         if self.options.browser:
-            from .browser import browser_build_steps
             for step in browser_build_steps(context):
-                self._build_step(step, context, env, fingerprint)
+                if self._wanted(step.name):
+                    self._build_step(step, context, env, fingerprint)
 
     def _build_step(self, step, context: BuildContext, env: dict[str, str], fingerprint: str | None) -> None:
         key = buildcache.step_key(step, context.toolchain, fingerprint)

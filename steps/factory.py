@@ -93,7 +93,8 @@ class EmscriptenFactory(BuildFactory):
 
     def __init__(self, source=None, *, branch="main", worker=None, extra_tags=(), toolchain="emsdk", tests="all",
                  jobs=None, timeout_factor=None, mirror=None, repourl=CPYTHON_REPO, era: Era | None = None,
-                 cli=CLI, cache_dir=None, upload_dir="artifacts", upload_url=None, pythoninfo=True):
+                 cli=CLI, cache_dir=None, upload_dir="artifacts", upload_url=None, pythoninfo=True,
+                 nodes=(), browser=False):
         """source: the checkout step (default: a GitHub step of repourl into the builddir's `build`);
         branch: the CPython branch (a name or a BranchInfo; the change's branch wins, e.g. a PR's
         refs/pull/N/merge); worker: read for timeout_factor and parallel_tests when those are not given;
@@ -102,7 +103,9 @@ class EmscriptenFactory(BuildFactory):
         like CPython's per-worker timeout_factor; mirror: a directory on the worker with the
         sources the build would otherwise download (air-gapped workers; repourl can be local too);
         upload_dir / upload_url: where artifacts go on the master and the URL that serves them;
-        pythoninfo: the warn-only pythoninfo-build / pythoninfo-host steps CPython's builder runs.
+        pythoninfo: the warn-only pythoninfo-build / pythoninfo-host steps CPython's builder runs;
+        nodes: node binaries on the worker, the first the primary runtime, the others tested with the
+        same build (docs/runtimes.rst); browser: build the browser flavour and run the Chromium smoke test.
         """
         super().__init__()
         self.tags = [*self.factory_tags, *extra_tags]
@@ -133,7 +136,13 @@ class EmscriptenFactory(BuildFactory):
                                               maxTime=scaled(3 * HOUR)))
             if pythoninfo and names[0] in PYTHONINFO_AFTER:
                 self.addStep(EmscriptenPythonInfo(PYTHONINFO_AFTER[names[0]], cli=cli, timeout=scaled(20 * MINUTE)))
+        if browser and (era or era_for_branch(branch)) is Era.CONFIGURE:
+            # 3.11-3.13: the browser flavour in its own build dir; 3.14+ make-host builds the page.
+            for name in ("configure-browser", "make-browser"):
+                self.addStep(EmscriptenBuildStage(name, jobs=jobs, cli=cli, extra_args=["--browser"],
+                                                  timeout=scaled(20 * MINUTE), maxTime=scaled(3 * HOUR)))
         self.addStep(EmscriptenTest(tests, file_timeout=scaled(FILE_TIMEOUT), jobs=jobs, cli=cli,
+                                    nodes=nodes, browser=browser,
                                     timeout=scaled(30 * MINUTE), maxTime=scaled(6 * HOUR)))
         self.addStep(EmscriptenBundle(cli=cli, timeout=scaled(20 * MINUTE)))
         # Property defaults: the uploads' renderables are rendered before doStepIf is asked, and a

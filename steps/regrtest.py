@@ -17,7 +17,7 @@ class EmscriptenTest(CliStep):
     stage = "test"
 
     def __init__(self, tests="all", *, file_timeout=None, jobs=None, baseline=None, expected=None,
-                 fail_on=None, **kwargs):
+                 fail_on=None, nodes=(), browser=False, **kwargs):
         """jobs: node processes the test files are sharded across (default: the worker's CPUs).
         baseline / expected / fail_on: compare with a base run (docs/compare.rst), e.g.
         baseline="auto" with the status store reachable from the worker."""
@@ -27,6 +27,8 @@ class EmscriptenTest(CliStep):
                 args += [flag, value]
         if file_timeout:
             args += ["--timeout", str(file_timeout)]
+        # Several runtimes, one build: the first node is the primary (docs/runtimes.rst).
+        args += [arg for node in nodes for arg in ("--node", node)] + (["--browser"] if browser else [])
         kwargs.setdefault("timeout", 30 * MINUTE)
         kwargs.setdefault("maxTime", 6 * HOUR)
         super().__init__(args=args, **kwargs)

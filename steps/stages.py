@@ -54,12 +54,13 @@ class EmscriptenBuildStage(CliStep):
     stage = "build"
     haltOnFailure = True
 
-    def __init__(self, *stages: str, jobs=None, **kwargs):
+    def __init__(self, *stages: str, jobs=None, extra_args=(), **kwargs):
         if not stages:
             config.error("EmscriptenBuildStage needs at least one build stage name, e.g. 'make-host'",
                          always_raise=True)
         args = [arg for stage in stages for arg in ("--only", stage)]
         args += jobs_args("-j", jobs)
+        args += list(extra_args)        # e.g. --browser for configure-browser / make-browser
         kwargs.setdefault("name", stages[0])
         kwargs.setdefault("timeout", 20 * MINUTE)
         kwargs.setdefault("maxTime", 3 * HOUR)

@@ -54,8 +54,10 @@ def ingest_build(build: dict, *, db_url: str | None = None, basedir: str | os.Pa
         say(f"status: {builder} build {number}: no results.json on the master "
             f"({path or 'no results_path property'}); nothing to store")
         return None
+    # A PR build is filed under its PR and base branch ("basename", set by Buildbot's GitHub hook).
     result = record_run(path, db_url, origin="buildbot", builder=builder, branch=properties.get("branch") or None,
-                        pr=pr_number(properties), build_url=build.get("url"))
+                        pr=pr_number(properties), build_url=build.get("url"),
+                        base_branch=properties.get("basename") or properties.get("github.base.ref") or None)
     say(f"status: {builder} build {number}: {result} {path}")
     return result
 

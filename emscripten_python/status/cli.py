@@ -13,6 +13,8 @@ for _dependency in ("sqlalchemy", "flask"):
     if importlib.util.find_spec(_dependency) is None:
         raise ModuleNotFoundError(f"No module named {_dependency!r}", name=_dependency)
 
+from ..validation import Limits  # noqa: E402  (no third-party import)
+
 
 def _db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="URL",
@@ -21,68 +23,119 @@ def _db(parser: argparse.ArgumentParser) -> None:
                              "user data directory)")
 
 
+def _tier3(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tier3-builder", action="append", metavar="NAME", dest="tier3_builders",
+                        help="a builder whose branch builds decide the PEP 11 verdict and the badges "
+                             "(repeat for more; default: $EMSCRIPTEN_PYTHON_TIER3_BUILDERS, comma-separated, "
+                             "else every builder whose runs come from Buildbot)")
+
+
 def register(subparsers) -> None:
     status = subparsers.add_parser("status", help="results store and status page (Tier 3 tracking)")
     sub = status.add_subparsers(dest="status_command", required=True)
 
-    ingest = sub.add_parser("ingest", help="store results.json files (idempotent on run_id)")
+    ingest = sub.add_parser("ingest", help="store results.json files (idempotent on run_id); every good "
+                                           "file is stored, every bad one reported (exit 40)")
     _db(ingest)
     ingest.add_argument("results", nargs="+", type=Path, help="results.json file(s)")
     ingest.add_argument("--builder", help="builder / job name (default: origin.builder)")
     ingest.add_argument("--branch", help="branch (default: source.branch)")
-    ingest.add_argument("--pr", type=int, help="pull request number")
+    ingest.add_argument("--pr", type=_positive, help="pull request number: the run is a PR build")
+    ingest.add_argument("--base-branch", help="a PR build's base branch (default: origin.base_branch)")
     ingest.add_argument("--commit-message", help="commit message shown with the run")
     ingest.add_argument("--build-url", help="link to the build (default: origin.url)")
     ingest.add_argument("--origin", choices=["local", "buildbot", "github-actions"],
                         help="who ran it (default: origin.kind)")
+    defaults = Limits()   # the shared validation's (emscripten_python.validation)
+    ingest.add_argument("--max-bytes", type=_positive,
+                        help=f"largest results.json accepted, checked before reading (default: {defaults.max_file_bytes})")
+    ingest.add_argument("--max-files", type=_positive,
+                        help=f"most test files in one run (default: {defaults.max_files})")
+    ingest.add_argument("--max-text", type=_positive,
+                        help=f"longest crash text, traceback, message or log excerpt, in characters "
+                             f"(default: {defaults.max_text})")
     ingest.set_defaults(func=_ingest)
 
-    serve = sub.add_parser("serve", help="serve the status page (read-only WSGI app)")
+    serve = sub.add_parser("serve", help="serve the status page (read-only WSGI app on waitress)")
     _db(serve)
+    _tier3(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8050)
+    serve.add_argument("--threads", type=_positive, default=8, help="worker threads (default: %(default)s)")
     serve.set_defaults(func=_serve)
 
     export = sub.add_parser("export", help="write the status page as static HTML + JSON")
     _db(export)
+    _tier3(export)
     export.add_argument("dir", type=Path)
     export.set_defaults(func=_export)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
 def _ingest(args: argparse.Namespace) -> int:
-    from ..results import Run
-    from .ingest import ingest
+    """Exit 0 when every file was stored; 40 when any was refused (each is named on stderr,
+    every other file is stored); 51 when the store itself is unusable."""
+    import dataclasses
+    import sys
+
+    from ..errors import ResultsError
+    from .ingest import ingest_paths
     from .store import Store
 
+    given = {"max_file_bytes": args.max_bytes, "max_files": args.max_files, "max_text": args.max_text}
+    limits = dataclasses.replace(Limits(), **{k: v for k, v in given.items() if v is not None})
+    overrides = dict(builder=args.builder, branch=args.branch, base_branch=args.base_branch, pr=args.pr,
+                     commit_message=args.commit_message, build_url=args.build_url, origin=args.origin)
     store = Store(args.db)
+
+    def report(outcome) -> None:
+        if outcome.error is not None:
+            print(f"error: {outcome.error}", file=sys.stderr)
+        else:
+            print(f"{outcome.result}: {outcome.run_id} from {outcome.path} -> {store.safe_url}", flush=True)
+
     try:
-        for path in args.results:
-            run = Run.load(path)
-            result = ingest(store, run, builder=args.builder, branch=args.branch, pr=args.pr,
-                            commit_message=args.commit_message, build_url=args.build_url, origin=args.origin)
-            print(f"{result}: {run.run_id} from {path} -> {store.safe_url}")
+        outcomes = ingest_paths(store, args.results, limits=limits, overrides=overrides, report=report)
     finally:
         store.close()
+    bad = [o for o in outcomes if o.error is not None]
+    if bad:
+        raise ResultsError(f"{len(bad)} of {len(outcomes)} results.json files refused (named above); "
+                           f"the other {len(outcomes) - len(bad)} are stored")
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
+    from waitress import create_server
 
     from .web import create_app
 
-    server = make_server(args.host, args.port, create_app(args.db), threaded=True)
-    print(f"serving the status page on http://{args.host}:{server.port}/", flush=True)
+    # waitress: a production WSGI server in pure Python (no compiler, any platform); the same
+    # app Buildbot's dashboard mounts.
+    server = create_server(create_app(args.db, args.tier3_builders), host=args.host, port=args.port,
+                           threads=args.threads, ident="emscripten-python-status")
+    print(f"serving the status page on http://{args.host}:{server.effective_port}/ (waitress)", flush=True)
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        server.close()
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     from .export import export
 
-    count = export(args.db, args.dir)
+    count = export(args.db, args.dir, tier3_builders=args.tier3_builders)
     print(f"wrote {count} files to {args.dir}")
     return 0

@@ -29,9 +29,9 @@ def _internal(page: str, href: str) -> str | None:
     return unquote(target.path.lstrip("/"))
 
 
-def export(db_url: str | None, out_dir: Path) -> int:
+def export(db_url: str | None, out_dir: Path, tier3_builders: list[str] | None = None) -> int:
     """Write the site under `out_dir`; returns the number of files written."""
-    client = create_app(db_url).test_client()
+    client = create_app(db_url, tier3_builders).test_client()
     queue, seen = ["index.html"], {"index.html"}
     while queue:
         page = queue.pop()

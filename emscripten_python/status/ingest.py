@@ -1,28 +1,55 @@
-"""results.json -> rows, idempotent on the run's run_id."""
+"""results.json -> rows, idempotent on the run's run_id.
+
+One path for every run that enters the store: `load` (size limit before reading, strict JSON,
+the shared validation and the store's checks, then the result model) and `ingest_many`
+(any number of runs in one transaction, three INSERTs per batch). `ingest` (one run),
+`ingest_paths` (the CLI's batch) and `record_run` (the master hook, `run`/`test`) all go
+through them. After a large batch, and every ANALYZE_EVERY runs, the planner's statistics
+are refreshed (ANALYZE): without them SQLite picks the wrong index on a grown store.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..errors import EmscriptenPythonError, ResultsError
 from ..results import BAD_FILE_OUTCOMES, Run
-from .models import CaseRow, FileRow, RunRow
+from ..validation import Limits, load_validated
+from .checks import check_row, pr_number
+from .migrations import PR_REF
+from .models import CaseRow, FileRow, LaneRow, RunRow
 from .store import Store
 
 # Passing and skipped cases are implied by their file's counts (see models.py).
 STORED_CASE_OUTCOMES = frozenset({"failed", "error", "unexpected-success"})
-OVERRIDES = ("builder", "branch", "pr", "commit_message", "build_url", "origin")
-_PR_REF = re.compile(r"^refs/pull/(\d+)/")
+OVERRIDES = ("builder", "branch", "base_branch", "pr", "commit_message", "build_url", "origin")
 # Two writers inserting the same new run_id: the loser gets IntegrityError and, on its
 # next attempt, sees the winner's row.
-_ATTEMPTS = 3
+_ATTEMPTS = 5
+BATCH = 500              # runs per transaction in a bulk ingest
+ANALYZE_EVERY = 2_000    # refresh statistics when the run ids pass a multiple of this...
+ANALYZE_BATCH = 200      # ...or after a batch of this many new runs that adds 10% to the store
+
+
+def load(path: Path, limits: Limits | None = None) -> Run:
+    """Read one results.json through the shared validation (size checked before reading;
+    types, finite numbers, sizes, a safe run_id): ResultsError naming the file otherwise."""
+    try:
+        return load_validated(path, limits or Limits())
+    except ResultsError as exc:
+        text = str(exc)
+        raise ResultsError(text if text.startswith(str(path)) else f"{path}: {text}") from None
 
 
 def _utc_naive(stamp: str | None) -> datetime:
@@ -37,19 +64,29 @@ def _digest(run: Run, overrides: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def pr_and_branch(branch: str, base: str | None, pr: int | None) -> tuple[int | None, str]:
+    """(PR number or None, the branch the run is filed under): a PR build (a PR number, or a
+    refs/pull/N/… branch) is filed under its base branch when known, else under its ref."""
+    if pr is None and isinstance(branch, str) and (match := PR_REF.match(branch)):
+        pr = int(match.group(1))
+    if pr is None:
+        return None, branch
+    return pr, base or branch
+
+
 def _run_values(run: Run, digest: str, overrides: dict) -> dict:
     origin, source = run.origin or {}, run.source or {}
-    branch = overrides.get("branch") or source.get("branch") or "unknown"
-    pr = overrides.get("pr") or origin.get("pr")
-    if pr is None and (match := _PR_REF.match(branch)):
-        pr = int(match.group(1))
+    pr, branch = pr_and_branch(overrides.get("branch") or source.get("branch") or "unknown",
+                               overrides.get("base_branch") or origin.get("base_branch") or origin.get("base")
+                               or source.get("base_branch"),
+                               pr_number(overrides.get("pr"), "--pr") or pr_number(origin.get("pr")))
     counts = run.counts()
     files = counts["files"]
     return dict(
         run_id=run.run_id, digest=digest, created=_utc_naive(run.created), ingested=_utc_naive(None),
         origin=overrides.get("origin") or origin.get("kind") or "local",
         builder=overrides.get("builder") or origin.get("builder") or origin.get("kind") or "local",
-        branch=branch, commit=source.get("commit"), pr=int(pr) if pr is not None else None,
+        branch=branch, commit=source.get("commit"), pr=pr,
         commit_message=overrides.get("commit_message") or source.get("commit_message"),
         build_url=overrides.get("build_url") or origin.get("url"),
         cpython_version=source.get("cpython_version"), emcc_version=(run.toolchain or {}).get("emcc_version"),
@@ -64,54 +101,184 @@ def _run_values(run: Run, digest: str, overrides: dict) -> dict:
     )
 
 
-def _insert(session: Session, run: Run, digest: str, overrides: dict) -> None:
-    # Core inserts, not ORM objects: a full run has ~500 files, and the unit of work would
-    # triple the ingest time (benchmarks/status_store.py).
-    run_pk = session.execute(insert(RunRow).values(_run_values(run, digest, overrides))
-                             .returning(RunRow.id)).scalar_one()
-    if not run.test_files:
-        return
-    file_pks = session.execute(
-        insert(FileRow).returning(FileRow.id, sort_by_parameter_order=True),
-        [dict(run_pk=run_pk, name=f.name, outcome=f.outcome, duration=f.duration, tests_run=f.tests_run,
-              failures=f.failures, attempts=f.attempts, crash=f.crash, log_excerpt=f.log_excerpt)
-         for f in run.test_files]).scalars().all()
-    cases = [dict(file_pk=file_pk, name=c.name, outcome=c.outcome, duration=c.duration, message=c.message,
-                  traceback=c.traceback)
-             for file_pk, test_file in zip(file_pks, run.test_files)
-             for c in test_file.cases if c.outcome in STORED_CASE_OUTCOMES]
-    if cases:
-        session.execute(insert(CaseRow), cases)
+@dataclass
+class _Item:
+    run: Run
+    overrides: dict
+    digest: str
+    values: dict
 
 
-def ingest(store: Store, run: Run, **overrides) -> str:
-    """Store `run`; "inserted", "updated" (same run_id, newer content) or "unchanged"."""
+def _prepare(run: Run, overrides: dict, source: str) -> _Item:
     overrides = {k: v for k, v in overrides.items() if k in OVERRIDES and v is not None}
     digest = _digest(run, overrides)
+    values = _run_values(run, digest, overrides)
+    check_row(values, run.test_files, source)
+    return _Item(run, overrides, digest, values)
+
+
+def _insert_lanes(session: Session, items: list[_Item]) -> None:
+    lanes = {(i.values["branch"], i.values["builder"]): i.values["origin"] for i in items if i.values["pr"] is None}
+    if not lanes:
+        return
+    dialect = session.get_bind().dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert if dialect == "sqlite" else None
+    rows = [{"branch": b, "builder": c, "origin": o} for (b, c), o in sorted(lanes.items())]
+    if insert_ is None:   # another database: one by one
+        known = set(session.execute(select(LaneRow.branch, LaneRow.builder)).tuples())
+        rows = [r for r in rows if (r["branch"], r["builder"]) not in known]
+        if rows:
+            session.execute(insert(LaneRow), rows)
+        return
+    session.execute(insert_(LaneRow).on_conflict_do_nothing(index_elements=["branch", "builder"]), rows)
+
+
+def _insert(session: Session, items: list[_Item]) -> list[int]:
+    """All `items` in three INSERTs (runs, files, cases), after the lanes they add; the new run pks.
+
+    Rows are written in run_id order (and lanes in name order), so two writers whose batches
+    overlap take their locks in the same order and cannot deadlock."""
+    items = sorted(items, key=lambda i: i.run.run_id)
+    _insert_lanes(session, items)
+    # Core inserts, not ORM objects: a full run has ~500 files, and the unit of work would
+    # triple the ingest time (benchmarks/status_store.py).
+    run_pks = session.execute(insert(RunRow).returning(RunRow.id, sort_by_parameter_order=True),
+                              [i.values for i in items]).scalars().all()
+    files = [(run_pk, f) for run_pk, item in zip(run_pks, items) for f in item.run.test_files]
+    if files:
+        file_pks = session.execute(
+            insert(FileRow).returning(FileRow.id, sort_by_parameter_order=True),
+            [dict(run_pk=run_pk, name=f.name, outcome=f.outcome, duration=f.duration, tests_run=f.tests_run,
+                  failures=f.failures, attempts=f.attempts, crash=f.crash, log_excerpt=f.log_excerpt)
+             for run_pk, f in files]).scalars().all()
+        cases = [dict(file_pk=file_pk, name=c.name, outcome=c.outcome, duration=c.duration, message=c.message,
+                      traceback=c.traceback)
+                 for file_pk, (_, test_file) in zip(file_pks, files)
+                 for c in test_file.cases if c.outcome in STORED_CASE_OUTCOMES]
+        if cases:
+            session.execute(insert(CaseRow), cases)
+    return run_pks
+
+
+def _store_batch(session: Session, items: list[_Item]) -> tuple[list[str], list[int]]:
+    """(result per item, new run pks) within the caller's transaction."""
+    existing = {r.run_id: r for r in session.execute(
+        select(RunRow.id, RunRow.run_id, RunRow.digest).where(RunRow.run_id.in_({i.run.run_id for i in items})))}
+    results: list[str] = []
+    pending: dict[str, _Item] = {}
+    replace = []
+    for item in items:
+        run_id = item.run.run_id
+        earlier = pending.get(run_id) or existing.get(run_id)
+        if earlier is not None and earlier.digest == item.digest:
+            results.append("unchanged")
+            continue
+        if run_id not in pending and earlier is not None:
+            # A staged build ingests after each stage: the later record replaces the earlier;
+            # its files and cases go with it (ON DELETE CASCADE).
+            replace.append(earlier.id)
+        results.append("inserted" if earlier is None else "updated")
+        pending[run_id] = item    # the same run twice in one batch: the later one is stored
+    if replace:
+        session.execute(delete(RunRow).where(RunRow.id.in_(replace)))
+    return results, _insert(session, list(pending.values())) if pending else []
+
+
+def analyze(store: Store) -> None:
+    """Fresh planner statistics (SQLite: sampled, so it stays fast on a big store)."""
+    with store.engine.execution_options(write=True).begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+        elif conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE runs, test_files, test_cases, lanes")
+
+
+def ingest_many(store: Store, runs: Sequence[tuple[Run, dict, str]]) -> list[str]:
+    """Store (run, overrides, source name) triples in one transaction; a result per run:
+    "inserted", "updated" (same run_id, newer content) or "unchanged". ResultsError when a
+    run's stored values are not acceptable (nothing of the batch is stored then)."""
+    items = [_prepare(run, overrides, source) for run, overrides, source in runs]
+    if not items:
+        return []
     attempt = 0
     while True:
         try:
             with store.writer() as session, session.begin():
-                existing = session.execute(select(RunRow.id, RunRow.digest)
-                                           .where(RunRow.run_id == run.run_id)).first()
-                if existing is not None and existing.digest == digest:
-                    return "unchanged"
-                if existing is not None:
-                    # A staged build ingests after each stage: the later record replaces the
-                    # earlier; its files and cases go with it (ON DELETE CASCADE).
-                    session.execute(delete(RunRow).where(RunRow.id == existing.id))
-                _insert(session, run, digest, overrides)
-            return "updated" if existing is not None else "inserted"
+                results, new_pks = _store_batch(session, items)
+            break
         except IntegrityError:
             attempt += 1
             if attempt == _ATTEMPTS:
                 raise
+    if new_pks and (len(new_pks) >= max(ANALYZE_BATCH, max(new_pks) // 10)
+                    or max(new_pks) // ANALYZE_EVERY > (min(new_pks) - 1) // ANALYZE_EVERY):
+        analyze(store)
+    return results
+
+
+def ingest(store: Store, run: Run, **overrides) -> str:
+    """Store one `run`; "inserted", "updated" (same run_id, newer content) or "unchanged"."""
+    return ingest_many(store, [(run, overrides, f"run {run.run_id}")])[0]
+
+
+@dataclass
+class Outcome:
+    path: Path
+    result: str | None = None         # inserted / updated / unchanged
+    run_id: str | None = None
+    error: EmscriptenPythonError | None = None
+
+
+def ingest_paths(store: Store, paths: Iterable[Path], *, limits: Limits | None = None,
+                 overrides: dict | None = None, batch: int = BATCH,
+                 report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Store every good file of `paths`, BATCH files per transaction; a bad file (ResultsError)
+    is reported and skipped, the others are stored. Errors of the store itself propagate."""
+    limits, overrides = limits or Limits(), overrides or {}
+    outcomes: list[Outcome] = []
+    chunk: list[tuple[Outcome, Run]] = []
+
+    def flush() -> None:
+        if not chunk:
+            return
+        try:
+            results = ingest_many(store, [(run, overrides, str(o.path)) for o, run in chunk])
+        except ResultsError:
+            # One file's values were refused: store the others one by one, report that one.
+            results = []
+            for outcome, run in chunk:
+                try:
+                    results.append(ingest_many(store, [(run, overrides, str(outcome.path))])[0])
+                except ResultsError as exc:
+                    outcome.error = exc
+                    results.append(None)
+        for (outcome, run), result in zip(chunk, results):
+            outcome.result, outcome.run_id = result, run.run_id
+            if report:
+                report(outcome)
+        chunk.clear()
+
+    for path in paths:
+        outcome = Outcome(Path(path))
+        outcomes.append(outcome)
+        try:
+            chunk.append((outcome, load(outcome.path, limits)))
+        except ResultsError as exc:
+            outcome.error = exc
+            if report:
+                report(outcome)
+            continue
+        if len(chunk) >= batch:
+            flush()
+    flush()
+    return outcomes
 
 
 def record_run(results_path: str | Path, db_url: str | None = None, **overrides) -> str:
     """Ingest one results.json into the store at `db_url` (default store when None)."""
     store = Store(db_url)
     try:
-        return ingest(store, Run.load(Path(results_path)), **overrides)
+        return ingest(store, load(Path(results_path)), **overrides)
     finally:
         store.close()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from ..results import BAD_FILE_OUTCOMES
-from .models import FileRow, RunRow
+from .models import FileRow, LaneRow, RunRow
 
 GREEN = frozenset({"success", "warnings"})   # warnings = only flaky tests, which passed on re-run
 # Neither green nor red: not finished, or stopped from outside (a cancelled run says nothing
@@ -64,7 +65,7 @@ class Health:
     streak: int = 0
     last_green: datetime | None = None
 
-    @property
+    @cached_property
     def finished(self) -> list:
         return [r for r in self.runs if r.outcome not in NO_VERDICT]
 
@@ -97,7 +98,7 @@ class Health:
         older, newer = statistics.median(durations[:half]), statistics.median(durations[half:])
         return newer / older - 1 if older else None
 
-    @property
+    @cached_property
     def dots(self) -> list[tuple[str, str]]:
         """(state, tooltip) per finished run, oldest first."""
         return [(state_of(r.outcome), f"{r.outcome} · {r.created:%Y-%m-%d %H:%M} · {(r.commit or '')[:10]}")
@@ -122,46 +123,117 @@ def duration_points(chrono: list) -> list[tuple[str, float]]:
     return [(f"{r.created:%Y-%m-%d %H:%M} {r.outcome}", (r.duration or 0) / 60) for r in chrono]
 
 
-def groups(session: Session, branch: str | None = None) -> list[tuple[str, str]]:
-    query = select(RunRow.branch, RunRow.builder).distinct()
+# Branch builds only: PR builds (pr set) have their own pages and never count in the grid,
+# the flaky rule, the PEP 11 verdict or a badge. The partial index ix_runs_grid has this
+# very condition, so every query of a lane below must carry it.
+BRANCH_BUILD = RunRow.pr.is_(None)
+
+
+def lanes(session: Session, branch: str | None = None) -> list[tuple[str, str, str]]:
+    """(branch, builder, origin) of every lane with branch builds, main first."""
+    query = select(LaneRow.branch, LaneRow.builder, LaneRow.origin)
     if branch is not None:
-        query = query.where(RunRow.branch == branch)
+        query = query.where(LaneRow.branch == branch)
     return sorted((tuple(row) for row in session.execute(query)), key=lambda g: (branch_key(g[0]), g[1]))
 
 
+def groups(session: Session, branch: str | None = None) -> list[tuple[str, str]]:
+    return [(b, c) for b, c, _ in lanes(session, branch)]
+
+
+def is_tier3(builder: str, origin: str, tier3_builders: frozenset[str] | None) -> bool:
+    """Whether a builder counts in the PEP 11 verdict: one of the configured builders, or by
+    default any builder whose runs come from Buildbot (not GitHub Actions, not a local run)."""
+    return builder in tier3_builders if tier3_builders is not None else origin == "buildbot"
+
+
+# A lane's queries, built once (building a statement costs more than running it on SQLite).
+_LANE = (RunRow.branch == bindparam("branch"), RunRow.builder == bindparam("builder"), BRANCH_BUILD)
+_DECIDED = RunRow.outcome.not_in(sorted(NO_VERDICT))
+_LANE_RUNS = select(*_RUN_COLUMNS).where(*_LANE).order_by(RunRow.created.desc()).limit(bindparam("window"))
+_LAST_GREEN = select(func.max(RunRow.created)).where(*_LANE, RunRow.outcome.in_(sorted(GREEN)))
+_LAST_OF_OTHER_COLOUR = {
+    "green": select(func.max(RunRow.created)).where(*_LANE, _DECIDED, RunRow.outcome.not_in(sorted(GREEN))),
+    "red": _LAST_GREEN,
+}
+_COUNT_SINCE = select(func.count()).select_from(RunRow).where(*_LANE, _DECIDED, RunRow.created > bindparam("since"))
+_COUNT_ALL = select(func.count()).select_from(RunRow).where(*_LANE, _DECIDED)
+
+
 def health(session: Session, branch: str, builder: str, window: int = WINDOW) -> Health:
-    same = (RunRow.branch == branch, RunRow.builder == builder)
-    runs = session.execute(select(*_RUN_COLUMNS).where(*same).order_by(RunRow.created.desc())
-                           .limit(window)).all()
-    result = Health(branch, builder, runs)
-    result.last_green = session.scalar(select(func.max(RunRow.created))
-                                       .where(*same, RunRow.outcome.in_(GREEN)))
-    if result.state != "pending":
+    """A lane's last `window` branch builds, its last green run and its streak; the last two
+    come from the window when it holds them, else from one or two more indexed queries."""
+    conn = session.connection()
+    lane = {"branch": branch, "builder": builder}
+    result = Health(branch, builder, conn.execute(_LANE_RUNS, {**lane, "window": window}).all())
+    full = len(result.runs) == window
+    result.last_green = next((r.created for r in result.runs if r.outcome in GREEN), None)
+    if result.last_green is None and full:
+        result.last_green = conn.scalar(_LAST_GREEN, lane)
+    if result.state in ("green", "red"):
         # The streak runs back to the newest finished run of the other colour, beyond the window.
-        other = RunRow.outcome.not_in(GREEN) if result.state == "green" else RunRow.outcome.in_(GREEN)
-        other_last = session.scalar(select(func.max(RunRow.created))
-                                    .where(*same, other, RunRow.outcome.not_in(NO_VERDICT)))
-        streak = select(func.count()).where(*same, RunRow.outcome.not_in(NO_VERDICT))
-        if other_last is not None:
-            streak = streak.where(RunRow.created > other_last)
-        result.streak = session.scalar(streak.select_from(RunRow))
+        green, streak = result.state == "green", 0
+        for run in result.finished:
+            if (run.outcome in GREEN) != green:
+                break
+            streak += 1
+        else:
+            if full:   # all one colour: the streak may go on beyond the window
+                other_last = conn.scalar(_LAST_OF_OTHER_COLOUR[result.state], lane)
+                streak = (conn.scalar(_COUNT_ALL, lane) if other_last is None
+                          else conn.scalar(_COUNT_SINCE, {**lane, "since": other_last}))
+        result.streak = streak
     return result
 
 
-def overview(session: Session) -> dict:
-    """The grid: branches (rows) × builders (columns) -> Health."""
-    cells = {(b, c): health(session, b, c) for b, c in groups(session)}
+def overview(session: Session, tier3_builders: frozenset[str] | None = None) -> dict:
+    """The grid: branches (rows) × builders (columns) -> Health, of branch builds; which
+    builders count for PEP 11; the newest pull requests."""
+    found = lanes(session)
+    cells = {(b, c): h for b, c, _ in found if (h := health(session, b, c)).runs}
     branches = sorted({b for b, _ in cells}, key=branch_key)
     builders = sorted({c for _, c in cells})
-    return {"branches": branches, "builders": builders, "cells": cells}
+    tier3 = sorted({c for b, c, origin in found if (b, c) in cells and is_tier3(c, origin, tier3_builders)})
+    return {"branches": branches, "builders": builders, "cells": cells, "tier3": tier3,
+            "prs": recent_prs(session)}
 
 
-def pep11(session: Session, branch: str | None = None) -> list[dict]:
-    """Per branch (or just `branch`): its builders' Health and whether it meets STABLE_RULE."""
+def pep11(session: Session, branch: str | None = None, tier3_builders: frozenset[str] | None = None) -> list[dict]:
+    """Per branch (or just `branch`): its Tier 3 builders' Health and whether it meets STABLE_RULE.
+    A branch none of whose builders counts has no verdict (not listed)."""
     by_branch: dict[str, list[Health]] = {}
-    for name, builder in groups(session, branch):
-        by_branch.setdefault(name, []).append(health(session, name, builder, window=STABLE_LAST))
+    for name, builder, origin in lanes(session, branch):
+        if is_tier3(builder, origin, tier3_builders):
+            h = health(session, name, builder, window=STABLE_LAST)
+            if h.runs:
+                by_branch.setdefault(name, []).append(h)
     return [{"branch": b, "stable": all(h.stable for h in hs), "builders": hs} for b, hs in by_branch.items()]
+
+
+@dataclass
+class PullRequest:
+    number: int
+    branch: str          # its base branch, or its ref when the base is not known
+    last: object         # newest run (_RUN_COLUMNS + builder)
+
+
+def recent_prs(session: Session, limit: int = 10, scan: int = 500) -> list[PullRequest]:
+    """The newest `limit` pull requests among the last `scan` PR builds (one bounded query)."""
+    rows = session.execute(select(*_RUN_COLUMNS, RunRow.builder, RunRow.branch).where(RunRow.pr.is_not(None))
+                           .order_by(RunRow.created.desc()).limit(scan)).all()
+    found: dict[int, PullRequest] = {}
+    for row in rows:
+        if row.pr not in found:
+            found[row.pr] = PullRequest(row.pr, row.branch, row)
+            if len(found) == limit:
+                break
+    return list(found.values())
+
+
+def pr_runs(session: Session, number: int, limit: int = 200) -> list:
+    """A pull request's builds, newest first (at most `limit`)."""
+    return session.execute(select(*_RUN_COLUMNS, RunRow.builder, RunRow.branch)
+                           .where(RunRow.pr == number).order_by(RunRow.created.desc()).limit(limit)).all()
 
 
 @dataclass
@@ -197,25 +269,45 @@ class Flaky:
 
 
 def flaky_tests(session: Session, branch: str | None = None, window: int = WINDOW) -> list[Flaky]:
+    """Flaky files of every lane: its last `window` branch builds (one indexed query per lane),
+    then, in two queries for all lanes, the files that went wrong in them and their history."""
+    conn = session.connection()
+    runs: dict[int, tuple] = {}    # run pk -> (lane, created, run_id)
+    for lane in groups(session, branch):
+        for pk, run_id, created in conn.execute(
+                select(RunRow.id, RunRow.run_id, RunRow.created)
+                .where(RunRow.branch == lane[0], RunRow.builder == lane[1], BRANCH_BUILD)
+                .order_by(RunRow.created.desc()).limit(window)):
+            runs[pk] = (lane, created, run_id)
+    if not runs:
+        return []
+    # Only files that ever went wrong can be flaky: read their history, not all ~500 files.
+    suspects: set[tuple] = set()
+    names: set[str] = set()
+    for pk, name in conn.execute(select(FileRow.run_pk, FileRow.name).where(
+            FileRow.run_pk.in_(runs), FileRow.outcome.in_(sorted(BAD_FILE_OUTCOMES | {"flaky"})))):
+        suspects.add((runs[pk][0], name))
+        names.add(name)
+    history: dict[tuple, list] = {}
+    for pk, name, outcome in conn.execute(select(FileRow.run_pk, FileRow.name, FileRow.outcome).where(
+            FileRow.run_pk.in_(runs), FileRow.name.in_(sorted(names)))):
+        lane, created, run_id = runs[pk]
+        if (lane, name) in suspects:
+            history.setdefault((lane, name), []).append((created, run_id, outcome))
     found: list[Flaky] = []
-    for group_branch, builder in groups(session, branch):
-        runs = session.execute(select(RunRow.id, RunRow.run_id, RunRow.created)
-                               .where(RunRow.branch == group_branch, RunRow.builder == builder)
-                               .order_by(RunRow.created.desc()).limit(window)).all()
-        by_pk = {r.id: r for r in runs}
-        # Only files that ever went wrong can be flaky: read their history, not all ~500 files.
-        suspects = select(FileRow.name).distinct().where(
-            FileRow.run_pk.in_(by_pk), FileRow.outcome.in_(BAD_FILE_OUTCOMES | {"flaky"}))
-        rows = session.execute(select(FileRow.name, FileRow.run_pk, FileRow.outcome)
-                               .where(FileRow.run_pk.in_(by_pk), FileRow.name.in_(suspects))).all()
-        history: dict[str, list] = {}
-        for row in sorted(rows, key=lambda r: by_pk[r.run_pk].created):
-            history.setdefault(row.name, []).append((by_pk[row.run_pk], row.outcome))
-        for name, seen in history.items():
-            flaky = _judge(Flaky(name, group_branch, builder), seen)
-            if flaky.is_flaky:
-                found.append(flaky)
-    return sorted(found, key=lambda f: (-f.flake_rate, f.name))
+    for (lane, name), seen in history.items():
+        seen.sort()
+        flaky = _judge(Flaky(name, lane[0], lane[1]), [(_Seen(created, run_id), outcome)
+                                                     for created, run_id, outcome in seen])
+        if flaky.is_flaky:
+            found.append(flaky)
+    return sorted(found, key=lambda f: (-f.flake_rate, f.name, branch_key(f.branch), f.builder))
+
+
+@dataclass(frozen=True)
+class _Seen:
+    created: datetime
+    run_id: str
 
 
 def _judge(flaky: Flaky, seen: list) -> Flaky:
@@ -247,7 +339,8 @@ def crash_summary(text: str | None) -> str:
 
 def crashes(session: Session, branch: str | None = None, limit: int = 100) -> list:
     """Newest crashed test files: the runtime died inside them (their own category, with the error)."""
-    query = (select(FileRow.name, FileRow.crash, RunRow.run_id, RunRow.branch, RunRow.builder, RunRow.created)
+    query = (select(FileRow.name, FileRow.crash, RunRow.run_id, RunRow.branch, RunRow.builder, RunRow.created,
+                    RunRow.pr)
              .join(RunRow, FileRow.run_pk == RunRow.id).where(FileRow.outcome == "crashed"))
     if branch is not None:
         query = query.where(RunRow.branch == branch)
@@ -255,8 +348,10 @@ def crashes(session: Session, branch: str | None = None, limit: int = 100) -> li
 
 
 def run_detail(session: Session, run_id: str) -> RunRow | None:
-    return session.scalar(select(RunRow).where(RunRow.run_id == run_id))
+    """A run with its files and their cases: three queries, however many files it has."""
+    return session.scalar(select(RunRow).where(RunRow.run_id == run_id)
+                          .options(selectinload(RunRow.files).selectinload(FileRow.cases)))
 
 
 def branches(session: Session) -> list[str]:
-    return sorted(session.scalars(select(RunRow.branch).distinct()), key=branch_key)
+    return sorted(session.scalars(select(LaneRow.branch).distinct()), key=branch_key)

@@ -7,17 +7,38 @@ models change, bump SCHEMA_VERSION and add MIGRATIONS[new] doing the same change
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from sqlalchemy import func, inspect, insert, select
+from sqlalchemy import func, inspect, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import StatusError
-from .models import Base, SchemaVersion
+from .models import Base, FileRow, LaneRow, RunRow, SchemaVersion
 
-SCHEMA_VERSION = 1
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+SCHEMA_VERSION = 2
+PR_REF = re.compile(r"^refs/pull/(\d+)/")
+
+
+def _v2_pr_builds(conn: Connection) -> None:
+    """PR builds apart from branch builds: `pr` set for every refs/pull/N/… branch, the grid
+    index made partial on branch builds, a PR index, test files indexed by (run, outcome),
+    and the `lanes` table (branch × builder of branch builds)."""
+    rows = conn.execute(text("SELECT id, branch FROM runs WHERE pr IS NULL AND branch LIKE 'refs/pull/%'")).all()
+    for row in rows:
+        if match := PR_REF.match(row.branch):
+            conn.execute(text("UPDATE runs SET pr = :pr WHERE id = :id"), {"pr": int(match.group(1)), "id": row.id})
+    for index in ("ix_runs_branch_builder_created", "ix_test_files_run_pk"):
+        conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
+    for index in (*RunRow.__table__.indexes, *FileRow.__table__.indexes):
+        index.create(conn, checkfirst=True)
+    LaneRow.__table__.create(conn, checkfirst=True)
+    conn.execute(text("INSERT INTO lanes (branch, builder, origin) SELECT branch, builder, MIN(origin) "
+                      "FROM runs WHERE pr IS NULL GROUP BY branch, builder"))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_pr_builds}
 
 # Any constant works; it only has to be the same in every process that migrates.
 _PG_LOCK_KEY = 0x656D7079

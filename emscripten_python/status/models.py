@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -20,6 +20,16 @@ class SchemaVersion(Base):
     __tablename__ = "schema_version"
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     applied: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LaneRow(Base):
+    """One row per branch × builder that has branch builds: the overview's cells, read without
+    a DISTINCT over every run. Written by ingest (insert, or nothing when it is known)."""
+
+    __tablename__ = "lanes"
+    branch: Mapped[str] = mapped_column(String(200), primary_key=True)
+    builder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(32))     # of the first run seen: local / buildbot / github-actions
 
 
 class RunRow(Base):
@@ -34,6 +44,8 @@ class RunRow(Base):
     branch: Mapped[str] = mapped_column(String(200))
     commit: Mapped[str | None] = mapped_column(String(64))
     commit_message: Mapped[str | None] = mapped_column(Text)
+    # A PR build: its PR number, and `branch` is the PR's base branch (or its ref when the
+    # base is not known). Never part of the grid, the PEP 11 verdict or a badge.
     pr: Mapped[int | None] = mapped_column(Integer)
     build_url: Mapped[str | None] = mapped_column(Text)
     cpython_version: Mapped[str | None] = mapped_column(String(32))
@@ -54,8 +66,13 @@ class RunRow(Base):
     files: Mapped[list[FileRow]] = relationship(back_populates="run", order_by="FileRow.id", viewonly=True)
 
     __table_args__ = (
-        # The overview and branch pages read "the last N runs of branch × builder".
-        Index("ix_runs_branch_builder_created", "branch", "builder", "created"),
+        # The overview, branch, flaky and PEP 11 pages read "the last N branch builds of
+        # branch × builder": a partial index on branch builds only (PR builds are kept apart,
+        # by PR). tests/status/test_plans.py checks both databases' plans use these.
+        Index("ix_runs_grid", "branch", "builder", "created",
+              sqlite_where=text("pr IS NULL"), postgresql_where=text("pr IS NULL")),
+        Index("ix_runs_pr", "pr", "created",
+              sqlite_where=text("pr IS NOT NULL"), postgresql_where=text("pr IS NOT NULL")),
         Index("ix_runs_created", "created"),
     )
 
@@ -63,7 +80,7 @@ class RunRow(Base):
 class FileRow(Base):
     __tablename__ = "test_files"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(300))
     outcome: Mapped[str] = mapped_column(String(16))
     duration: Mapped[float | None] = mapped_column(Float)
@@ -73,8 +90,11 @@ class FileRow(Base):
     crash: Mapped[str | None] = mapped_column(Text)
     log_excerpt: Mapped[str | None] = mapped_column(Text)
     run: Mapped[RunRow] = relationship(back_populates="files", viewonly=True)
-    # Crashes and failures are rare among ~500 files a run: the crash list finds them by index.
-    __table_args__ = (Index("ix_test_files_outcome", "outcome"),)
+    # (run_pk, outcome): a run's files, and the flaky page's "bad files of these runs" from
+    # the index alone. Crashes are rare among ~500 files a run: the crash list finds them by
+    # the outcome index.
+    __table_args__ = (Index("ix_test_files_run_outcome", "run_pk", "outcome"),
+                      Index("ix_test_files_outcome", "outcome"))
     cases: Mapped[list[CaseRow]] = relationship(back_populates="file", order_by="CaseRow.id", viewonly=True)
 
 

@@ -34,9 +34,15 @@ def flaky_json(f: Flaky) -> dict:
             "first_seen": _iso(f.first_seen), "last_seen": _iso(f.last_seen)}
 
 
+def pr_json(number: int, branch: str, runs: list) -> dict:
+    return {"pr": number, "base_branch": branch,
+            "runs": [{**_run_summary(r), "builder": r.builder} for r in runs]}
+
+
 def run_json(row: RunRow) -> dict:
     return {
         **_run_summary(row), "origin": row.origin, "builder": row.builder, "branch": row.branch,
+        "base_branch": row.branch if row.pr is not None else None,
         "commit_message": row.commit_message, "build_url": row.build_url,
         "cpython_version": row.cpython_version, "emcc_version": row.emcc_version,
         "node_version": row.node_version, "tests_run": row.tests_run, "files_total": row.files_total,

@@ -6,23 +6,67 @@ and every link is relative, so `status export` can save the pages as they are fo
 
 from __future__ import annotations
 
+import math
+import os
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from flask import Flask, Response, abort, g, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, g, jsonify, render_template, request
+from markupsafe import Markup
+from flask.json.provider import DefaultJSONProvider
 
 from . import insight, svg
-from .serialize import flaky_json, health_json, run_json
+from .checks import strip_bidi
+from .serialize import flaky_json, health_json, pr_json, run_json
 from .store import Store
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+       "form-action 'none'; frame-ancestors 'none'")
+TIER3_ENV = "EMSCRIPTEN_PYTHON_TIER3_BUILDERS"
+# The same headers on every response; a badge is never cached (image proxies would keep a
+# stale "passing"), a page only briefly.
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+           "Referrer-Policy": "no-referrer"}
 
 
-def create_app(db_url: str | None = None) -> Flask:
-    """The WSGI app on the store at `db_url` (default store when None). GET only."""
+def _finite(value):
+    """JSON has no NaN or Infinity: non-finite numbers become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+class _StrictJSON(DefaultJSONProvider):
+    def dumps(self, obj, **kwargs):
+        kwargs.setdefault("allow_nan", False)
+        try:
+            return super().dumps(obj, **kwargs)
+        except ValueError:   # a NaN from a store written before ingest refused them
+            return super().dumps(_finite(obj), **kwargs)
+
+
+def tier3_from_env() -> frozenset[str] | None:
+    """$EMSCRIPTEN_PYTHON_TIER3_BUILDERS, comma-separated, or None for the default rule."""
+    raw = os.environ.get(TIER3_ENV, "")
+    names = frozenset(name.strip() for name in raw.split(",") if name.strip())
+    return names or None
+
+
+def create_app(db_url: str | None = None, tier3_builders: list[str] | frozenset[str] | None = None) -> Flask:
+    """The WSGI app on the store at `db_url` (default store when None). GET only.
+
+    `tier3_builders`: the builders whose branch builds decide the PEP 11 verdict and the
+    badges (default: $EMSCRIPTEN_PYTHON_TIER3_BUILDERS, else every builder whose runs come
+    from Buildbot, so a GitHub Actions or local builder never counts)."""
     app = Flask(__name__)
+    app.json = _StrictJSON(app)
     store = Store(db_url)
     app.extensions["emscripten_python_status"] = store
+    app.config["TIER3_BUILDERS"] = frozenset(tier3_builders) if tier3_builders else tier3_from_env()
 
     @app.before_request
     def _session():
@@ -36,8 +80,9 @@ def create_app(db_url: str | None = None) -> Flask:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Cache-Control", "no-cache, max-age=0")
         return response
 
     _filters(app)
@@ -69,7 +114,21 @@ def _ago(delta: timedelta | None) -> str:
     return "just now"
 
 
+def _tier3() -> frozenset[str] | None:
+    return current_app.config["TIER3_BUILDERS"]
+
+
+def _no_bidi(value):
+    """Every value a template prints: direction controls from results.json removed, so a
+    name cannot reorder the page's text around it (the templates also isolate each one in
+    <bdi>, for right-to-left letters)."""
+    if isinstance(value, Markup):
+        return Markup(strip_bidi(value))
+    return strip_bidi(value) if isinstance(value, str) else value
+
+
 def _filters(app: Flask) -> None:
+    app.jinja_env.finalize = _no_bidi
     app.jinja_env.globals.update(link=_link, svg=svg, insight=insight)
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if isinstance(d, datetime) else "–"
@@ -84,7 +143,7 @@ def _pages(app: Flask) -> None:
     @app.get("/")
     @app.get("/index.html")
     def overview():
-        return render_template("overview.html", grid=insight.overview(g.session))
+        return render_template("overview.html", grid=insight.overview(g.session, _tier3()))
 
     @app.get("/branch/<path:branch>.html")
     def branch(branch: str):
@@ -93,6 +152,11 @@ def _pages(app: Flask) -> None:
             abort(404)
         return render_template("branch.html", branch=branch, healths=healths,
                                crashes=insight.crashes(g.session, branch, limit=20))
+
+    @app.get("/pr/<int:number>.html")
+    def pull_request(number: int):
+        runs = insight.pr_runs(g.session, number) or abort(404)
+        return render_template("pr.html", number=number, runs=runs)
 
     @app.get("/run/<run_id>.html")
     def run(run_id: str):
@@ -109,25 +173,32 @@ def _pages(app: Flask) -> None:
 
     @app.get("/pep11.html")
     def pep11():
-        return render_template("pep11.html", branches=insight.pep11(g.session))
+        return render_template("pep11.html", branches=insight.pep11(g.session, tier3_builders=_tier3()))
 
     @app.get("/badge/<path:branch>.svg")
     def badge(branch: str):
-        result = next(iter(insight.pep11(g.session, branch)), None) or abort(404)
-        states = {h.state for h in result["builders"]}
-        color = "red" if "red" in states else "green" if states == {"green"} else "pending"
-        message = {"red": "failing", "green": "passing", "pending": "pending"}[color]
-        if result["stable"]:
-            message += ", stable"
-        return Response(svg.badge(f"emscripten {branch}", message, color), mimetype="image/svg+xml")
+        if not insight.groups(g.session, branch):
+            abort(404)
+        result = next(iter(insight.pep11(g.session, branch, tier3_builders=_tier3())), None)
+        if result is None:
+            color, message = "pending", "no Tier 3 builder"
+        else:
+            states = {h.state for h in result["builders"]}
+            color = "red" if "red" in states else "green" if states == {"green"} else "pending"
+            message = {"red": "failing", "green": "passing", "pending": "pending"}[color]
+            if result["stable"]:
+                message += ", stable"
+        return Response(svg.badge(f"emscripten {strip_bidi(branch)}", message, color), mimetype="image/svg+xml",
+                        headers={"Cache-Control": "no-cache, max-age=0, must-revalidate"})
 
 
 def _api(app: Flask) -> None:
     @app.get("/api/overview.json")
     def api_overview():
-        grid = insight.overview(g.session)
+        grid = insight.overview(g.session, _tier3())
         return jsonify({"window": insight.WINDOW, "branches": grid["branches"], "builders": grid["builders"],
-                        "cells": [health_json(h) for h in grid["cells"].values()]})
+                        "tier3_builders": grid["tier3"], "cells": [health_json(h) for h in grid["cells"].values()],
+                        "pull_requests": [pr_json(p.number, p.branch, [p.last]) for p in grid["prs"]]})
 
     @app.get("/api/branch/<path:branch>.json")
     def api_branch(branch: str):
@@ -135,6 +206,11 @@ def _api(app: Flask) -> None:
         if not healths:
             abort(404)
         return jsonify({"branch": branch, "builders": [health_json(h, runs=True) for h in healths]})
+
+    @app.get("/api/pr/<int:number>.json")
+    def api_pr(number: int):
+        runs = insight.pr_runs(g.session, number) or abort(404)
+        return jsonify(pr_json(number, runs[0].branch, runs))
 
     @app.get("/api/run/<run_id>.json")
     def api_run(run_id: str):
@@ -150,4 +226,4 @@ def _api(app: Flask) -> None:
             {"branch": p["branch"], "stable": p["stable"],
              "builders": [{"builder": h.builder, "stable": h.stable,
                            "last": [r.outcome for r in h.finished]} for h in p["builders"]]}
-            for p in insight.pep11(g.session)]})
+            for p in insight.pep11(g.session, tier3_builders=_tier3())]})

@@ -9,7 +9,7 @@ from sqlalchemy import func, inspect, select, text
 
 from emscripten_python.status import migrations
 from emscripten_python.status.errors import StatusError
-from emscripten_python.status.models import SchemaVersion
+from emscripten_python.status.models import Base, SchemaVersion
 from emscripten_python.status.store import DB_ENV, Store, default_url
 
 
@@ -28,21 +28,54 @@ def test_reopening_is_a_no_op(store):
 
 
 def test_migrations_run_in_order_and_are_recorded(store):
-    applied = []
+    applied, nxt = [], migrations.SCHEMA_VERSION + 1
 
     def add_note(conn):
-        applied.append(2)
+        applied.append(nxt)
         conn.execute(text("ALTER TABLE runs ADD COLUMN note VARCHAR(20)"))
 
-    assert migrations.migrate(store.engine.execution_options(write=True), target=2,
-                              migrations={2: add_note}) == 2
-    assert applied == [2]
+    assert migrations.migrate(store.engine.execution_options(write=True), target=nxt,
+                              migrations={nxt: add_note}) == nxt
+    assert applied == [nxt]
     assert "note" in {c["name"] for c in inspect(store.engine).get_columns("runs")}
     with store.reader() as session:
-        assert session.scalars(select(SchemaVersion.version).order_by(SchemaVersion.version)).all() == [1, 2]
-    # Already at 2: nothing runs again.
-    migrations.migrate(store.engine.execution_options(write=True), target=2, migrations={2: add_note})
-    assert applied == [2]
+        assert session.scalars(select(SchemaVersion.version).order_by(SchemaVersion.version)).all() == [
+            nxt - 1, nxt]
+    # Already there: nothing runs again.
+    migrations.migrate(store.engine.execution_options(write=True), target=nxt, migrations={nxt: add_note})
+    assert applied == [nxt]
+
+
+def test_v1_store_is_migrated_pr_builds_set_apart(db_url):
+    """A store made by schema 1 (grid index on every run, no lanes): PR refs get their PR."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name != "lanes":
+                table.create(conn)
+        for index in ("ix_runs_grid", "ix_runs_pr", "ix_test_files_run_outcome"):
+            conn.execute(text(f"DROP INDEX {index}"))
+        conn.execute(text("CREATE INDEX ix_runs_branch_builder_created ON runs (branch, builder, created)"))
+        conn.execute(text("CREATE INDEX ix_test_files_run_pk ON test_files (run_pk)"))
+        conn.execute(text("INSERT INTO schema_version (version, applied) VALUES (1, '2026-01-01 00:00:00')"))
+        for i, branch in enumerate(["main", "refs/pull/77/merge", "3.13"]):
+            conn.execute(text(
+                "INSERT INTO runs (run_id, digest, created, ingested, origin, builder, branch, outcome, duration, "
+                "files_total, files_bad, files_crashed, files_flaky, tests_run, stages, artifacts, errors) VALUES "
+                f"('r{i}', 'd', '2026-01-0{i + 1} 00:00:00', '2026-01-01 00:00:00', 'buildbot', 'node', '{branch}', "
+                "'success', 1.0, 0, 0, 0, 0, 0, '[]', '[]', '[]')"))
+    engine.dispose()
+    store = Store(db_url)
+    with store.reader() as session:
+        assert session.scalar(select(func.max(SchemaVersion.version))) == migrations.SCHEMA_VERSION
+        assert dict(session.execute(text("SELECT run_id, pr FROM runs")).all()) == {"r0": None, "r1": 77, "r2": None}
+        assert sorted(session.execute(text("SELECT branch, builder FROM lanes")).all()) == [("3.13", "node"),
+                                                                                            ("main", "node")]
+    names = {i["name"] for i in inspect(store.engine).get_indexes("runs")}
+    assert {"ix_runs_grid", "ix_runs_pr"} <= names and "ix_runs_branch_builder_created" not in names
+    store.close()
 
 
 def test_store_newer_than_the_code_is_refused(store):

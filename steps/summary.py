@@ -9,6 +9,7 @@ from buildbot.process.results import CANCELLED, FAILURE, SUCCESS, WARNINGS
 
 from ..compare import NEW_KINDS, policy_outcome
 from ..results import Run
+from ..runtimes import runtime_label
 
 # "warnings": every file that failed passed when re-run (CPython's exit code 5 convention).
 OUTCOME_RESULTS = {"success": SUCCESS, "warnings": WARNINGS, "failure": FAILURE, "error": FAILURE,
@@ -28,7 +29,10 @@ def version_properties(run: Run) -> dict:
 
 
 def file_counts(run: Run) -> dict:
-    files = run.counts()["files"]
+    return _reduced(run.counts()["files"])
+
+
+def _reduced(files: dict) -> dict:
     return {
         "total": files["total"],
         "passed": files["passed"],
@@ -57,6 +61,9 @@ def test_properties(run: Run) -> dict:
         "failed_tests": named("failed", "env-changed"),
         "crashed_tests": named("crashed", "timed-out"),
         "flaky_tests": named("flaky"),
+        # One entry per runtime (primary first) when the build was tested under several.
+        **({"runtimes": [{"runtime": runtime_label(part["runtime"]), **_reduced(part["files"])}
+                         for part in run.counts()["by_runtime"]]} if run.runtimes else {}),
         **comparison_properties(run),
     }
 
@@ -74,11 +81,18 @@ def comparison_properties(run: Run) -> dict:
 
 def describe(run: Run) -> str:
     """'312 passed, 9 failed, 1 crashed': passed always, the rest when there are any."""
-    files = file_counts(run)
+    verdict = comparison_properties(run).get("comparison_verdict")
+    if run.runtimes:    # side by side: 'node 20.19.2: 6 passed; node 24.22.3: 5 passed, 1 crashed; ...'
+        return f"{verdict}; " * bool(verdict) + "; ".join(
+            f"{runtime_label(part['runtime'])}: {_describe(_reduced(part['files']))}"
+            for part in run.counts()["by_runtime"])
+    return f"{verdict}; " * bool(verdict) + _describe(file_counts(run))
+
+
+def _describe(files: dict) -> str:
     parts = [f"{files['passed']} passed"]
     parts += [f"{files[key]} {key}" for key in ("failed", "crashed", "timed out", "flaky", "skipped") if files[key]]
-    verdict = comparison_properties(run).get("comparison_verdict")
-    return f"{verdict}; " * bool(verdict) + ", ".join(parts)
+    return ", ".join(parts)
 
 
 def result_of(run: Run) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..results import Run, TestCase, TestFile
 from ..runtimes import runtime_label, runtime_slug
+from .regrtest_output import cap
 
 
 def read_regrtest_junit(path: Path) -> list[TestCase]:
@@ -43,7 +44,9 @@ def read_regrtest_junit(path: Path) -> list[TestCase]:
         except ValueError:
             duration = None
         full = f"{classname}.{name}" if classname and not name.startswith(classname) else name
-        cases.append(TestCase(name=full, outcome=outcome, duration=duration, message=message, traceback=text))
+        cases.append(TestCase(name=full, outcome=outcome, duration=duration,
+                              message=cap(message, 1024) if message else message,
+                              traceback=cap(text) if text else text))
     return cases
 
 
@@ -51,10 +54,11 @@ def file_for_case(case_name: str, files: list[str]) -> str | None:
     """The regrtest file a unittest id belongs to (longest module prefix wins)."""
     best = None
     for name in files:
-        module = name if name.startswith("test.") else f"test.{name}"
-        if case_name == module or case_name.startswith(module + "."):
-            if best is None or len(module) > len(best[1]):
-                best = (name, module)
+        # Stdlib cases are test.test_x.Class.method; with --testdir, test_x.Class.method.
+        for module in {name if name.startswith("test.") else f"test.{name}", name}:
+            if case_name == module or case_name.startswith(module + "."):
+                if best is None or len(module) > len(best[1]):
+                    best = (name, module)
     return best[0] if best else None
 
 

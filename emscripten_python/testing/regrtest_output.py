@@ -1,64 +1,83 @@
-"""Parse regrtest's console output (3.11 to main) into per-file results.
+"""Parse regrtest's console output (3.12 to 3.15) into per-file results.
 
-Streaming and line-oriented: memory stays flat in the size of the log (it keeps only the
-current file's lines). The console is the primary source because it survives a crash of the
-runtime; JUnit XML (see junit.py) only exists when regrtest reached its end.
+Streaming, line by line, in linear time: every pattern is anchored and applied to a stripped
+line, so no input can make a regular expression backtrack. Memory is bounded by the results,
+not by the log: only the running file's last lines are kept (for crash text), a finished file
+keeps an excerpt only when its outcome is bad, and every stored text is capped.
 
-Formats handled (see docs/results-schema.rst for examples):
+The console is the primary source because it survives a crash of the runtime; JUnit XML (see
+junit.py) only exists when regrtest reached its end.
+
+Formats handled (see docs/results-schema.rst and docs/runner.rst for examples):
 - progress lines `0:00:12 [ 17/492] test_x`, optionally `load avg: …`, a `/N` failure count,
-  and `-- test_prev failed (2 failures)` suffixes (≤3.12); the verdict repeated on a progress
-  line `0:00:42 [1/9] test_math passed in 42.6 sec` (3.13+), or bare `test_x skipped -- …`;
+  and `-- test_prev failed (2 failures)` suffixes (3.12); the verdict repeated on a progress
+  line `0:00:42 [1/9] test_math passed in 42.6 sec` (3.13+), also with no start line before
+  it (re-runs in a worker process, 3.14+), or bare `test_x skipped -- …`;
 - unittest verbose lines `test_a (test.test_x.C.test_a) ... ok`, the `FAIL:`/`ERROR:`
   sections with tracebacks, `Ran N tests`, `OK (skipped=3)`, `FAILED (failures=1, errors=2)`;
-- the summary: `== Tests result: X ==` (3.12+) or `Tests result: X` (≤3.11), lists such as
-  `2 tests failed:`, `1 test skipped (resource denied):`, `3 re-run tests:`, and the last
+- the summary: `== Tests result: X ==`, lists such as `2 tests failed:`,
+  `1 test skipped (resource denied):`, `3 re-run tests:`, and the last
   `Total tests: run=…`, `Total test files: …`, `Result: X`;
 - `Re-running N failed tests in verbose mode`: later results are a second attempt.
+Terminal noise is tolerated: ANSI colour codes (3.14+ colours its output), replacement
+characters from invalid bytes, stderr text spliced before a progress line, lines of any length
+(each is cut at MAX_LINE characters).
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..results import TestCase
 
-PROGRESS = re.compile(r"^\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[\s*\d+/\d+(?:/\d+)?\] (?P<rest>.*?)\s*$")
-STARTED = re.compile(r"^(?P<name>[\w.]+)(?: -- (?P<previous>.+))?$")
-RESULT = re.compile(
-    r"^(?P<name>test[\w.]*) (?P<state>skipped \(resource denied\)|failed \(env changed\)|passed|failed|"
-    r"skipped|run no tests|timed out|crashed|interrupted|did not run|uncaught exception|env changed)"
-    r"(?P<rest>.*)$"
+MAX_LINE = 64 * 1024          # characters of one line that are looked at and kept
+MAX_TEXT = 16 * 1024          # any stored text: crash, excerpt, traceback, message
+TAIL_LINES = 40               # lines kept for the running file only
+EXCERPT_LINES = 20
+CRASH_AFTER = 12              # lines kept after a crash's error line
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+PROGRESS = re.compile(r"\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[ *\d+/\d+(?:/\d+)?\] ")
+NAME = re.compile(r"test[\w.]*")
+VERDICT = re.compile(
+    r"(?P<name>test[\w.]*) (?P<state>skipped \(resource denied\)|failed \(env changed\)|passed|failed|"
+    r"skipped|ran no tests|run no tests|timed out|crashed|interrupted|did not run|uncaught exception|"
+    r"env changed|worker non-zero exit code|worker bug)(?P<rest>.*)"
 )
-CASE_FAST = re.compile(r"^(?P<method>\S+) \((?P<id>[\w.]+)\) \.\.\. "
-                       r"(?P<result>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$")
-CASE_LINE = re.compile(r"^(?P<method>\S+) \((?P<id>[\w.]+)\)(?P<tail>.*)$")
-CASE_RESULT = re.compile(r"\.\.\. ?(?P<result>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\s*$")
-SECTION_HEADER = re.compile(r"^(?P<kind>FAIL|ERROR|UNEXPECTED SUCCESS): (?P<method>\S+) \((?P<id>[\w.]+)\)")
-RAN = re.compile(r"^Ran (\d+) tests? in ")
-UNITTEST_END = re.compile(r"^(OK|FAILED)(?: \((?P<detail>[^)]*)\))?\s*$")
+CASE_FAST = re.compile(r"(\S+) \(([\w.]+)\) \.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)")
+CASE_LINE = re.compile(r"(\S+) \(([\w.]+)\)(.*)")
+SECTION_HEADER = re.compile(r"(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([\w.]+)\)")
+RAN = re.compile(r"Ran (\d+) tests? in ")
+UNITTEST_END = re.compile(r"(OK|FAILED)(?: \(([^)]*)\))?")
 LIST_HEADER = re.compile(
-    r"^(?:(?P<count>\d+|All) )?(?P<what>tests? OK|tests? failed|tests? failed again|tests? skipped|"
+    r"(?:(?:\d+|All) )?(tests? OK|tests? failed|tests? failed again|tests? skipped|"
     r"tests? skipped \(resource denied\)|tests? run no tests|re-run tests?|tests? omitted|"
-    r"tests? altered the execution environment(?: \(env changed\))?|tests? did not run)[:.]\s*$"
+    r"tests? altered the execution environment(?: \(env changed\))?|tests? did not run)[:.]"
 )
-SUMMARY_STATE = re.compile(r"^(?:== )?Tests result: (?P<state>[A-Z][A-Za-z ]*?)(?: ==)?\s*$")
-FINAL_RESULT = re.compile(r"^Result: (?P<state>[A-Z][A-Za-z ]*?)\s*$")
-TOTAL_TESTS = re.compile(r"^Total tests: (?P<fields>.*)$")
-TOTAL_FILES = re.compile(r"^Total test files: (?P<fields>.*)$")
-RERUN_HEADER = re.compile(r"^(?:\d+:\d\d:\d\d (?:load avg: [\d.]+ )?)?Re-running (?:\d+ )?failed tests? in verbose mode")
+RERUN_HEADER = re.compile(r"(?:\d+:\d\d:\d\d (?:load avg: [\d.]+ )?)?Re-running (?:\d+ )?failed tests? in verbose mode")
+COUNT = re.compile(r"(\d+) (error|failure)s?")
+FIELD = re.compile(r"(\w+)=([\d,]+)")
+# A JS/wasm runtime's death, or CPython's own; the LAST such line in a file is its crash.
+ERROR_LINE = re.compile(
+    r"\s*(?:Uncaught )?(?:RuntimeError|RangeError|InternalError|WebAssembly\.\w+|Aborted\(|Fatal Python error|"
+    r"Segmentation fault|FATAL ERROR|# Fatal error|JavaScript heap|(?:Type|Reference)Error: .*wasm)")
+WEAK_ERROR = re.compile(r"wasm|memory access out of bounds|Maximum call stack|node:internal|TypeError|"
+                        r"ReferenceError", re.I)
 
 CASE_OUTCOMES = {"ok": "passed", "FAIL": "failed", "ERROR": "error", "expected failure": "expected-failure",
                  "unexpected success": "unexpected-success"}
 STATE_TO_OUTCOME = {
     "passed": "passed", "failed": "failed", "skipped": "skipped", "run no tests": "no-tests",
-    "timed out": "timed-out", "crashed": "crashed", "interrupted": "failed",
-    "did not run": "failed", "uncaught exception": "failed",
-    "skipped (resource denied)": "resource-denied", "failed (env changed)": "env-changed",
-    "env changed": "env-changed",
+    "ran no tests": "no-tests", "timed out": "timed-out", "crashed": "crashed", "interrupted": "failed",
+    "did not run": "failed", "uncaught exception": "failed", "worker non-zero exit code": "failed",
+    "worker bug": "failed", "skipped (resource denied)": "resource-denied",
+    "failed (env changed)": "env-changed", "env changed": "env-changed",
 }
+# Summary list titles (after "N tests ") -> the file outcome they mean.
 LIST_TO_OUTCOME = {
     "failed": "failed", "failed again": "failed", "skipped": "skipped",
     "skipped (resource denied)": "resource-denied", "run no tests": "no-tests",
@@ -66,9 +85,18 @@ LIST_TO_OUTCOME = {
     "altered the execution environment (env changed)": "env-changed",
     "did not run": "failed",
 }
+GOOD = frozenset({"passed", "skipped", "resource-denied", "no-tests"})
 
 
-@dataclass
+def cap(text: str, limit: int = MAX_TEXT) -> str:
+    """At most `limit` characters: the head and the tail, with the cut marked."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2 - 40
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
+
+
+@dataclass(slots=True)
 class FileAttempt:
     """What one execution of one test file printed."""
 
@@ -80,7 +108,7 @@ class FileAttempt:
     skipped: int = 0
     unittest_verdict: str | None = None   # OK / FAILED
     cases: dict[str, TestCase] = field(default_factory=dict)
-    tail: deque = field(default_factory=lambda: deque(maxlen=40))   # last lines, for crash text
+    excerpt: str | None = None        # the last lines, kept only for a bad outcome
 
     def outcome(self) -> str | None:
         if self.state:
@@ -93,16 +121,16 @@ class FileAttempt:
 @dataclass
 class RegrtestOutput:
     attempts: list[FileAttempt] = field(default_factory=list)
-    lists: dict[str, list[str]] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)   # of the last summary only
     summary_state: str | None = None
     final_result: str | None = None
     totals: dict[str, str] = field(default_factory=dict)
+    total_tests: dict[str, int] = field(default_factory=dict)   # Total tests: run=…, failures=…, skipped=…
     running_case: str | None = None     # unittest id whose verdict never came (runtime died in it)
-
-    @property
-    def finished(self) -> bool:
-        """regrtest reached its summary: nothing was lost to a crash."""
-        return self.summary_state is not None or self.final_result is not None
+    finished: bool = False              # the output ends with regrtest's summary
+    rerun_started: bool = False
+    crash: str | None = None            # error text of the unfinished file, or of the output's end
+    tail: list[str] = field(default_factory=list)   # last lines when output stopped, capped
 
     @property
     def unfinished(self) -> FileAttempt | None:
@@ -113,218 +141,380 @@ class RegrtestOutput:
         return None if last.state else last
 
 
-class _Parser:
+class Mode(enum.Enum):
+    RUN = "run"                  # progress lines, unittest output
+    SECTION_HEAD = "head"        # after `FAIL: test (id)`, before its dashed rule
+    SECTION = "section"          # inside a traceback section
+    SUMMARY = "summary"          # after `== Tests result: X ==`
+    LIST = "list"                # the names under a summary list title
+
+
+class _Capped:
+    """Lines of a traceback section: the head, then only the last lines, never more than MAX_TEXT."""
+
+    __slots__ = ("head", "size", "tail", "cut")
+
     def __init__(self) -> None:
+        self.head: list[str] = []
+        self.size = 0
+        self.tail: deque[str] = deque(maxlen=EXCERPT_LINES)
+        self.cut = 0
+
+    def append(self, line: str) -> None:
+        if self.size < MAX_TEXT // 2:
+            self.head.append(line)
+            self.size += len(line) + 1
+        else:
+            if len(self.tail) == self.tail.maxlen:
+                self.cut += 1
+            self.tail.append(line)
+
+    def text(self) -> str:
+        lines = self.head + ([f"[... {self.cut} lines cut ...]"] if self.cut else []) + list(self.tail)
+        return cap("\n".join(lines).strip("\n"))
+
+
+class RegrtestParser:
+    """Feed console lines; read `.out` (or `close()`) for the results.
+
+    `on_start(attempt)` is called when a file starts, `on_end(attempt)` when its verdict
+    arrives; `names` (the selection) lets a file name with stderr glued to it be recognised.
+    """
+
+    def __init__(self, on_start: Callable[[FileAttempt], None] | None = None,
+                 on_end: Callable[[FileAttempt], None] | None = None,
+                 names: Iterable[str] | None = None) -> None:
         self.out = RegrtestOutput()
+        self.on_start, self.on_end = on_start, on_end
+        self.names = sorted(set(names or ()), key=len, reverse=True)
         self.current: FileAttempt | None = None
         self.attempt_no = 1
-        self.pending_case: tuple[str, str] | None = None
-        self.section: tuple[str, str] | None = None    # (kind, id) while reading a traceback
-        self.section_lines: list[str] = []
-        self.section_started = False
+        self.index: dict[tuple[str, int], FileAttempt] = {}
+        self.mode = Mode.RUN
+        self.after_list = Mode.RUN
         self.list_target: str | None = None
-        self.in_summary = False
+        self.pending_case: str | None = None
+        self.section: tuple[str, str] | None = None      # (kind, case id)
+        self.section_lines = _Capped()
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # the running file's (or the start-up's) lines
+        self.error_block: list[str] | None = None
+        self.error_left = 0
 
-    # -- helpers --------------------------------------------------------------------------
-    def _by_name(self, name: str, attempt: int | None = None) -> FileAttempt | None:
-        for candidate in reversed(self.out.attempts):
-            if candidate.name == name and (attempt is None or candidate.attempt == attempt):
-                return candidate
-        return None
+    # -- files ------------------------------------------------------------------------------
+    def _resolve(self, token: str) -> str:
+        if not self.names or token in self.names:
+            return token
+        for name in self.names:          # longest first: stderr glued to the end of the name
+            if token.startswith(name) and not token.startswith(f"{name}."):
+                return name
+        return token
 
-    def _set_state(self, text: str) -> bool:
-        match = RESULT.match(text.strip())
+    def _start(self, name: str) -> FileAttempt:
+        attempt = FileAttempt(name=name, attempt=self.attempt_no)
+        key = (name, self.attempt_no)
+        if key in self.index:            # the same file again in one phase (regrtest --forever)
+            self.out.attempts.remove(self.index[key])
+        self.index[key] = attempt
+        self.out.attempts.append(attempt)
+        self.current = attempt
+        self.out.finished = False
+        self.pending_case = None
+        self.tail.clear()
+        self.error_block, self.error_left = None, 0
+        if self.on_start:
+            self.on_start(attempt)
+        return attempt
+
+    def _verdict(self, text: str, progress: bool = False) -> bool:
+        """`test_x failed (2 errors, 1 failure)` and friends; True when `text` is one."""
+        match = VERDICT.match(text.strip())
         if not match:
             return False
-        target = self._by_name(match.group("name"))
-        if target is not None:
-            state = match.group("state")
-            if state == "failed" and "env changed" in match.group("rest"):
-                state = "failed (env changed)"
+        name = self._resolve(match.group("name"))
+        target = self.index.get((name, self.attempt_no))
+        if target is None:
+            if not progress:
+                return False
+            # A verdict with no start line: a worker process ran the file (3.14 re-runs).
+            target = self._start(name)
+        state, rest = match.group("state"), match.group("rest")
+        if state == "failed" and rest.startswith(" (env changed)"):
+            state = "failed (env changed)"
+        if not target.failures and state == "failed":
+            target.failures = sum(int(n) for n, _ in COUNT.findall(rest[:200]))
+        if target.state is None:
+            target.state = state
+            self._ended(target)
+        else:
             target.state = state
         return True
 
+    def _ended(self, attempt: FileAttempt) -> None:
+        outcome = attempt.outcome()
+        if outcome not in GOOD and self.tail:
+            attempt.excerpt = cap("\n".join(list(self.tail)[-EXCERPT_LINES:]))
+        self.tail.clear()
+        self.error_block, self.error_left = None, 0
+        if self.on_end:
+            self.on_end(attempt)
+
+    # -- unittest cases ---------------------------------------------------------------------
     def _case(self, case_id: str, result: str) -> None:
         if self.current is None:
             return
         outcome, message = CASE_OUTCOMES.get(result), None
         if outcome is None:     # "skipped 'reason'"
-            outcome, message = "skipped", result[7:].strip().strip("'\"") or None
+            outcome, message = "skipped", cap(result[7:].strip().strip("'\""), 1024) or None
         self.current.cases[case_id] = TestCase(case_id, outcome, None, message)
 
     def _close_section(self) -> None:
         if self.section and self.current is not None:
             kind, case_id = self.section
-            text = "\n".join(self.section_lines).strip("\n")
+            text = self.section_lines.text()
             case = self.current.cases.get(case_id) or TestCase(name=case_id, outcome="failed")
             if case.outcome in ("passed", "skipped"):
                 case.outcome = "failed"
             if kind == "ERROR":
                 case.outcome = "error"
-            case.traceback = (case.traceback + "\n\n" + text) if case.traceback else text
-            last = [line for line in text.splitlines() if line.strip()]
-            case.message = last[-1].strip() if last else case.message
+            case.traceback = cap(case.traceback + "\n\n" + text) if case.traceback else text
+            last = [line for line in text[-4096:].splitlines() if line.strip()]
+            case.message = cap(last[-1].strip(), 1024) if last else case.message
             self.current.cases[case_id] = case
-        self.section, self.section_lines, self.section_started = None, [], False
+        self.section, self.section_lines = None, _Capped()
+        if self.mode in (Mode.SECTION, Mode.SECTION_HEAD):
+            self.mode = Mode.RUN
 
     # -- the line handler -------------------------------------------------------------------
     def feed(self, raw: str) -> None:
-        line = raw.rstrip("\r\n")
+        line = raw[:MAX_LINE].rstrip("\r\n")
+        if "\x1b" in line:
+            line = ANSI.sub("", line)
+        self.tail.append(line)
         current = self.current
-        if current is not None:
-            current.tail.append(line)
-            # Fast path: most of a verbose log is one-line case verdicts.
-            if self.section is None and " ... " in line:
-                case = CASE_FAST.match(line)
-                if case:
-                    case_id, result = case.group(2, 3)
-                    outcome = CASE_OUTCOMES.get(result)
-                    if outcome is None:
-                        self._case(case_id, result)
-                    else:
-                        current.cases[case_id] = TestCase(case_id, outcome)
-                    self.pending_case = None
-                    return
-
-        # Cheap first-character tests keep most lines away from most regexes (throughput).
+        mode = self.mode
+        # Fast path: most of a verbose log is one-line case verdicts.
+        if mode is Mode.RUN and current is not None and " ... " in line:
+            case = CASE_FAST.fullmatch(line)
+            if case:
+                method, case_id, result = case.groups()
+                outcome = CASE_OUTCOMES.get(result)
+                if outcome is None:
+                    self._case(case_id, result)
+                else:
+                    current.cases[case_id] = TestCase(case_id, outcome)
+                self.pending_case = None
+                return
+        if self.error_left:
+            self.error_left -= 1
+            self.error_block.append(line[:2048])
         first = line[:1]
-        progress = PROGRESS.match(line) if first.isdigit() else None
-        if progress:
-            self._close_section()
-            self.list_target = None
-            self.in_summary = False
-            # 3.13 repeats the progress prefix with the verdict: "[1/9] test_math passed in 42.6 sec"
-            if self._set_state(progress.group("rest")):
+        if first.isdigit() or "] test" in line:
+            progress = PROGRESS.match(line) if first.isdigit() else PROGRESS.search(line)
+            if progress:
+                self._progress(line[progress.end():].strip())
                 return
-            started = STARTED.match(progress.group("rest"))
-            if not started:
-                return
-            if started.group("previous"):
-                self._set_state(started.group("previous"))
-            self.current = FileAttempt(name=started.group("name"), attempt=self.attempt_no)
-            self.out.attempts.append(self.current)
-            self.pending_case = None
-            return
+        if mode is not Mode.SECTION and ("Error" in line or "Abort" in line or "Fatal" in line or "FATAL" in line or "fault" in line) \
+                and ERROR_LINE.match(line):
+            self.error_block, self.error_left = _context(list(self.tail)[-4:-1]) + [line[:2048]], CRASH_AFTER
 
-        if self.section is not None:
+        if mode is Mode.SECTION_HEAD or mode is Mode.SECTION:
             if line.startswith("=" * 20):
                 self._close_section()
-                return
-            if line.startswith("-" * 20):
-                if not self.section_started:
-                    self.section_started = True
-                    return
-                self._close_section()
-                return
-            self.section_lines.append(line)
+            elif line.startswith("-" * 20):
+                if mode is Mode.SECTION_HEAD:
+                    self.mode = Mode.SECTION
+                else:
+                    self._close_section()
+            else:
+                self.section_lines.append(line)
             return
+        if mode is Mode.LIST:
+            if line.startswith("    "):
+                if not line.startswith("        "):     # deeper lines explain, e.g. what env changed
+                    self.out.lists[self.list_target].extend(
+                        name.rstrip(":") for name in line.split() if NAME.fullmatch(name.rstrip(":")))
+                return
+            if not line.strip():
+                return
+            self.mode = mode = self.after_list
 
-        header = SECTION_HEADER.match(line) if first in ("F", "E", "U") else None
-        if header:
-            self.section = (header.group("kind"), header.group("id"))
-            return
-
+        stripped = line.strip()
+        if first in ("F", "E", "U"):
+            header = SECTION_HEADER.match(line)
+            if header:
+                self.section = (header.group(1), header.group(3))
+                self.mode = Mode.SECTION_HEAD
+                return
         if "Re-running" in line and RERUN_HEADER.match(line):
             self.attempt_no = 2
-            self.list_target = None
+            self.out.rerun_started = True
+            self.out.finished = False
+            self.mode = Mode.RUN
             return
-
-        if first in ("=", "T", "R"):
-            if self._summary_line(line):
+        if first in ("=", "T", "R") and self._summary_line(stripped):
+            return
+        if stripped.endswith((":", ".")) and (mode is Mode.SUMMARY or not line.startswith(" ")):
+            listed = LIST_HEADER.fullmatch(stripped)
+            if listed:
+                self._list_header(listed.group(1))
                 return
 
-        listed = LIST_HEADER.match(line) if line.endswith((":", ".")) else None
-        if listed and (self.in_summary or not line.startswith(" ")):
-            what = re.sub(r"^(tests?|re-run tests?) ", "", listed.group("what"))
-            what = "re-run" if listed.group("what").startswith("re-run") else what
-            self.list_target = None if what in ("OK", "omitted") else what
-            if self.list_target and self.attempt_no == 2 and what == "failed":
-                self.list_target = "failed again"
-            if self.list_target:
-                self.out.lists.setdefault(self.list_target, [])
+        if current is None:
             return
-        if self.list_target and line.startswith("    "):
-            self.out.lists[self.list_target].extend(line.split())
+        if first == "t" and self._verdict(stripped):
             return
-        if self.list_target and line.strip():
-            self.list_target = None
-
-        if self.current is None:
-            return
-        if first == "t" and self._set_state(line):
-            return
-        ran = RAN.match(line) if first == "R" else None
-        if ran:
-            self.current.tests_run = int(ran.group(1))
-            return
-        end = UNITTEST_END.match(line) if first in ("O", "F") else None
-        if end and self.current.tests_run is not None:
-            self.current.unittest_verdict = end.group(1)
-            for key, value in re.findall(r"(\w+)=(\d+)", end.group("detail") or ""):
-                if key in ("failures", "errors", "unexpected_successes"):
-                    self.current.failures += int(value)
-                elif key == "skipped":
-                    self.current.skipped = int(value)
-            return
+        if first == "R":
+            ran = RAN.match(line)
+            if ran:
+                current.tests_run = int(ran.group(1))
+                return
+        if first in ("O", "F"):
+            end = UNITTEST_END.fullmatch(stripped)
+            if end and current.tests_run is not None:
+                current.unittest_verdict = end.group(1)
+                for key, value in FIELD.findall(end.group(2) or ""):
+                    if key in ("failures", "errors", "unexpected_successes"):
+                        current.failures += int(value.replace(",", ""))
+                    elif key == "skipped":
+                        current.skipped = int(value.replace(",", ""))
+                return
         case = CASE_LINE.match(line)
         if case:
-            verdict = CASE_RESULT.search(case.group("tail"))
-            if verdict:
-                self._case(case.group("id"), verdict.group("result"))
+            result = _case_result(case.group(3))
+            if result:
+                self._case(case.group(2), result)
                 self.pending_case = None
             else:
-                self.pending_case = (case.group("id"), case.group("method"))
+                self.pending_case = case.group(2)
             return
         if self.pending_case:
-            verdict = CASE_RESULT.search(line) or re.match(
-                r"^(?P<result>ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\s*$", line)
-            if verdict:
-                self._case(self.pending_case[0], verdict.group("result"))
+            result = _case_result(stripped, alone=True)
+            if result:
+                self._case(self.pending_case, result)
                 self.pending_case = None
 
+    def _progress(self, rest: str) -> None:
+        self._close_section()
+        self.mode = Mode.RUN
+        # 3.13+ repeats the progress prefix with the verdict: "[1/9] test_math passed in 42.6 sec"
+        if self._verdict(rest, progress=True):
+            return
+        head, _, previous = rest.partition(" -- ")
+        token = NAME.match(head)
+        if not token:
+            return
+        if previous:                       # 3.12: "[2/3] test_b -- test_a failed (2 failures)"
+            self._verdict(previous)
+        if self.current is not None and self.current.state is None and self.current.attempt == self.attempt_no:
+            self._ended(self.current)      # 3.12 prints no verdict for a file that passed
+        self._start(self._resolve(token.group()))
+
+    def _list_header(self, what: str) -> None:
+        title = re.sub(r"^(tests?|re-run tests?) ", "", what)
+        title = "re-run" if what.startswith("re-run") else title
+        if title in ("OK", "omitted"):
+            return
+        if self.attempt_no == 2 and title == "failed" and self.mode is not Mode.SUMMARY:
+            title = "failed again"
+        self.after_list = self.mode if self.mode is not Mode.LIST else self.after_list
+        self.list_target = title
+        self.out.lists.setdefault(title, [])
+        self.mode = Mode.LIST
+
     def _summary_line(self, line: str) -> bool:
-        state = SUMMARY_STATE.match(line)
-        if state:
-            self.out.summary_state = state.group("state")
-            self.in_summary = True
-            self.list_target = None
+        state = None
+        if line.startswith("== Tests result: ") and line.endswith(" =="):
+            state = line[17:-3]
+        elif line.startswith("Tests result: "):
+            state = line[14:]
+        if state is not None:
+            self.out.summary_state = state.strip()
+            if line.startswith("=="):
+                self.out.lists = {}        # the lists that follow are this summary's
+            self.out.finished = True
+            self.mode = Mode.SUMMARY
             return True
-        final = FINAL_RESULT.match(line)
-        if final:
-            self.out.final_result = final.group("state")
+        if line.startswith("Result: "):
+            self.out.final_result = line[8:].strip()
+            self.out.finished = True
             return True
-        for pattern, key in ((TOTAL_TESTS, "tests"), (TOTAL_FILES, "files")):
-            total = pattern.match(line)
-            if total:
-                self.out.totals[key] = total.group("fields")
+        for prefix, key in (("Total tests: ", "tests"), ("Total test files: ", "files")):
+            if line.startswith(prefix):
+                fields = cap(line[len(prefix):], 1024)
+                self.out.totals[key] = fields
+                if key == "tests":
+                    self.out.total_tests = {k: int(v.replace(",", "")) for k, v in FIELD.findall(fields)}
                 return True
         return False
 
     def close(self) -> RegrtestOutput:
         self._close_section()
-        if self.pending_case and not self.out.finished:
-            self.out.running_case = self.pending_case[0]
-        return self.out
+        out = self.out
+        if not out.finished:
+            if self.pending_case and out.unfinished is not None:
+                out.running_case = self.pending_case
+            out.tail = [cap(line, 2048) for line in self.tail]
+            if self.error_block:
+                out.crash = cap("\n".join(self.error_block).strip())
+            else:
+                out.crash = looks_like_crash(out.tail)
+        return out
 
 
-def parse_lines(lines: Iterable[str]) -> RegrtestOutput:
-    parser = _Parser()
+def file_outcome(attempts: list[FileAttempt], listed: str | None = None) -> str:
+    """A file's outcome from its attempts' own verdicts (`listed`: what regrtest's summary
+    lists say, used only when no verdict was printed). Passing when re-run is `flaky`."""
+    last = attempts[-1].outcome() or listed or "passed"
+    if len(attempts) > 1 and last == "passed":
+        return "flaky"
+    return last
+
+
+def _context(before: list[str]) -> list[str]:
+    """The line that led to an error line (e.g. the test case running), if it is close."""
+    near = [line[:2048] for line in before if line.strip()]
+    return near[-1:]
+
+
+def _case_result(text: str, alone: bool = False) -> str | None:
+    """The unittest verdict at the end of a case line's tail (or alone on a later line)."""
+    text = text.rstrip()
+    if alone and (text in CASE_OUTCOMES or text.startswith("skipped")):
+        return text
+    at = text.find("... ")
+    if at < 0:
+        return None
+    result = text[at + 4:]
+    if result in CASE_OUTCOMES or result.startswith("skipped"):
+        return result
+    return None
+
+
+def parse_lines(lines: Iterable[str], names: Iterable[str] | None = None) -> RegrtestOutput:
+    parser = RegrtestParser(names=names)
     feed = parser.feed
     for line in lines:
         feed(line)
     return parser.close()
 
 
-def parse_text(text: str) -> RegrtestOutput:
-    return parse_lines(text.splitlines())
+def parse_text(text: str, names: Iterable[str] | None = None) -> RegrtestOutput:
+    return parse_lines(text.splitlines(), names=names)
 
 
 def looks_like_crash(lines: list[str]) -> str | None:
-    """The JS/wasm error text from a dead runtime's last lines, or None."""
-    error = re.compile(r"(RuntimeError|RangeError|TypeError|Aborted\(|ReferenceError|"
-                       r"wasm|memory access out of bounds|Maximum call stack|node:internal|"
-                       r"Fatal Python error|Segmentation fault|JavaScript heap)", re.I)
-    hits = [i for i, line in enumerate(lines) if error.search(line)]
-    if not hits:
+    """The JS/wasm error text in a dead runtime's last lines, or None.
+
+    The last error line wins (an earlier traceback the test printed is not the crash); it is
+    kept with the lines just before it and the first frames after it.
+    """
+    lines = [line[:MAX_LINE] for line in lines]
+    strong = [i for i, line in enumerate(lines) if ERROR_LINE.match(line)]
+    if strong:
+        at = strong[-1]
+        kept = _context(lines[max(0, at - 3):at]) + lines[at:at + CRASH_AFTER + 1]
+        return cap("\n".join(line[:2048] for line in kept).strip())
+    weak = [i for i, line in enumerate(lines) if WEAK_ERROR.search(line)]
+    if not weak:
         return None
-    return "\n".join(lines[hits[0]:hits[0] + 15]).strip()
+    return cap("\n".join(lines[weak[0]:weak[0] + 15]).strip())

@@ -2,10 +2,21 @@
 
 Emscripten runs every test file in ONE node process. When the runtime crashes (measured:
 `RuntimeError: memory access out of bounds` inside test_compile after 127 of 481 files),
-node exits with no summary and everything after that file is lost. This runner watches
-regrtest's progress lines, records the file that was running as `crashed` (with the
-JS/wasm error text) or `timed-out` (per-file watchdog), and starts a new node process
-with the files after it, until every selected file has a result.
+node exits with no summary and everything after that file is lost. This runner runs
+"segments": one node process over the files that still need a result. Each segment's end is
+classified (`classify`), and `RunState.apply` decides what it means and what runs next:
+
+- Finished       regrtest printed its summary: every file has its own verdict.
+- DiedIn(a)      the runtime died (or the per-file watchdog killed it) while file `a` was
+                 running: `a` is `crashed` (with the JS/wasm error text) or `timed-out`; a
+                 death while `a` was being re-run (--rerun) makes it `crashed` too.
+- DiedBetween    it died after a file's verdict, before the next file started: nobody is
+                 blamed, the files without a result run again in a new segment.
+- NeverStarted   it died before any file started: the same files run again; a file that
+                 kills the runtime at its start twice in a row is `crashed`.
+- Silent         it printed nothing at all: as NeverStarted, but exit code 0 with no output
+                 is the known vanished-stdout breakage and an error.
+docs/runner.rst lists these guarantees.
 """
 
 from __future__ import annotations
@@ -18,17 +29,24 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from .. import cancel
 from ..errors import TestRunError
 from ..results import TestCase, TestFile
-from ..stages import streaming
 from .junit import file_for_case, read_regrtest_junit
-from .regrtest_output import FileAttempt, RegrtestOutput, _Parser, looks_like_crash
+from .regrtest_output import (
+    EXCERPT_LINES, LIST_TO_OUTCOME, FileAttempt, RegrtestOutput, RegrtestParser, cap, file_outcome,
+)
 
 # A runtime that dies before running its first file this many times in a row is broken,
 # not crashing inside tests: stop instead of marking every file crashed.
 MAX_STARTUP_CRASHES = 3
+# A file before which the runtime died this many times in a row, with nothing of its own
+# printed, is the one killing it.
+STARTUP_BLAME = 2
+# regrtest must not colour its output (3.14+ does when it thinks it may); the parser copes
+# with colour anyway.
+NO_COLOUR = {"NO_COLOR": "1", "PYTHON_COLORS": "0"}
 
 
 @dataclass
@@ -59,76 +77,339 @@ def _raise_stack_limit() -> None:
         pass
 
 
+# -- how a segment ended ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Finished:
+    pass
+
+
+@dataclass(frozen=True)
+class DiedIn:
+    attempt: FileAttempt
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class DiedBetween:
+    pass
+
+
+@dataclass(frozen=True)
+class NeverStarted:
+    pass
+
+
+@dataclass(frozen=True)
+class Silent:
+    pass
+
+
+End = Finished | DiedIn | DiedBetween | NeverStarted | Silent
+
+
+@dataclass
+class SegmentReport:
+    """What one node process left behind."""
+
+    output: RegrtestOutput
+    returncode: int
+    line_count: int
+    timed_out: bool = False
+    durations: dict[tuple[str, int], float] = field(default_factory=dict)
+    junit_cases: list[TestCase] = field(default_factory=list)
+
+
+def classify(report: SegmentReport) -> End:
+    """Pure: how the segment ended, from its parsed output."""
+    output = report.output
+    if report.line_count == 0:
+        return Silent()
+    if output.finished:
+        return Finished()
+    if output.unfinished is not None:
+        return DiedIn(output.unfinished, timed_out=report.timed_out)
+    if not output.attempts:
+        return NeverStarted()
+    return DiedBetween()
+
+
+# -- which names are still to run ---------------------------------------------------------------
+
+class Selection:
+    """The selected names, and regrtest's expansion of packages (test_asyncio runs as
+    test_asyncio.test_tasks, ...; older versions print test.test_asyncio.test_tasks)."""
+
+    def __init__(self, names: list[str], lister: Callable[[list[str]], list[str]] | None = None):
+        self.names = list(names)
+        self.lister = lister
+        self.parts: dict[str, list[str]] = {}      # package -> its files, once asked for
+
+    def owner(self, ran: str) -> str | None:
+        """The selected name a printed file name belongs to."""
+        if ran in self.names:
+            return ran
+        for name in self.names:
+            if ran.startswith((f"{name}.", f"test.{name}.")):
+                return name
+        for package, parts in self.parts.items():
+            if ran in parts:
+                return package
+        return None
+
+    def resolve(self, printed: str, results: dict[str, TestFile]) -> str:
+        """The file a printed (possibly cut-off) name means: itself when it is known, else the
+        first file without a result whose name it begins, else the first without a result."""
+        if self.owner(printed) is not None:
+            return printed
+        pending = self.unresolved(results)
+        return next((name for name in pending if name.startswith(printed)), pending[0] if pending else printed)
+
+    def unresolved(self, results: dict[str, TestFile]) -> list[str]:
+        """Names to run, in order: every selected name without a result; a package whose
+        files are known is replaced by its files without a result."""
+        done_packages = {self.owner(name) for name in results if name not in self.names}
+        todo = []
+        for name in self.names:
+            if name in results:
+                continue
+            if self.expanded(name):
+                todo += [part for part in self.parts[name] if part not in results]
+            elif name not in done_packages:
+                todo.append(name)
+        return todo
+
+    def after(self, crashed: str, results: dict[str, TestFile]) -> list[str]:
+        """What runs after `crashed` died: the rest of its package (asked of regrtest, so the
+        package's later files are not lost), then the selected names after it; only names
+        without a result."""
+        package = self.owner(crashed)
+        if package is not None and package != crashed and package not in self.parts and self.lister:
+            try:
+                self.parts[package] = self.lister([package])
+            except TestRunError:
+                self.parts[package] = []
+        order = [part for name in self.names for part in (self.parts.get(name) or [name])]
+        for anchor in (crashed, package):
+            if anchor in order:
+                order = order[order.index(anchor) + 1:]
+                break
+        pending = set(self.unresolved(results))
+        return [name for name in order if name in pending]
+
+    def expanded(self, name: str) -> bool:
+        return bool(self.parts.get(name))
+
+
+# -- the state of the whole run -------------------------------------------------------------------
+
+@dataclass
+class RunState:
+    selection: Selection
+    results: dict[str, TestFile] = field(default_factory=dict)
+    remaining: list[str] = field(default_factory=list)
+    startup_failures: int = 0
+
+    def __post_init__(self) -> None:
+        self.remaining = self.remaining or list(self.selection.names)
+
+    def apply(self, end: End, report: SegmentReport) -> str:
+        """Record a segment's files and decide what runs next; returns a line for the log."""
+        output = report.output
+        started = bool(output.attempts)
+        self._record(report, skip=end.attempt if isinstance(end, DiedIn) else None)
+        if started:
+            self.startup_failures = 0
+        match end:
+            case Finished():
+                for name in self.selection.unresolved(self.results):
+                    self.results[name] = TestFile(
+                        name=name, outcome="failed",
+                        log_excerpt="regrtest finished without a result for this file")
+                self.remaining = []
+                return "regrtest finished"
+            case DiedIn(attempt=attempt, timed_out=timed_out):
+                name = self.selection.resolve(attempt.name, self.results)
+                self.results[name] = self._crashed(name, attempt, report, timed_out)
+                if attempt.attempt > 1:        # died while re-run: the others keep their first verdict
+                    self.remaining = self.selection.unresolved(self.results)
+                else:
+                    self.remaining = self.selection.after(name, self.results)
+                    package = self.selection.owner(name)
+                    if package not in (None, name) and not self.selection.expanded(package):
+                        self.results.setdefault(package, TestFile(
+                            name=package, outcome="failed",
+                            log_excerpt=f"the runtime died in {name}; the rest of {package} could not be "
+                                        "listed and did not run"))
+                how = "timed out" if timed_out else "runtime crashed"
+                return f"{name}: {how}; continuing with the files after it"
+            case DiedBetween():
+                self.remaining = self.selection.unresolved(self.results)
+                return (f"the runtime died between two files (rc {report.returncode}); "
+                        f"{len(self.remaining)} file(s) run again, nobody is blamed")
+            case NeverStarted() | Silent():
+                if isinstance(end, Silent) and report.returncode == 0:
+                    raise TestRunError(
+                        "the interpreter exited 0 and printed nothing: stdout vanished (a known "
+                        "NODERAWFS breakage, see `emscripten-python toolchain`); refusing to report "
+                        "'0 tests, success'")
+                self.startup_failures += 1
+                if self.startup_failures >= MAX_STARTUP_CRASHES:
+                    raise TestRunError(
+                        f"the interpreter died {self.startup_failures} times before running a test file "
+                        f"(rc {report.returncode}); last output:\n" + "\n".join(output.tail[-10:] or ["(none)"]))
+                if self.startup_failures >= STARTUP_BLAME and self.remaining:
+                    name = self.remaining[0]
+                    self.results[name] = TestFile(
+                        name=name, outcome="crashed",
+                        crash=output.crash or f"node exited with rc {report.returncode} before {name} started",
+                        log_excerpt=cap(f"the runtime died {self.startup_failures} times in a row before {name} "
+                                        "printed anything:\n" + "\n".join(output.tail[-EXCERPT_LINES:])))
+                    self.remaining = self.selection.after(name, self.results)
+                    return f"{name}: the runtime died at its start {self.startup_failures} times; recorded as crashed"
+                return f"the runtime died before any file started (rc {report.returncode}); starting again"
+        raise AssertionError(end)
+
+    def _record(self, report: SegmentReport, skip: FileAttempt | None) -> None:
+        """Results for every file with its own verdict in this segment (all, when finished)."""
+        output = report.output
+        by_file: dict[str, list[FileAttempt]] = {}
+        for attempt in output.attempts:
+            by_file.setdefault(attempt.name, []).append(attempt)
+        cases_by_file: dict[str, list[TestCase]] = {}
+        for case in report.junit_cases:
+            owner = file_for_case(case.name, list(by_file))
+            if owner:
+                cases_by_file.setdefault(owner, []).append(case)
+        single = len(output.attempts) == 1
+        for name, attempts in by_file.items():
+            if skip is not None and skip.name == name:
+                continue       # the file it died in (an earlier attempt goes with the crash)
+            self.results[name] = _file_result(name, attempts, output, report, cases_by_file.get(name, []),
+                                              totals=output.total_tests if single else None)
+
+    def _crashed(self, name: str, attempt: FileAttempt, report: SegmentReport, timed_out: bool) -> TestFile:
+        output = report.output
+        crash = output.crash or f"node exited with rc {report.returncode} and no regrtest summary"
+        if output.running_case:
+            attempt.cases[output.running_case] = TestCase(
+                name=output.running_case, outcome="error", message="the runtime crashed in this test",
+                traceback=None if timed_out else crash)
+        earlier = [a for a in report.output.attempts if a.name == attempt.name and a is not attempt]
+        return TestFile(
+            name=name, outcome="timed-out" if timed_out else "crashed",
+            duration=report.durations.get((attempt.name, attempt.attempt)),
+            tests_run=len(attempt.cases), failures=sum(c.outcome in ("failed", "error") for c in attempt.cases.values()),
+            attempts=attempt.attempt if earlier or attempt.attempt > 1 else 1,
+            cases=list(attempt.cases.values()), crash=None if timed_out else crash,
+            log_excerpt=cap("\n".join(output.tail[-EXCERPT_LINES:])) or None)
+
+    def ordered(self) -> list[TestFile]:
+        names = self.selection.names
+        ordered = [self.results[name] for name in names if name in self.results]
+        return ordered + [result for name, result in self.results.items() if name not in names]
+
+
+def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput, report: SegmentReport,
+                 junit_cases: list[TestCase], totals: dict[str, int] | None = None) -> TestFile:
+    first = attempts[0]
+    listed = [LIST_TO_OUTCOME[kind] for kind, names in output.lists.items()
+              if name in names and kind in LIST_TO_OUTCOME]
+    outcome = file_outcome(attempts, listed[0] if listed else None)
+    # A re-run repeats cases in the JUnit file: the last result of each case wins.
+    cases = list({case.name: case for case in junit_cases}.values()) or list(first.cases.values())
+    totals = totals or {}
+    result = TestFile(
+        name=name, outcome=outcome, duration=report.durations.get((first.name, first.attempt)),
+        tests_run=first.tests_run or (len(junit_cases) if junit_cases else 0) or totals.get("run", 0),
+        failures=first.failures or sum(c.outcome in ("failed", "error") for c in cases)
+        or totals.get("failures", 0),
+        skipped=first.skipped or totals.get("skipped", 0), cases=cases, attempts=len(attempts),
+    )
+    if result.outcome not in ("passed", "skipped", "no-tests", "resource-denied"):
+        result.log_excerpt = attempts[-1].excerpt or first.excerpt
+    return result
+
+
+# -- one node process -----------------------------------------------------------------------------
+
 class _Segment:
     """One node process over a list of files."""
 
     def __init__(self, host: HostPython, options: TestOptions, files: list[str], junit: Path, log):
         self.host, self.options, self.files, self.junit, self.log = host, options, files, junit, log
-        self.parser = _Parser()
+        self.parser = RegrtestParser(on_start=self._started, on_end=self._ended, names=options.selection + files)
         self.started_at: dict[tuple[str, int], float] = {}
-        self.ended_at: dict[tuple[str, int], float] = {}
-        self.timed_out: str | None = None
+        self.durations: dict[tuple[str, int], float] = {}
+        self.last_event = time.monotonic()
+        self.timed_out = False
         self.line_count = 0
 
-    def run(self) -> tuple[int, RegrtestOutput]:
+    def _started(self, attempt: FileAttempt) -> None:
+        self.last_event = self.started_at[(attempt.name, attempt.attempt)] = time.monotonic()
+
+    def _ended(self, attempt: FileAttempt) -> None:
+        now = self.last_event = time.monotonic()
+        key = (attempt.name, attempt.attempt)
+        if key in self.started_at:
+            self.durations[key] = round(now - self.started_at[key], 3)
+
+    def run(self) -> SegmentReport:
         argv = [*self.host.argv, "-m", "test", *self.options.regrtest_args,
                 "--junit-xml", str(self.junit), *self.files]
         self.log.write(f"$ {' '.join(argv)}\n")
         self.log.flush()
+        env = {key: value for key, value in self.host.env.items() if key != "FORCE_COLOR"}
         process = subprocess.Popen(
-            argv, cwd=self.host.cwd, env=self.host.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            argv, cwd=self.host.cwd, env={**env, **NO_COLOUR}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
             preexec_fn=_raise_stack_limit if self.options.stack_unlimited else None,
         )
-        # Its own session escapes a signal to the CLI's group: a cancel kills it by this registration.
-        cancel.register(process.pid)
         stop = threading.Event()
         watchdog = threading.Thread(target=self._watch, args=(process, stop), daemon=True)
         watchdog.start()
         try:
-            for line in process.stdout:
-                self.line_count += 1
-                self.log.write(line)
-                before = self.parser.current
-                self.parser.feed(line)
-                current = self.parser.current
-                if current is not before and current is not None:
-                    now = time.monotonic()
-                    if before is not None:
-                        self.ended_at[(before.name, before.attempt)] = now
-                    self.started_at[(current.name, current.attempt)] = now
+            for piece, whole in _lines(process.stdout):
+                self.log.write(piece)
+                if whole:
+                    self.line_count += 1
+                    self.parser.feed(piece)
             returncode = process.wait()
         except BaseException:
             _kill(process)
             raise
         finally:
-            cancel.unregister(process.pid)
             stop.set()
             self.log.flush()
         output = self.parser.close()
-        if output.attempts:
-            last = output.attempts[-1]
-            self.ended_at.setdefault((last.name, last.attempt), time.monotonic())
-        return returncode, output
+        if output.unfinished is not None:
+            self._ended(output.unfinished)
+        return SegmentReport(output, returncode, self.line_count, self.timed_out, self.durations,
+                             read_regrtest_junit(self.junit))
 
     def _watch(self, process: subprocess.Popen, stop: threading.Event) -> None:
         while not stop.wait(1.0):
             current = self.parser.current
-            if current is None:
-                continue
-            started = self.started_at.get((current.name, current.attempt))
-            if started and time.monotonic() - started > self.options.file_timeout:
-                self.timed_out = current.name
-                self.log.write(f"\n[emscripten-python] {current.name} exceeded the per-file timeout "
+            running = current is not None and current.state is None
+            if time.monotonic() - self.last_event > self.options.file_timeout:
+                self.timed_out = running
+                what = current.name if running else "regrtest (between files)"
+                self.log.write(f"\n[emscripten-python] {what} exceeded the per-file timeout "
                                f"of {self.options.file_timeout:.0f} s; killing node\n")
                 _kill(process)
                 return
 
-    def duration(self, attempt: FileAttempt) -> float | None:
-        key = (attempt.name, attempt.attempt)
-        if key in self.started_at and key in self.ended_at:
-            return round(self.ended_at[key] - self.started_at[key], 3)
-        return None
+
+def _lines(stream, limit: int = 1 << 20):
+    """(piece, is_line_start) from a text stream, never holding more than `limit` characters:
+    a longer line comes in pieces, all logged, and only its first piece is parsed."""
+    starts = True
+    while True:
+        piece = stream.readline(limit)
+        if not piece:
+            return
+        yield piece, starts
+        starts = piece.endswith("\n")
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -138,34 +419,10 @@ def _kill(process: subprocess.Popen) -> None:
         pass
 
 
-def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput, segment: _Segment,
-                 junit_cases: list[TestCase]) -> TestFile:
-    first = attempts[0]
-    listed = {kind for kind, names in output.lists.items() if name in names}
-    outcome = first.outcome() or "passed"
-    for kind, mapped in (("failed", "failed"), ("altered the execution environment", "env-changed"),
-                         ("altered the execution environment (env changed)", "env-changed"),
-                         ("skipped (resource denied)", "resource-denied"), ("skipped", "skipped"),
-                         ("run no tests", "no-tests")):
-        if kind in listed and first.state is None:
-            outcome = mapped
-            break
-    # A re-run repeats cases in the JUnit file: the last result of each case wins.
-    cases = list({case.name: case for case in junit_cases}.values()) or list(first.cases.values())
-    result = TestFile(
-        name=name, outcome=outcome, duration=segment.duration(first),
-        tests_run=first.tests_run or (len(junit_cases) if junit_cases else 0),
-        failures=first.failures or sum(c.outcome in ("failed", "error") for c in cases),
-        skipped=first.skipped, cases=cases,
-    )
-    if len(attempts) > 1:
-        second = attempts[-1]
-        result.attempts = len(attempts)
-        failed_again = "failed again" in listed or (second.outcome() or "passed") not in ("passed",)
-        result.outcome = "failed" if failed_again else "flaky"
-    if result.outcome not in ("passed", "skipped", "no-tests"):
-        result.log_excerpt = "\n".join(list(first.tail)[-20:]) or None
-    return result
+def list_tests(host: HostPython, names: list[str]) -> list[str]:
+    """The files regrtest would run for `names` (it splits packages such as test_asyncio)."""
+    from .selection import list_full_suite      # selection imports this module
+    return list_full_suite(host, names)
 
 
 def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=print,
@@ -175,95 +432,17 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
         raise TestRunError("the test selection is empty")
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     (out_dir / "junit").mkdir(exist_ok=True)
-    remaining = list(options.selection)
-    results: dict[str, TestFile] = {}
-    startup_crashes = 0
-    # Line-buffered while streaming: the CLI copies this file to stdout as it grows (stages.follow).
-    with open(out_dir / "logs" / f"{label}.log", "w", buffering=1 if streaming() else -1) as console:
+    state = RunState(Selection(options.selection, lister=lambda names: list_tests(host, names)))
+    with open(out_dir / "logs" / f"{label}.log", "w", errors="replace") as console:
         segment_no = 0
-        while remaining:
+        while state.remaining:
             segment_no += 1
             junit_path = out_dir / "junit" / f"{label}-{segment_no}.xml"
             junit_path.unlink(missing_ok=True)
-            segment = _Segment(host, options, remaining, junit_path, console)
-            log(f"{label} segment {segment_no}: {len(remaining)} file(s) from {remaining[0]}")
-            returncode, output = segment.run()
-            cancel.check()      # node died of a cancel, not of a crash: start no further segment
-            if segment.line_count == 0 and returncode == 0:
-                raise TestRunError(
-                    "the interpreter exited 0 and printed nothing: stdout vanished (a known "
-                    "NODERAWFS breakage, see `emscripten-python toolchain`); refusing to report "
-                    "'0 tests, success'")
-            junit_cases = read_regrtest_junit(junit_path)
-            by_file: dict[str, list[FileAttempt]] = {}
-            for attempt in output.attempts:
-                by_file.setdefault(attempt.name, []).append(attempt)
-            cases_by_file: dict[str, list[TestCase]] = {}
-            for case in junit_cases:
-                owner = file_for_case(case.name, list(by_file))
-                if owner:
-                    cases_by_file.setdefault(owner, []).append(case)
-            dead = output.unfinished
-            for name, attempts in by_file.items():
-                if dead is not None and attempts[-1] is dead:
-                    continue
-                results[name] = _file_result(name, attempts, output, segment, cases_by_file.get(name, []))
-            if output.finished and dead is None:
-                missing = [name for name in remaining if name not in results and name not in by_file]
-                for name in missing:
-                    # regrtest expands packages (test_asyncio -> test.test_asyncio.*); the parts
-                    # carry the results, the package name itself has none of its own.
-                    if not any(r.startswith(f"test.{name}.") for r in results):
-                        results[name] = TestFile(name=name, outcome="failed",
-                                                 log_excerpt="regrtest finished without a result for this file")
-                break
-            # The runtime died (or the watchdog killed it) without a summary.
-            if dead is None:
-                # Died between files: the first file without a result is the one it died on.
-                unresolved = [name for name in remaining if name not in results]
-                if not unresolved:
-                    break
-                crashed_name = unresolved[0]
-                startup_crashes = startup_crashes + 1 if not output.attempts else 0
-                tail = list(output.attempts[-1].tail) if output.attempts else []
-                if startup_crashes >= MAX_STARTUP_CRASHES:
-                    raise TestRunError(
-                        f"the interpreter died {startup_crashes} times before running a test file "
-                        f"(rc {returncode}); last output:\n" + "\n".join(tail[-10:] or ["(none)"]))
-            else:
-                startup_crashes = 0
-                crashed_name, tail = dead.name, list(dead.tail)
-            crash_text = looks_like_crash(tail) or f"node exited with rc {returncode} and no regrtest summary"
-            timed_out = segment.timed_out == crashed_name
-            previous = results.get(crashed_name)
-            if dead is not None and dead.attempt > 1 and previous is not None:
-                previous.outcome = "failed"     # died while being re-run: it had already failed once
-                previous.crash = crash_text
-            else:
-                if dead is not None and output.running_case:
-                    dead.cases[output.running_case] = TestCase(
-                        name=output.running_case, outcome="error", message="the runtime crashed in this test",
-                        traceback=crash_text)
-                results[crashed_name] = TestFile(
-                    name=crashed_name, outcome="timed-out" if timed_out else "crashed",
-                    duration=segment.duration(dead) if dead else None,
-                    tests_run=len(dead.cases) if dead else 0,
-                    cases=list(dead.cases.values()) if dead else [],
-                    crash=None if timed_out else crash_text,
-                    log_excerpt="\n".join(tail[-20:]) or None)
-            log(f"{crashed_name}: {'timed out' if timed_out else 'runtime crashed'}; "
-                f"continuing with the files after it")
-            position = _position(options.selection, crashed_name)
-            remaining = [name for name in options.selection[position + 1:] if name not in results]
-    ordered = [results[name] for name in options.selection if name in results]
-    ordered += [result for name, result in results.items() if name not in options.selection]
-    return ordered
-
-
-def _position(selection: list[str], name: str) -> int:
-    if name in selection:
-        return selection.index(name)
-    for index, candidate in enumerate(selection):
-        if name.startswith(f"test.{candidate}."):
-            return index
-    raise TestRunError(f"regrtest ran {name!r}, which is not in the selection")
+            log(f"{label} segment {segment_no}: {len(state.remaining)} file(s) from {state.remaining[0]}")
+            report = _Segment(host, options, state.remaining, junit_path, console).run()
+            end = classify(report)
+            message = state.apply(end, report)
+            if not isinstance(end, Finished):
+                log(message)
+    return state.ordered()

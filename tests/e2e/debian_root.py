@@ -37,6 +37,10 @@ SOURCE_PACKAGES = (f"python3.13={CPYTHON_VERSION}-1", "zlib", "bzip2", "libffi",
 SOURCE_SUITES = (SUITE, "forky", "sid")
 # Bump when the way the root is made changes, so stale caches are not reused.
 LAYOUT_REVISION = 1
+# A second, small root with newer CPythons and their test suites: real native regrtest
+# output of 3.14 and 3.15 for the parser's format tests (tests/e2e/test_regrtest_formats.py).
+SID_SUITE = "sid"
+SID_PACKAGES = ("python3.14", "libpython3.14-testsuite", "python3.15", "libpython3.15-testsuite")
 
 NODERAWFS_JS = "usr/share/emscripten/src/library_noderawfs.js"
 
@@ -87,10 +91,11 @@ def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
 class DebianRoot:
     """A cached debootstrap root; `mounted()` makes it usable with chroot."""
 
-    def __init__(self, base: Path | None = None):
+    def __init__(self, base: Path | None = None, suite: str = SUITE, packages: tuple[str, ...] = PACKAGES):
         self.base = base or cache_base()
-        self.key = _key({"suite": SUITE, "packages": sorted(PACKAGES), "rev": LAYOUT_REVISION})
-        self.path = self.base / f"root-{SUITE}-{self.key}"
+        self.suite, self.packages = suite, packages
+        self.key = _key({"suite": suite, "packages": sorted(packages), "rev": LAYOUT_REVISION})
+        self.path = self.base / f"root-{suite}-{self.key}"
         self.timings: dict[str, float] = {}
 
     @property
@@ -106,17 +111,18 @@ class DebianRoot:
         partial = self.path.with_name(self.path.name + ".partial")
         if partial.exists():
             shutil.rmtree(partial)
-        _log(f"debootstrap {SUITE} into {partial} (a few minutes on a fresh machine)")
+        _log(f"debootstrap {self.suite} into {partial} (a few minutes on a fresh machine)")
         started = time.monotonic()
         _run([
-            "debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-            SUITE, str(partial), debian_mirror_url(),
+            "debootstrap", "--variant=minbase", f"--include={','.join(self.packages)}",
+            self.suite, str(partial), debian_mirror_url(),
         ], stdout=subprocess.DEVNULL)
         # Keep pristine copies of the files the environment steps patch.
         js = partial / NODERAWFS_JS
-        shutil.copy2(js, js.with_name(js.name + ".debian"))
+        if js.exists():
+            shutil.copy2(js, js.with_name(js.name + ".debian"))
         partial.rename(self.path)
-        (self.path / ".provisioned").write_text(json.dumps({"suite": SUITE, "packages": PACKAGES}))
+        (self.path / ".provisioned").write_text(json.dumps({"suite": self.suite, "packages": self.packages}))
         self.timings["provision_root"] = time.monotonic() - started
         _log(f"root provisioned in {self.timings['provision_root']:.0f} s")
         return self

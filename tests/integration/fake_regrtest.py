@@ -4,27 +4,64 @@ Behaviour per test file name (for the runner tests):
   test_ok*      passes (3 cases)      test_fail*  fails one case (with a traceback)
   test_skip*    is skipped            test_crash* dies like the wasm runtime (rc 1, no summary)
   test_hang*    hangs (per-file timeout)   test_flaky* fails first, passes on re-run
+  test_rerunboom*  fails, then the runtime dies while it is re-run
+  test_diesafter*  passes, prints its verdict, then the runtime dies before the next file
+  test_killstart*  kills the runtime before it prints anything of its own (every time)
+  test_trunc*      dies after printing its progress line cut mid-name
+  test_deepstack*  dies with a JS/wasm stack of 5000 frames
+  test_tbthencrash*  prints an unrelated Python traceback, then the runtime dies
+  test_bigline*    prints one 10 MB line, then fails
+  test_envcheck*   fails unless NO_COLOR=1 and PYTHON_COLORS=0 (regrtest must not colour)
+Environment: FAKE_STARTUP_DEATHS=<file> holding N: the first N starts die before any output.
 Usage: fake_regrtest.py -m test [regrtest options] FILE...
 """
 
+import os
 import sys
 import time
 
 args = sys.argv[3:]
 files = [a for a in args if a.startswith("test_")]
 rerun = "--rerun" in args
+deaths = os.environ.get("FAKE_STARTUP_DEATHS")
+if deaths and int(open(deaths).read() or 0) > 0:
+    left = int(open(deaths).read())
+    with open(deaths, "w") as counter:
+        counter.write(str(left - 1))
+    sys.exit(1)         # no output at all, like node failing to load the wasm module
 print("== CPython 3.13.15 (fake)\n== Emscripten-3.1.69-wasm32-32bit little-endian\n")
 print(f"0:00:00 load avg: 0.10 Run {len(files)} tests sequentially in a single process", flush=True)
 failed, skipped, ok = [], [], []
 
 
+def die(name, frames=1):
+    print(f"test_deep (test.{name}.T.test_deep) ... wasm://wasm/022be2e2:1\n\n")
+    print("RuntimeError: memory access out of bounds")
+    print("    at wasm://wasm/022be2e2:wasm-function[3230]:0x27ad1d\n" * frames, end="")
+    print("\nNode.js v20.19.2", flush=True)
+    sys.exit(1)
+
+
 def run_file(index, total, name, attempt):
-    print(f"0:00:0{index % 10} load avg: 0.10 [{index}/{total}] {name}", flush=True)
-    if name.startswith("test_crash"):
-        print(f"test_deep (test.{name}.T.test_deep) ... wasm://wasm/022be2e2:1\n\n")
-        print("RuntimeError: memory access out of bounds\n    at wasm://wasm/022be2e2:wasm-function[3230]:0x27ad1d")
-        print("\nNode.js v20.19.2", flush=True)
+    if name.startswith("test_killstart"):
+        print("Aborted(killed at import)", flush=True)
         sys.exit(1)
+    shown = name[:-3] if name.startswith("test_trunc") else name
+    print(f"0:00:0{index % 10} load avg: 0.10 [{index}/{total}] {shown}", end="" if shown != name else "\n",
+          flush=True)
+    if name.startswith("test_trunc"):
+        sys.exit(1)
+    if name.startswith("test_crash") or (name.startswith("test_rerunboom") and attempt == 2):
+        die(name)
+    if name.startswith("test_deepstack"):
+        die(name, frames=5000)
+    if name.startswith("test_tbthencrash"):
+        print("test_caught (test.{0}.T.test_caught) ... Traceback (most recent call last):\n"
+              '  File "/x/{0}.py", line 3, in helper\nTypeError: unrelated and caught'.format(name))
+        print("ok")
+        die(name)
+    if name.startswith("test_bigline"):
+        print("x" * 10_000_000)
     if name.startswith("test_hang"):
         print(f"test_forever (test.{name}.T.test_forever) ... ", end="", flush=True)
         time.sleep(3600)
@@ -32,7 +69,10 @@ def run_file(index, total, name, attempt):
         print(f"{name} skipped -- requires something")
         print(f"0:00:00 load avg: 0.10 [{index}/{total}] {name} skipped", flush=True)
         return "skipped"
-    fail = name.startswith("test_fail") or (name.startswith("test_flaky") and attempt == 1)
+    colours_off = os.environ.get("NO_COLOR") == "1" and os.environ.get("PYTHON_COLORS") == "0"
+    fail = (name.startswith(("test_fail", "test_bigline")) or (name.startswith("test_flaky") and attempt == 1)
+            or (name.startswith("test_rerunboom") and attempt == 1)
+            or (name.startswith("test_envcheck") and not colours_off))
     for case in ("test_a", "test_b", "test_c"):
         verdict = "FAIL" if fail and case == "test_b" else "ok"
         print(f"{case} (test.{name}.T.{case}) ... {verdict}")
@@ -46,6 +86,9 @@ def run_file(index, total, name, attempt):
         return "failed"
     print("-" * 70 + "\nRan 3 tests in 0.010s\n\nOK")
     print(f"0:00:00 load avg: 0.10 [{index}/{total}] {name} passed", flush=True)
+    if name.startswith("test_diesafter"):
+        print("Aborted(after the verdict)", flush=True)
+        sys.exit(1)
     return "passed"
 
 

@@ -87,3 +87,101 @@ def test_sharded_and_serial_give_the_same_outcomes(tmp_path):
     logs = sorted(p.name for p in (tmp_path / "sharded" / "logs").iterdir())
     assert logs == ["test-shard0.log", "test-shard1.log", "test-shard2.log"]
     assert sum(f.outcome == "crashed" for f in sharded) == 2
+
+
+# -- issue 10: each kind of death gives the right file the right outcome --------------------------------
+
+def _run_rerun(tmp_path, selection, **options):
+    files = run_regrtest(_host(tmp_path), TestOptions(selection=selection, regrtest_args=["-v", "--rerun"],
+                                                      **options), tmp_path, log=lambda message: None)
+    return {f.name: f for f in files}
+
+
+def _run_outcome(files) -> str:
+    from emscripten_python.results import Run
+    run = Run()
+    run.test_files.extend(files.values())
+    return run.decide_outcome()
+
+
+def test_crash_during_the_rerun_phase_is_a_crash_not_flaky(tmp_path):
+    files = _run_rerun(tmp_path, ["test_ok1", "test_rerunboom", "test_ok2"])
+    boom = files["test_rerunboom"]
+    assert boom.outcome == "crashed" and boom.attempts == 2
+    assert "RuntimeError: memory access out of bounds" in boom.crash
+    assert files["test_ok1"].outcome == files["test_ok2"].outcome == "passed"
+    assert _run_outcome(files) == "failure"
+
+
+def test_death_right_after_a_verdict_blames_nobody(tmp_path):
+    files = _run(tmp_path, ["test_ok1", "test_diesafter", "test_ok2", "test_fail"])
+    assert {n: f.outcome for n, f in files.items()} == {
+        "test_ok1": "passed", "test_diesafter": "passed", "test_ok2": "passed", "test_fail": "failed"}
+    assert files["test_ok2"].tests_run == 3        # it really ran, in a new segment
+
+
+def test_death_at_start_up_before_any_output_blames_nobody(tmp_path):
+    counter = tmp_path / "deaths"
+    counter.write_text("1")
+    host = _host(tmp_path)
+    host.env["FAKE_STARTUP_DEATHS"] = str(counter)
+    files = {f.name: f for f in run_regrtest(host, TestOptions(selection=["test_ok1", "test_ok2"],
+                                                               regrtest_args=["-v"]), tmp_path, log=lambda m: None)}
+    assert {n: (f.outcome, f.tests_run) for n, f in files.items()} == {
+        "test_ok1": ("passed", 3), "test_ok2": ("passed", 3)}
+
+
+def test_file_that_kills_the_runtime_at_its_start_is_crashed(tmp_path):
+    files = _run(tmp_path, ["test_ok1", "test_killstart", "test_ok2"])
+    assert {n: f.outcome for n, f in files.items()} == {
+        "test_ok1": "passed", "test_killstart": "crashed", "test_ok2": "passed"}
+    assert "Aborted(killed at import)" in files["test_killstart"].crash
+
+
+def test_truncated_file_name_is_still_recorded(tmp_path):
+    files = _run(tmp_path, ["test_ok1", "test_truncated", "test_ok2"])
+    assert {n: f.outcome for n, f in files.items()} == {
+        "test_ok1": "passed", "test_truncated": "crashed", "test_ok2": "passed"}
+
+
+def test_deep_stack_crash_keeps_the_error_line(tmp_path):
+    files = _run(tmp_path, ["test_deepstack", "test_ok"])
+    crash = files["test_deepstack"].crash
+    assert "RuntimeError: memory access out of bounds" in crash and "wasm-function[3230]" in crash
+    assert len(crash) < 16_000
+
+
+def test_crash_text_is_the_crash_not_an_earlier_traceback(tmp_path):
+    files = _run(tmp_path, ["test_tbthencrash", "test_ok"])
+    crash = files["test_tbthencrash"].crash
+    assert "RuntimeError: memory access out of bounds" in crash and "unrelated" not in crash
+
+
+def test_a_10_mb_line_does_not_reach_results_json(tmp_path):
+    import json
+    from dataclasses import asdict
+
+    files = _run(tmp_path, ["test_bigline", "test_ok"])
+    assert files["test_bigline"].outcome == "failed"
+    assert len(json.dumps([asdict(f) for f in files.values()])) < 200_000
+    assert (tmp_path / "logs" / "test.log").stat().st_size > 10_000_000     # the log keeps everything
+
+
+def test_regrtest_is_asked_not_to_colour(tmp_path):
+    files = _run(tmp_path, ["test_envcheck"])
+    assert files["test_envcheck"].outcome == "passed"
+
+
+def test_parsing_a_long_space_run_is_linear(tmp_path):
+    # Before: `(?P<rest>.*?)\s*$` backtracked for seconds per 16 KB of spaces, and the parser
+    # runs in the reading thread, so the per-file watchdog could not stop it. Run in a child
+    # process so a regression cannot hang the test session.
+    import subprocess
+    code = ("from emscripten_python.testing.regrtest_output import parse_lines\n"
+            "spaces = ' ' * 2_000_000\n"
+            "out = parse_lines(['0:00:00 [1/2] test_a' + spaces + 'x', 'test_a (t.T.test_a) ...' + spaces + 'x',"
+            " '0:00:00 [2/2] test_b', 'FAILED (failures=1' + spaces + 'x', 'Tests result: SUCCESS' + spaces + 'x'])\n"
+            "print(len(out.attempts))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr

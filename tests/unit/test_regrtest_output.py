@@ -32,7 +32,8 @@ def test_crashed_run_has_results_up_to_the_crash():
     assert walk.outcome == "failed" and walk.message == "AssertionError: Didn't follow symlink with followlinks=True"
     assert output.unfinished.name == "test_compile"
     assert output.running_case == "test.test_compile.TestSpecifics.test_compiler_recursion_limit"
-    crash = looks_like_crash(list(output.unfinished.tail))
+    crash = output.crash
+    assert crash == looks_like_crash(output.tail)
     assert crash.startswith("test_compiler_recursion_limit (test.test_compile.TestSpecifics")
     assert "RuntimeError: memory access out of bounds" in crash
 
@@ -43,7 +44,7 @@ def test_finished_run_with_rerun():
     assert output.final_result == "FAILURE then FAILURE"
     assert output.totals["tests"] == "run=818 failures=18 skipped=340"
     assert output.lists["re-run"] == ["test_os"]
-    assert "test_os" in output.lists["failed again"]
+    assert output.lists["failed"] == ["test_os"]      # the last summary's lists: failed again
     attempts = _attempts(output)
     assert attempts[("test_os", 2)].outcome() == "failed"
     assert attempts[("test_bool", 1)].outcome() == "passed" and attempts[("test_bool", 1)].tests_run == 31
@@ -106,3 +107,128 @@ def test_missing_or_broken_junit_is_empty(tmp_path):
     broken = tmp_path / "broken.xml"
     broken.write_text("<testsuites><testcase")
     assert read_regrtest_junit(broken) == []
+
+
+# -- issue 10: real 3.14 / 3.15 formats and adversarial variants of real output -------------------------
+
+EXPECTED_EP = {   # the files of tests/e2e/test_regrtest_formats.py, as regrtest's own summary lists them
+    ("test_ep_pass", 1): "passed", ("test_ep_fail", 1): "failed", ("test_ep_skip", 1): "skipped",
+    ("test_ep_flaky", 1): "failed", ("test_ep_norun", 1): "no-tests", ("test_ep_resource", 1): "resource-denied",
+    ("test_ep_envchanged", 1): "env-changed",
+    ("test_ep_fail", 2): "failed", ("test_ep_flaky", 2): "passed", ("test_ep_envchanged", 2): "env-changed",
+}
+
+
+def test_coloured_314_output_gives_each_file_its_own_verdict():
+    # CPython 3.14 colours verdicts and list headers (FORCE_COLOR); re-run in a worker process,
+    # where the verdict line comes before the file's output.
+    output = parse_text((DATA / "regrtest-3.14.10-native-color-rerun.txt").read_text())
+    assert {key: a.outcome() for key, a in _attempts(output).items()} == EXPECTED_EP
+    assert output.finished and output.final_result == "FAILURE"
+    assert output.lists["resource-denied" if "resource-denied" in output.lists else "skipped (resource denied)"] \
+        == ["test_ep_resource"]
+
+
+def test_verbose_315_rerun_and_ran_no_tests():
+    output = parse_text((DATA / "regrtest-3.15.2-native-verbose-rerun.txt").read_text())
+    assert {key: a.outcome() for key, a in _attempts(output).items()} == EXPECTED_EP
+    fail = _attempts(output)[("test_ep_fail", 1)]
+    assert (fail.tests_run, fail.failures) == (3, 2)
+    assert fail.cases["test_ep_fail.T.test_errors"].message == "TypeError: unrelated"
+
+
+def test_counts_without_verbose_come_from_the_verdict_suffix_and_totals():
+    output = parse_text((DATA / "regrtest-3.14.10-native-color-rerun.txt").read_text())
+    assert _attempts(output)[("test_ep_fail", 1)].failures == 2          # "failed (1 error, 1 failure)"
+    assert _attempts(output)[("test_ep_flaky", 1)].failures == 1
+    assert output.total_tests == {"run": 12, "failures": 3, "skipped": 1}
+    assert parse_lines(["Total tests: run=1,234 failures=5 skipped=67"]).total_tests == \
+        {"run": 1234, "failures": 5, "skipped": 67}
+
+
+def _rerun_lines() -> list[str]:
+    return (DATA / "regrtest-3.13.15-emscripten-rerun.txt").read_text().splitlines()
+
+
+def _outcomes(output):
+    return {key: (a.outcome(), a.tests_run) for key, a in _attempts(output).items()}
+
+
+def test_escape_codes_and_invalid_bytes_after_a_file_name():
+    clean = parse_lines(_rerun_lines())
+    noisy = []
+    for line in _rerun_lines():
+        if line.endswith("] test_os"):
+            line += "\x1b[0m"
+        elif line.endswith("] test_bool"):
+            line += "\ufffd\udcff"
+        elif line.endswith("] test_int passed"):
+            line = line.replace("test_int passed", "\x1b[32mtest_int passed\x1b[0m\x1b[K")
+        noisy.append(line)
+    assert _outcomes(parse_lines(noisy)) == _outcomes(clean)
+    assert ("test_bool", 1) in _outcomes(clean) and ("test_int", 1) in _outcomes(clean)
+
+
+def test_stderr_spliced_into_a_progress_line():
+    clean = parse_lines(_rerun_lines())
+    spliced = ["Warning -- a line on stderr without a newline" + line if line.endswith("] test_bool") else line
+               for line in _rerun_lines()]
+    assert _outcomes(parse_lines(spliced)) == _outcomes(clean)
+    # and stderr glued to the end of the name: the selection says which file it is
+    glued = [line + "DeprecationWarning: x" if line.endswith("] test_bool") else line for line in _rerun_lines()]
+    assert _outcomes(parse_lines(glued, names=["test_subprocess", "test_os", "test_bool", "test_int"])) \
+        == _outcomes(clean)
+
+
+def test_finished_files_keep_no_log_lines():
+    output = parse_lines(_rerun_lines())
+    for attempt in output.attempts:
+        assert not getattr(attempt, "tail", None), attempt.name     # memory: no 40 lines per file
+    failed = _attempts(output)[("test_os", 1)]
+    assert failed.excerpt and "test_os failed" in failed.excerpt      # a bad outcome keeps an excerpt
+
+
+def test_overlong_lines_are_capped_everywhere():
+    huge = "x" * 10_000_000
+    output = parse_lines([
+        "0:00:00 [1/2] test_a", f"test_big (test.test_a.T.test_big) ... {huge}", "FAIL", "",
+        "=" * 70, "FAIL: test_big (test.test_a.T.test_big)", "-" * 70, "Traceback (most recent call last):",
+        huge, f"AssertionError: {huge}", "", "-" * 70, "Ran 1 test in 0.1s", "", "FAILED (failures=1)",
+        "0:00:01 [1/2] test_a failed (1 failure)", "0:00:01 [2/2] test_b", huge, "RuntimeError: " + huge,
+    ])
+    failed = _attempts(output)[("test_a", 1)]
+    case = failed.cases["test.test_a.T.test_big"]
+    assert case.outcome == "failed"
+    assert len(case.traceback) < 70_000 and len(case.message) < 70_000
+    assert len(failed.excerpt) < 70_000
+    assert output.unfinished.name == "test_b"
+    assert "RuntimeError" in output.crash and len(output.crash) < 70_000
+
+
+def _crash_lines() -> list[str]:
+    return (DATA / "regrtest-3.13.15-emscripten-crash.txt").read_text().splitlines()
+
+
+def test_crash_text_keeps_the_error_line_under_a_deep_stack():
+    lines = _crash_lines()
+    frame = "    at wasm://wasm/022be2e2:wasm-function[3230]:0x27c86a"
+    at = lines.index("RuntimeError: memory access out of bounds")
+    deep = lines[:at + 1] + [frame] * 5000 + lines[at + 1:]
+    output = parse_lines(deep)
+    assert output.unfinished.name == "test_compile"
+    assert "RuntimeError: memory access out of bounds" in output.crash
+    assert "test_compiler_recursion_limit" in output.crash and frame in output.crash
+    assert len(output.crash) < 16_000
+
+
+def test_crash_text_is_the_last_error_not_an_earlier_traceback():
+    lines = _crash_lines()
+    at = lines.index("RuntimeError: memory access out of bounds")
+    unrelated = ["Traceback (most recent call last):", '  File "/x/test_compile.py", line 3, in helper',
+                 "TypeError: an unrelated error the test caught and printed"]
+    output = parse_lines(lines[:at - 10] + unrelated + lines[at - 10:])
+    assert "RuntimeError: memory access out of bounds" in output.crash
+    assert "unrelated" not in output.crash
+    # the old helper too, given only lines
+    assert "RuntimeError" in looks_like_crash(unrelated + lines[at - 3:at + 3])
+    assert "unrelated" not in looks_like_crash(unrelated + lines[at - 3:at + 3])

@@ -15,7 +15,7 @@ from flask import Flask, Response, abort, current_app, g, jsonify, render_templa
 from markupsafe import Markup
 from flask.json.provider import DefaultJSONProvider
 
-from . import insight, svg
+from . import compare_views, insight, svg
 from .checks import strip_bidi
 from .serialize import flaky_json, health_json, pr_json, run_json
 from .store import Store
@@ -88,6 +88,7 @@ def create_app(db_url: str | None = None, tier3_builders: list[str] | frozenset[
     _filters(app)
     _pages(app)
     _api(app)
+    compare_views.register(app)     # compare, test history, run delta (compare_views.py)
     return app
 
 

@@ -1,0 +1,89 @@
+"""Status pages for "what changed": the delta of a run, a compare page, one test's history.
+
+Registered on the status app by ``register(app)`` (web.py). URLs look like files, as every
+other page does, so ``status export`` can save them:
+
+* ``compare/<base>/<head>.html`` and ``api/compare/<base>/<head>.json``: two stored runs
+  compared with ``emscripten_python.compare`` (the same rules as ``emscripten-python compare``).
+* ``test/<name>.html`` and ``api/test/<name>.json``: one test file or test case on every
+  branch × builder that ran it recently: first failed at run X / commit Y, last passed.
+* ``run_delta(run)`` for the run page: the run against its baseline (the latest completed
+  branch build of the same builder on the same branch before it).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, abort, g, jsonify, render_template
+
+from ..compare import KINDS, Comparison, compare
+from . import insight
+from .history import TestHistory, baseline_for, find_run, run_from_row, test_history
+from .models import RunRow
+
+HISTORY_RUNS = 50          # per branch × builder on a test's page
+SECTIONS = (("new-crash", "New crashes"), ("new-failure", "New failures"),
+            ("unexpectedly-passing", "Unexpectedly passing"), ("newly-flaky", "Newly flaky"),
+            ("newly-skipped", "Newly skipped"), ("fixed", "Fixed"))
+FOLDED = ((("still-failing", "still-crashing"), "Known failures, unchanged"), (("added",), "Added"),
+          (("removed",), "Removed"))
+
+
+def compare_rows(session, base: RunRow, head: RunRow) -> Comparison:
+    return compare(run_from_row(session, base), run_from_row(session, head))
+
+
+def run_delta(run: RunRow) -> dict:
+    """{"comparison", "base"} for the run page; comparison None (and why) without a baseline."""
+    head = run_from_row(g.session, run)
+    if not head.test_files:
+        return {"comparison": None, "base": None, "why": "this run has no test results"}
+    base, why = baseline_for(g.session, head)
+    if base is None:
+        return {"comparison": None, "base": None, "why": why}
+    return {"comparison": compare(base, head), "base": find_run(g.session, base.run_id), "why": why}
+
+
+def _history_json(history: TestHistory) -> dict:
+    def entry(e):
+        return e and {**e, "created": e["created"].isoformat(timespec="seconds") + "Z"}
+    return {"test": history.test, "branch": history.branch, "builder": history.builder,
+            "first_failed": entry(history.first_failed), "last_passed": entry(history.last_passed),
+            "runs": [entry(e) for e in history.runs]}
+
+
+def test_histories(session, test: str) -> list[TestHistory]:
+    """The test's history on every branch × builder whose recent branch builds ran it."""
+    found = [test_history(session, test, builder=builder, branch=branch, limit=HISTORY_RUNS)
+             for branch, builder in insight.groups(session)]
+    return [h for h in found if h.runs]
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals.update(run_delta=run_delta, delta_sections=SECTIONS, delta_folded=FOLDED,
+                                 delta_kinds=KINDS)
+
+    def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:
+        base, head = find_run(g.session, base_id), find_run(g.session, head_id)
+        if base is None or head is None:
+            abort(404)
+        return base, head
+
+    @app.get("/compare/<base_id>/<head_id>.html")
+    def compare_page(base_id: str, head_id: str):
+        base, head = pair(base_id, head_id)
+        return render_template("compare.html", base=base, head=head, comparison=compare_rows(g.session, base, head))
+
+    @app.get("/api/compare/<base_id>/<head_id>.json")
+    def api_compare(base_id: str, head_id: str):
+        base, head = pair(base_id, head_id)
+        return jsonify(compare_rows(g.session, base, head).to_dict())
+
+    @app.get("/test/<path:test>.html")
+    def test_page(test: str):
+        histories = test_histories(g.session, test) or abort(404)
+        return render_template("test_history.html", test=test, histories=histories)
+
+    @app.get("/api/test/<path:test>.json")
+    def api_test(test: str):
+        histories = test_histories(g.session, test) or abort(404)
+        return jsonify({"test": test, "history": [_history_json(h) for h in histories]})

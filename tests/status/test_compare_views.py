@@ -1,0 +1,90 @@
+"""The "what changed" pages: the delta on a run page, the compare page, one test's history."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from emscripten_python.status.ingest import ingest
+from emscripten_python.status.store import Store
+from emscripten_python.status.web import create_app
+from status_factory import make_run
+
+EVIL = "test.test_os.T.test_<script>alert(1)</script>"
+
+
+@pytest.fixture
+def history(tmp_path):
+    """One lane: passing, then test_os failing from the third run on, then test_zlib crashes."""
+    url = f"sqlite:///{tmp_path / 'status.sqlite'}"
+    store = Store(url)
+    runs = [make_run(hours=0, commit="c0" * 20, files={"test_math": "passed", "test_os": "passed"}),
+            make_run(hours=1, commit="c1" * 20, files={"test_math": "passed", "test_os": "passed"}),
+            make_run(hours=2, commit="c2" * 20, files={"test_math": "passed", "test_os": "failed"}),
+            make_run(hours=3, commit="c3" * 20, files={"test_math": "passed", "test_os": "failed",
+                                                       "test_zlib": "crashed"}),
+            make_run(hours=4, commit="c4" * 20, files={"test_math": "passed", "test_os": "failed"},
+                     case_name=EVIL),
+            make_run(hours=5, outcome="pending", files={})]
+    try:
+        for run in runs:
+            ingest(store, run)
+    finally:
+        store.close()
+    return create_app(url).test_client(), runs
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def test_run_page_leads_with_its_delta_against_the_baseline(history):
+    client, runs = history
+    text = page(client, f"/run/{runs[2].run_id}.html")
+    what = text[text.index("<h2>What changed</h2>"):text.index("<h2>Stages")]
+    assert "1 new failure vs 3.13 @c1c1c1c" in what
+    assert f'href="../run/{runs[1].run_id}.html"' in what
+    assert f'href="../compare/{runs[1].run_id}/{runs[2].run_id}.html">compare page' in what
+    assert 'href="../test/test.test_os.WalkTests.test_walk_symlink.html"' in what
+    # The first run has no earlier one: it says so.
+    first = page(client, f"/run/{runs[0].run_id}.html")
+    assert "No baseline: <bdi>no completed run of emscripten node on 3.13 before this one" in first
+
+
+def test_new_crash_and_known_failure_on_the_next_run(history):
+    client, runs = history
+    text = page(client, f"/run/{runs[3].run_id}.html")
+    assert "1 new failure vs 3.13 @c2c2c2c (1 crash), 1 known failure unchanged" in text
+    assert "New crashes (1)" in text and "RuntimeError: memory access out of bounds" in text
+
+
+def test_compare_page_between_any_two_runs_escapes_test_names(history):
+    client, runs = history
+    text = page(client, f"/compare/{runs[0].run_id}/{runs[4].run_id}.html")
+    assert "New failures (1)" in text and "<script>alert(1)</script>" not in text
+    assert html.escape(EVIL, quote=False) in text
+    assert f'href="../../run/{runs[4].run_id}.html"' in text
+    data = client.get(f"/api/compare/{runs[0].run_id[:10]}/{runs[4].run_id}.json").get_json()
+    assert data["base"]["run_id"] == runs[0].run_id and data["head"]["run_id"] == runs[4].run_id
+    assert [(c["kind"], c["test"]) for c in data["changes"]] == [("new-failure", EVIL)]
+    assert client.get(f"/compare/{runs[0].run_id}/{'f' * 32}.html").status_code == 404
+
+
+def test_test_history_first_failed_and_last_passed(history):
+    client, runs = history
+    text = page(client, "/test/test_os.html")
+    assert f'First failed at <a href="../run/{runs[2].run_id}.html">run <bdi>{runs[2].run_id[:8]}</bdi></a>' in text
+    assert "commit <code><bdi>c2c2c2c2c2c2</bdi></code>" in text
+    assert f'Last passed in <a href="../run/{runs[1].run_id}.html">' in text
+    assert f'href="../compare/{runs[1].run_id}/{runs[2].run_id}.html">What changed between them' in text
+    # Every build dot is a link to its run; the pending run is not one of them.
+    assert text.count('class="red" href="../run/') == 3 and text.count('class="green" href="../run/') == 2
+    assert runs[5].run_id not in text
+    data = client.get("/api/test/test.test_os.WalkTests.test_walk_symlink.json").get_json()
+    (lane,) = data["history"]
+    assert [e["state"] for e in lane["runs"]] == ["passed", "failed", "failed", "passed", "passed"]
+    assert lane["first_failed"] is None and lane["last_passed"]["run_id"] == runs[4].run_id
+    assert client.get("/test/test_nothing_like_it.html").status_code == 404

@@ -58,3 +58,63 @@ def test_master_hooks(tmp_path, settings):
 def test_unknown_report_part_is_a_config_error(tmp_path):
     done = checkconfig(tmp_path, EP_GITHUB_TOKEN="token", EP_GITHUB_REPORT_PARTS="comment,tweet")
     assert done.returncode != 0 and "tweet" in done.stdout + done.stderr
+
+
+def load(monkeypatch, tmp_path, **settings) -> dict:
+    """master.cfg's BuildmasterConfig, executed as the master would, with these settings."""
+    import runpy
+    for key in [k for k in os.environ if k.startswith("EP_")]:
+        monkeypatch.delenv(key)
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    return runpy.run_path(str(MASTER / "master.cfg"))["BuildmasterConfig"]
+
+
+def test_force_scheduler_cannot_build_a_pull_request_ref(monkeypatch, tmp_path, capsys):
+    from buildbot.schedulers.forcesched import FixedParameter
+    config = load(monkeypatch, tmp_path)
+    forces = {s.name: s for s in config["schedulers"] if type(s).__name__ == "ForceScheduler"}
+    assert list(forces) == ["force"]                         # no PR force without a login
+    [codebase] = forces["force"]._config_kwargs["codebases"]     # as given, before the master starts it
+    for field in ("branch", "revision", "repository", "project"):
+        parameter = next(f for f in codebase.fields if f.name == field)
+        assert isinstance(parameter, FixedParameter) and parameter.default == "", field
+    assert "auth" not in config["www"] and "authz" not in config["www"]
+    assert "WARNING: EP_AUTH unset" in capsys.readouterr().err
+
+
+def test_htpasswd_login_makes_its_users_admins_and_adds_the_pr_force(monkeypatch, tmp_path):
+    from buildbot.www.auth import HTPasswdAuth
+    users = tmp_path / "users.htpasswd"
+    users.write_text("alice:$apr1$x$y\nbob:$apr1$x$z\n")
+    config = load(monkeypatch, tmp_path, EP_AUTH=f"htpasswd:{users}")
+    assert isinstance(config["www"]["auth"], HTPasswdAuth)
+    [matcher] = config["www"]["authz"].roleMatchers
+    assert matcher.roles == ["admins"] and sorted(matcher.usernames) == ["alice", "bob"]
+    forces = {s.name: s for s in config["schedulers"] if type(s).__name__ == "ForceScheduler"}
+    assert forces["force-pr"]._config_kwargs["builderNames"] == ["Emscripten PR"]
+    [codebase] = forces["force-pr"]._config_kwargs["codebases"]
+    branch = next(f for f in codebase.fields if f.name == "branch")
+    assert branch.regex.match("refs/pull/123/merge") and not branch.regex.match("main")
+    assert not branch.regex.match("refs/pull/1/merge; rm -rf /")
+
+
+def test_github_login_and_max_builds(monkeypatch, tmp_path):
+    config = load(monkeypatch, tmp_path, EP_AUTH="github:client:secret", EP_ADMINS="ned",
+                  EP_ADMIN_GROUPS="python/python-core", EP_MAX_BUILDS="4", EP_WORKERS="w1:pw w2:pw")
+    assert type(config["www"]["auth"]).__name__ == "GitHubAuth"
+    assert [w.max_builds for w in config["workers"]] == [4, 4]
+
+
+def test_unknown_auth_is_a_config_error(tmp_path):
+    done = checkconfig(tmp_path, EP_AUTH="ldap:whatever")
+    assert done.returncode != 0 and "EP_AUTH" in done.stdout + done.stderr
+
+
+def test_checkconfig_with_htpasswd(tmp_path):
+    users = tmp_path / "users.htpasswd"
+    users.write_text("alice:$apr1$x$y\n")
+    done = checkconfig(tmp_path, EP_AUTH=f"htpasswd:{users}", EP_MAX_BUILDS="2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "WARNING" not in done.stderr

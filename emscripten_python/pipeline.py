@@ -273,9 +273,11 @@ class Pipeline:
         self.run.node.update(node_flags_record(context, self.run.node.get("version")))
         started = time.monotonic()
         # --stream: regrtest's console (every shard's log) goes to stdout as it is written.
-        with progress(f"stage test ({len(selection)} files)"), follow(self.out / "logs", "test*.log"):
+        with progress(f"stage test ({len(selection)} files)", total=len(selection)) as tracker, \
+                follow(self.out / "logs", "test*.log"):
             files = run_sharded(host, TestOptions(selection=selection, regrtest_args=args,
-                                                  file_timeout=options.file_timeout),
+                                                  file_timeout=options.file_timeout,
+                                                  on_file_done=tracker.file_done),
                                 self.out, options.test_jobs, _load_durations(self.out), log=say)
         _save_durations(self.out, files)
         self.run.tests["files"] = files

@@ -1,7 +1,10 @@
 """Run one stage: a subprocess with its own log file, exit status and wall time.
 
-At a terminal a live spinner shows the stage and its elapsed time; in CI logs (not a TTY)
-the output is line-oriented: a start line, a heartbeat every minute, an end line.
+At a terminal a rich progress bar shows the stage, how far along it is and its ETA (from
+the stage's duration in an earlier run, kept in stage-durations.json in the output
+directory; for the test stage from the files done so far). In CI logs (not a TTY) the output
+is line-oriented: a start line, a line per finished test file, a heartbeat with the ETA
+every 5 minutes (every minute when there is no estimate), an end line.
 
 Streaming (`--stream` or EMSCRIPTEN_PYTHON_STREAM=1, what the Buildbot steps use): each
 stage's output is also copied to stdout, line by line, as it is written to its log file,
@@ -10,6 +13,7 @@ and there is no heartbeat, so a CI system's no-output timeout sees a hung stage.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +24,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .results import Stage
+from .results import BAD_FILE_OUTCOMES, Stage
 
 HEARTBEAT_SECONDS = 60
 STREAM_ENV = "EMSCRIPTEN_PYTHON_STREAM"
@@ -59,22 +63,159 @@ def _every(seconds: float, action):
         thread.join()
 
 
+HEARTBEAT_CI_SECONDS = 300
+STAGE_DURATIONS = "stage-durations.json"
+
+
+def expected_duration(out_dir: Path, name: str) -> float | None:
+    """How long stage `name` took when it last succeeded in this output directory."""
+    try:
+        value = json.loads((out_dir / STAGE_DURATIONS).read_text()).get(name)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def remember_duration(out_dir: Path, name: str, duration: float) -> None:
+    """Kept next to test-durations.json, apart from results.json (a new run replaces that)."""
+    path = out_dir / STAGE_DURATIONS
+    try:
+        known = json.loads(path.read_text())
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    known[name] = round(duration, 1)
+    try:
+        path.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+    except OSError:
+        pass
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class Tracker:
+    """What a stage has done so far and how long it should still take (no I/O, no threads).
+
+    A build stage knows how long it took last time (`expected`); a test stage knows how many
+    files it has and is told about each finished one (`file_done`).
+    """
+
+    def __init__(self, label: str, *, expected: float | None = None, total: int | None = None,
+                 clock=time.monotonic):
+        self.label, self.expected, self.total, self.clock = label, expected, total, clock
+        self.started = clock()
+        self.done = 0
+        self.failed = 0
+        self.lines: list[str] = []      # what a CI log gets: one line per finished file
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def eta(self) -> float | None:
+        """Seconds left: from the earlier run's duration, else from the files' pace so far."""
+        elapsed = self.elapsed()
+        if self.total:
+            if not self.done:
+                return None
+            return elapsed / self.done * max(0, self.total - self.done)
+        if self.expected:
+            return max(0.0, self.expected - elapsed)
+        return None
+
+    def file_done(self, name: str, outcome: str | None) -> str:
+        self.done += 1
+        if outcome in BAD_FILE_OUTCOMES:
+            self.failed += 1
+        width = len(str(self.total or self.done))
+        line = (f"[{self.done:>{width}}/{self.total or '?'}] {name} {outcome or 'done'}"
+                f" ({self.failed} failed so far, {_clock(self.elapsed())} elapsed")
+        eta = self.eta()
+        return line + (f", about {_clock(eta)} left)" if eta is not None else ")")
+
+    def heartbeat(self) -> str:
+        eta = self.eta()
+        parts = [f"... {self.label}: {_clock(self.elapsed())} elapsed"]
+        if self.total:
+            parts.append(f"{self.done}/{self.total} files, {self.failed} failed")
+        if eta is not None:
+            parts.append(f"about {_clock(eta)} left" + (f" (last run: {_clock(self.expected)})"
+                                                        if self.expected and not self.total else ""))
+        elif not self.total:
+            parts.append("no earlier run to estimate from")
+        return ", ".join(parts)
+
+    def start_line(self) -> str:
+        if self.total:
+            return f"==> {self.label}"
+        return f"==> {self.label}" + (f" (last run took {_clock(self.expected)})" if self.expected else "")
+
+
+class _Live:
+    """A rich progress bar at a terminal: bar + ETA for a stage, files done/failed for tests."""
+
+    def __init__(self, tracker: Tracker):
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.tracker = tracker
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                 TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[eta]}"), console=_console, transient=True)
+        self.task = self.progress.add_task(tracker.label, total=tracker.total or tracker.expected,
+                                           detail="", eta="")
+
+    def refresh(self) -> None:
+        tracker, eta = self.tracker, self.tracker.eta()
+        if tracker.total:
+            completed, detail = tracker.done, f"{tracker.done}/{tracker.total} files, {tracker.failed} failed"
+        elif tracker.expected:
+            # Time-based: never shows 100 % before the stage is really done.
+            completed, detail = min(tracker.elapsed(), tracker.expected * 0.99), ""
+        else:
+            completed, detail = None, ""
+        self.progress.update(self.task, completed=completed, detail=detail,
+                             eta=f"ETA {_clock(eta)}" if eta is not None else "")
+
+
 @contextmanager
-def progress(label: str):
-    """Tell a person what is running and for how long."""
-    started = time.monotonic()
-    if _console.is_terminal:
-        with _console.status(label) as status, _every(
-                1, lambda: status.update(f"{label} ({time.monotonic() - started:.0f} s)")):
-            yield
+def progress(label: str, *, expected: float | None = None, total: int | None = None):
+    """Tell a person what is running, how far along it is and how long it should still take.
+
+    At a terminal: a rich progress bar (time-based with `expected`, the stage's duration in
+    an earlier run; file-based with `total`, the test files). In a CI log (no terminal):
+    a start line, one line per finished test file, and a heartbeat with the ETA every
+    HEARTBEAT_CI_SECONDS (every HEARTBEAT_SECONDS when there is nothing else to show).
+    Streaming (--stream): the stage's own output is the sign of life; no heartbeat.
+    Yields the Tracker; call `tracker.file_done(name, outcome)` as files finish (any thread).
+    """
+    tracker = Tracker(label, expected=expected, total=total)
+    report_file = [lambda line: None]
+    lock = threading.Lock()
+    original = tracker.file_done
+
+    def file_done(name: str, outcome: str | None) -> str:
+        with lock:
+            line = original(name, outcome)
+            report_file[0](line)
+        return line
+
+    tracker.file_done = file_done
+    if _console.is_terminal and not streaming():
+        live = _Live(tracker)
+        report_file[0] = lambda line: live.refresh()
+        with live.progress, _every(1, live.refresh):
+            yield tracker
         return
-    say(f"==> {label}")
+    say(tracker.start_line())
     if streaming():
-        yield           # the stage's own output is the sign of life
+        yield tracker
         return
-    with _every(HEARTBEAT_SECONDS, lambda: say(f"... {label}: still running after "
-                                              f"{time.monotonic() - started:.0f} s")):
-        yield
+    report_file[0] = say
+    interval = HEARTBEAT_CI_SECONDS if (total or expected) else HEARTBEAT_SECONDS
+    with _every(interval, lambda: say(tracker.heartbeat())):
+        yield tracker
 
 
 class _Follower:
@@ -140,7 +281,8 @@ def run_stage(name: str, argv: list[str], cwd: Path, env: dict[str, str], out_di
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cwd.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with open(log_path, "w") as log, progress(f"stage {name}"), follow(log_path):
+    with open(log_path, "w") as log, progress(f"stage {name}", expected=expected_duration(out_dir, name)), \
+            follow(log_path):
         log.write(f"$ cd {cwd}\n$ {' '.join(argv)}\n")
         log.flush()
         try:
@@ -152,6 +294,8 @@ def run_stage(name: str, argv: list[str], cwd: Path, env: dict[str, str], out_di
     duration = round(time.monotonic() - started, 3)
     stage = Stage(name=name, status="succeeded" if returncode == 0 else "failed", duration=duration,
                   returncode=returncode, log=str(log_relative), command=argv)
+    if returncode == 0:
+        remember_duration(out_dir, name, duration)
     say(f"<== stage {name} {stage.status} in {duration:.1f} s (log: {log_path})")
     sys.stderr.flush()
     return stage

@@ -66,6 +66,9 @@ class TestOptions:
     regrtest_args: list[str] = field(default_factory=lambda: ["-v", "-u", "all,-network"])
     file_timeout: float = 1200.0
     stack_unlimited: bool = True
+    # Called (name, outcome) as each file gets its verdict, and for a file the runtime died
+    # in; for progress display only (stages.progress). May be called from a shard's thread.
+    on_file_done: Callable[[str, str | None], None] | None = None
 
 
 def _raise_stack_limit() -> None:
@@ -353,6 +356,8 @@ class _Segment:
         key = (attempt.name, attempt.attempt)
         if key in self.started_at:
             self.durations[key] = round(now - self.started_at[key], 3)
+        if self.options.on_file_done is not None and attempt.attempt == 1:
+            self.options.on_file_done(attempt.name, attempt.outcome() or "passed")
 
     def run(self) -> SegmentReport:
         argv = [*self.host.argv, "-m", "test", *self.options.regrtest_args,
@@ -443,6 +448,9 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
             report = _Segment(host, options, state.remaining, junit_path, console).run()
             end = classify(report)
             message = state.apply(end, report)
+            if isinstance(end, DiedIn) and options.on_file_done is not None and end.attempt.attempt == 1:
+                crashed = state.results.get(state.selection.resolve(end.attempt.name, state.results))
+                options.on_file_done(end.attempt.name, crashed.outcome if crashed else "crashed")
             if not isinstance(end, Finished):
                 log(message)
     return state.ordered()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .pythoninfo_markdown import pythoninfo_markdown
 from .results import BAD_FILE_OUTCOMES, Run
 from .runtimes import runtime_label
 
@@ -81,4 +82,5 @@ def render_markdown(run: Run) -> str:
         lines += ["### Stages", "", "| stage | status | time |", "|---|---|---|"]
         lines += [f"| {s.name} | {s.status} | {s.duration:.1f} s |" for s in run.stages]
         lines.append("")
+    lines += pythoninfo_markdown(run)
     return "\n".join(lines)

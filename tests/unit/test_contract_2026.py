@@ -377,3 +377,21 @@ def test_check_dependencies_records_and_verifies(mirrored_tree):
     (mirror / "libffi-3.4.6.tar.gz").write_bytes(b"not the pinned file")
     with pytest.raises(MirrorError, match="sha256"):
         check_dependencies(dependencies, mirror, log=lambda m: None)
+
+
+def test_summary_shows_pythoninfo_safely():
+    from emscripten_python.markdown import render_markdown
+
+    run = Run(pythoninfo={
+        "host": {"status": "succeeded", "log": "logs/pythoninfo-host.log",
+                 "info": {"sys.version": "3.15.0rc1 ```</details><script>x</script>",
+                          "platform.platform": "Emscripten-4.0.19-wasm32-32bit", "other.key": "hidden"}},
+        "build": {"status": "warning", "log": "logs/pythoninfo-build.log", "info": {}}})
+    text = render_markdown(run)
+    assert "### pythoninfo" in text
+    assert "pythoninfo of the native" not in text and "pythoninfo of the build Python (native) (warning: it failed)" in text
+    assert "pythoninfo of the wasm interpreter (3 keys)" in text
+    block = text.split("pythoninfo of the wasm interpreter (3 keys)</summary>")[1].split("</details>\n")[0]
+    # The value's ``` cannot close the block: the fence is longer than any backtick run in it.
+    assert block.strip().startswith("````\n") and "platform.platform: Emscripten-4.0.19-wasm32-32bit" in block
+    assert "other.key" not in text

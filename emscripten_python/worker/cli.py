@@ -39,6 +39,8 @@ def register(subparsers) -> None:
     create.add_argument("--cache-dir", type=Path, default=_default_cache(), help="emsdk and Emscripten caches")
     create.add_argument("--service", choices=["systemd", "launchd", "none"], default=default_service(),
                         help="service file to write into the worker directory (default: this OS's)")
+    create.add_argument("--user", help="the account the service runs as (default: you; never root: "
+                        "create a dedicated one, e.g. buildbot, that owns the basedir)")
     create.add_argument("--force", action="store_true", help="recreate an existing worker directory")
     create.set_defaults(func=_create)
 
@@ -53,11 +55,13 @@ def _create(args: argparse.Namespace) -> int:
     basedir = args.basedir or Path(args.name)
     service = create_worker(args.name, args.master, basedir, read_password(args.password_file),
                          cache_dir=args.cache_dir, service=args.service, admin=args.admin,
-                         host_info=args.host_info, force=args.force)
+                         host_info=args.host_info, user=args.user, force=args.force)
     print(f"worker {args.name} created in {basedir.resolve()} (master {args.master})")
     if service:
         unit, install = service
         print(f"service file: {unit}\ninstall and start it with:\n  {install}")
     else:
         print(f"start it with: buildbot-worker start {basedir.resolve()}")
+    print("on the master: add it to EP_WORKERS (NAME:PASSWORD); EP_MAX_BUILDS sets how many builds a worker "
+          "runs at once (`emscripten-python worker doctor` suggests a number for this machine)")
     return 0

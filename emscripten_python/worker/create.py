@@ -11,6 +11,7 @@ import getpass
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -57,29 +58,70 @@ def read_password(password_file: Path | None) -> str:
     raise WorkerSetupError(f"no worker password: use --password-file or set {PASSWORD_ENV}")
 
 
+def systemd_specifiers(value: str) -> str:
+    """A value systemd takes literally: % starts a specifier (%h, %n), $ a variable in ExecStart."""
+    return value.replace("%", "%%")
+
+
+def systemd_quoted(value: str) -> str:
+    """One ExecStart= argument or Environment= assignment, double-quoted (systemd.syntax(7)):
+    a basedir with a space stays one argument."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + systemd_specifiers(escaped).replace("$", "$$") + '"'
+
+
 def render_service(kind: str, values: dict[str, str]) -> str:
     template = resources.files("emscripten_python.worker.templates").joinpath(TEMPLATES[kind]).read_text()
     if kind == "launchd":
+        # Every value is element text (never inside a comment, where "--" would be invalid XML).
         values = {key: escape(value, {'"': "&quot;"}) for key, value in values.items()}
+    else:
+        values = {**{key: systemd_specifiers(value) for key, value in values.items()},
+                  **{f"q_{key}": systemd_quoted(values[key]) for key in ("basedir", "buildbot_worker")},
+                  "q_path_env": systemd_quoted(f"PATH={values['path']}"),
+                  "q_cache_env": systemd_quoted(f"EMSCRIPTEN_PYTHON_CACHE={values['cache_dir']}")}
     return Template(template).substitute(values)
 
 
-def service_values(name: str, basedir: Path, kind: str, executable: str, cache_dir: Path) -> dict[str, str]:
+# What the worker runs, found on the creating shell's PATH: only their directories go into the
+# service's PATH (plus the system's), not every directory of the shell that created it.
+WORKER_TOOLS = ("node", "git", "make", "cc", "gcc", "python3", "emcc", "ccache")
+SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+
+
+def service_path(which=shutil.which) -> str:
+    dirs = [str(Path(sys.executable).parent)]          # buildbot-worker and emscripten-python
+    dirs += [str(Path(found).parent) for tool in WORKER_TOOLS if (found := which(tool))]
+    return os.pathsep.join(dict.fromkeys([*dirs, *SYSTEM_PATH]))
+
+
+def service_user(user: str | None) -> str:
+    """The account the service runs as: given, else whoever creates it, but never root."""
+    user = user or getpass.getuser()
+    if user == "root":
+        raise WorkerSetupError("the worker would run as root: pass --user NAME, a dedicated account "
+                               "(e.g. `sudo useradd --system --create-home buildbot`) that owns the basedir")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*\$?", user):
+        raise WorkerSetupError(f"--user {user!r} is not a valid account name")
+    return user
+
+
+def service_values(name: str, basedir: Path, kind: str, executable: str, cache_dir: Path,
+                   user: str | None = None, path: str | None = None) -> dict[str, str]:
+    if re.search(r"[\x00-\x1f\x7f]", name) or re.search(r"[\x00-\x1f\x7f]", str(basedir)):
+        raise WorkerSetupError("the worker name and basedir must not contain control characters")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
     label = f"org.python.emscripten-python.worker.{slug}"
     unit_name = f"{label}.plist" if kind == "launchd" else f"emscripten-python-worker-{slug}.service"
-    # The service sees the PATH of whoever created it, venv first: node, git and emcc resolve
-    # for the worker exactly as they did for `worker doctor` in this shell.
-    path = os.pathsep.join(dict.fromkeys([str(Path(sys.executable).parent), *os.environ.get("PATH", "").split(os.pathsep)]))
-    values = {"name": name, "basedir": str(basedir), "user": getpass.getuser(), "path": path,
+    values = {"name": name, "basedir": str(basedir), "user": service_user(user), "path": path or service_path(),
               "buildbot_worker": executable, "cache_dir": str(cache_dir), "label": label,
               "unit_name": unit_name, "unit_file": str(basedir / unit_name)}
-    values["install"] = INSTALL[kind].format(**values)
+    values["install"] = INSTALL[kind].format(**{key: shlex.quote(value) for key, value in values.items()})
     return values
 
 
 def create_worker(name: str, master: str, basedir: Path, password: str, *, cache_dir: Path, service: str,
-                  admin: str | None = None, host_info: str | None = None,
+                  admin: str | None = None, host_info: str | None = None, user: str | None = None,
                   force: bool = False) -> tuple[Path, str] | None:
     """Creates the worker directory; returns the service file written and how to install it."""
     if not re.fullmatch(r"[^:\s]+:\d+", master):
@@ -88,6 +130,8 @@ def create_worker(name: str, master: str, basedir: Path, password: str, *, cache
     if (basedir / "buildbot.tac").exists() and not force:
         raise WorkerSetupError(f"{basedir} already holds a worker (buildbot.tac); use --force to recreate it")
     executable = buildbot_worker_executable()
+    if service != "none":
+        service_user(user)          # refuse root before anything is written
     done = subprocess.run([executable, "create-worker", "--umask=0o22", "--force", str(basedir), master, name,
                            password], capture_output=True, text=True)
     if done.returncode:
@@ -101,7 +145,7 @@ def create_worker(name: str, master: str, basedir: Path, password: str, *, cache
                                 "Emscripten worker (emscripten-python)") + "\n")
     if service == "none":
         return None
-    values = service_values(name, basedir, service, executable, cache_dir)
+    values = service_values(name, basedir, service, executable, cache_dir, user=user)
     unit = Path(values["unit_file"])
     unit.write_text(render_service(service, values))
     return unit, values["install"]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import configparser
+import os
 import plistlib
 import resource
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from emscripten_python.cli import main
-from emscripten_python.worker.create import WorkerSetupError, create_worker, render_service, service_values
+from emscripten_python.worker.create import (WorkerSetupError, create_worker, render_service, service_path,
+                                             service_values)
 from emscripten_python.worker.doctor import GIB, Probe, failed, render, run_checks
 
 GOOD_TOOLS = {"node": "/usr/bin/node", "git": "/usr/bin/git", "make": "/usr/bin/make", "cc": "/usr/bin/cc",
@@ -85,7 +89,8 @@ def test_create_writes_worker_and_systemd_unit(tmp_path, monkeypatch):
     monkeypatch.setenv("EMSCRIPTEN_PYTHON_WORKER_PASSWORD", "pw")
     basedir = tmp_path / "w1"
     rc = main(["worker", "create", "w1", "--master", "buildmaster.example.org:9989", "--basedir", str(basedir),
-               "--admin", "Jane <jane@example.org>", "--service", "systemd", "--cache-dir", str(tmp_path / "c")])
+               "--admin", "Jane <jane@example.org>", "--service", "systemd", "--cache-dir", str(tmp_path / "c"),
+               "--user", "buildbot"])
     assert rc == 0
     tac = (basedir / "buildbot.tac").read_text()
     assert "buildmaster.example.org" in tac and "9989" in tac and "'w1'" in tac
@@ -94,7 +99,8 @@ def test_create_writes_worker_and_systemd_unit(tmp_path, monkeypatch):
     unit.optionxform = str
     unit.read(basedir / "emscripten-python-worker-w1.service")
     service = unit["Service"]
-    assert service["ExecStart"].endswith(f"buildbot-worker start --nodaemon {basedir}")
+    assert service["ExecStart"].endswith(f'buildbot-worker" start --nodaemon "{basedir}"')
+    assert service["User"] == "buildbot"
     assert service["LimitSTACK"] == "infinity" and service["Restart"] == "always"
     assert f"EMSCRIPTEN_PYTHON_CACHE={tmp_path / 'c'}" in service["Environment"]
 
@@ -117,10 +123,66 @@ def test_create_needs_a_password(tmp_path, monkeypatch, capsys):
 
 def test_launchd_plist_is_valid_and_escaped(tmp_path):
     basedir = tmp_path / "R&D workers"
-    values = service_values("mac<1>", basedir, "launchd", "/venv/bin/buildbot-worker", tmp_path / "cache")
+    values = service_values("mac<1>", basedir, "launchd", "/venv/bin/buildbot-worker", tmp_path / "cache",
+                            user="buildbot")
     plist = plistlib.loads(render_service("launchd", values).encode())
     assert plist["Label"] == "org.python.emscripten-python.worker.mac-1-"
     assert plist["ProgramArguments"] == ["/venv/bin/buildbot-worker", "start", "--nodaemon", str(basedir)]
     assert plist["EnvironmentVariables"]["EMSCRIPTEN_PYTHON_CACHE"] == str(tmp_path / "cache")
     assert plist["KeepAlive"] is True and plist["SoftResourceLimits"]["Stack"] > 60 << 20
     assert values["unit_name"] == "org.python.emscripten-python.worker.mac-1-.plist"
+
+
+
+def exec_start_argv(unit_text: str) -> list[str]:
+    """ExecStart= split as systemd.syntax(7) says (double quotes, backslash escapes; %% and $$ are
+    a literal % and $)."""
+    line = next(line for line in unit_text.splitlines() if line.startswith("ExecStart="))
+    return [arg.replace("%%", "%").replace("$$", "$") for arg in shlex.split(line.partition("=")[2])]
+
+
+def test_systemd_unit_basedir_with_space_percent_and_quote(tmp_path):
+    basedir = tmp_path / 'CI workers/50% "fast"'
+    basedir.mkdir(parents=True)
+    executable = tmp_path / "venv bin" / "buildbot-worker"
+    executable.parent.mkdir()
+    executable.write_text("#!/bin/sh\n")
+    executable.chmod(0o755)
+    values = service_values("w1", basedir, "systemd", str(executable), tmp_path / "cache", user="buildbot",
+                            path="/opt/node/bin:/usr/bin:/bin")
+    text = render_service("systemd", values)
+    assert exec_start_argv(text) == [str(executable), "start", "--nodaemon", str(basedir)]
+    assert 'Environment="PATH=/opt/node/bin:/usr/bin:/bin"' in text
+    unit = tmp_path / "emscripten-python-worker-w1.service"
+    unit.write_text(text)
+    done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    problems = [line for line in done.stderr.splitlines() if str(unit) in line and "User=" not in line
+                and "buildbot" not in line]
+    assert problems == [], done.stderr
+
+
+def test_service_path_is_only_what_the_worker_runs(monkeypatch):
+    monkeypatch.setenv("PATH", "/home/me/.cargo/bin:/opt/junk/bin:/usr/bin")
+    tools = {"node": "/opt/node-20/bin/node", "git": "/usr/bin/git", "make": "/usr/bin/make"}
+    path = service_path(which=tools.get).split(os.pathsep)
+    assert "/opt/node-20/bin" in path and "/usr/bin" in path and "/bin" in path
+    assert "/opt/junk/bin" not in path and "/home/me/.cargo/bin" not in path
+    assert path[0] == os.path.dirname(__import__("sys").executable)     # buildbot-worker, emscripten-python
+
+
+def test_never_runs_as_root(tmp_path, monkeypatch):
+    monkeypatch.setattr("emscripten_python.worker.create.getpass.getuser", lambda: "root")
+    with pytest.raises(WorkerSetupError, match="would run as root"):
+        service_values("w1", tmp_path, "systemd", "/venv/bin/buildbot-worker", tmp_path)
+    with pytest.raises(WorkerSetupError, match="not a valid account"):
+        service_values("w1", tmp_path, "systemd", "/venv/bin/buildbot-worker", tmp_path, user="bad user\nX=1")
+    with pytest.raises(WorkerSetupError, match="control characters"):
+        service_values("w1\nExecStartPre=/bin/evil", tmp_path, "systemd", "/b", tmp_path, user="buildbot")
+
+
+def test_launchd_plist_with_double_hyphen_name_is_valid_xml(tmp_path):
+    values = service_values("mac--mini--1", tmp_path / "w--1", "launchd", "/venv/bin/buildbot-worker",
+                            tmp_path / "cache", user="buildbot")
+    plist = plistlib.loads(render_service("launchd", values).encode())
+    assert plist["Label"] == "org.python.emscripten-python.worker.mac--mini--1"
+    assert plist["ProgramArguments"][-1] == str(tmp_path / "w--1")

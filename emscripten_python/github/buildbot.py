@@ -14,7 +14,9 @@ and so the label gate in steps/prgate.py, gives PR changes), else when it has a
 Settings (environment): ``EP_GITHUB_TOKEN``; ``EP_GITHUB_REPO`` (``python/cpython``);
 ``EP_GITHUB_API_URL`` (GitHub Enterprise: ``https://HOST/api/v3``); ``EP_GITHUB_REPORT_PARTS``
 (``comment``; ``check`` needs a GitHub App's token, and the master's ``GitHubStatusPush``
-already sets commit statuses). The blocking PyGithub calls run in a thread; a report that
+already sets commit statuses); ``EP_GITHUB_BOT_LOGIN`` (``APP-SLUG[bot]`` for an App's
+installation token; a user token's login is asked from GitHub). Reports are ordered by build
+number (docs/github-action.rst). The blocking PyGithub calls run in a thread; a report that
 fails is logged, never raised into the master.
 """
 
@@ -28,7 +30,7 @@ from twisted.python import log
 
 from buildbot import config as buildbot_config
 
-from ..results import Run
+from ..validation import load_validated
 from ..steps.hooks import FinishedBuildReporter, build_properties, builder_name, finished_builds, pr_number
 from ..steps.upload import uploaded_path
 from .client import Credentials, Redactor, connect
@@ -39,6 +41,7 @@ TOKEN_ENV = "EP_GITHUB_TOKEN"
 REPO_ENV = "EP_GITHUB_REPO"
 API_ENV = "EP_GITHUB_API_URL"
 PARTS_ENV = "EP_GITHUB_REPORT_PARTS"
+BOT_ENV = "EP_GITHUB_BOT_LOGIN"      # the login the token comments as, when GET /user is refused to it
 DEFAULT_REPO = "python/cpython"
 DEFAULT_PARTS = ("comment",)
 def parse_parts(text: str | None) -> tuple[str, ...]:
@@ -51,7 +54,7 @@ def parse_parts(text: str | None) -> tuple[str, ...]:
 
 def report_build(build: dict, *, token: str, repo: str = DEFAULT_REPO, base_url: str | None = None,
                  parts: tuple[str, ...] = DEFAULT_PARTS, basedir: str | os.PathLike | None = None,
-                 policy: RetryPolicy | None = None, github=None,
+                 policy: RetryPolicy | None = None, github=None, bot_login: str | None = None,
                  say: Callable[[str], None] = log.msg) -> ReportResult | None:
     """Post `build`'s results.json to its PR; None when it is not a PR build or uploaded no
     results. Blocking (run it in a thread). `github` is a ready client (tests)."""
@@ -66,15 +69,18 @@ def report_build(build: dict, *, token: str, repo: str = DEFAULT_REPO, base_url:
         say(f"github: {builder} build {number} (PR #{pr}): no results.json on the master "
             f"({path or 'no results_path property'}); nothing to report")
         return None
-    run = Run.load(path)
+    # The worker ran the PR's code, so results.json is untrusted: validated before anything is
+    # posted; only the master's own build URL is linked; the build number orders the reports.
+    run = load_validated(path)
     target = ReportTarget(repo=repo, name=builder, pr=pr, sha=properties.get("revision") or run.source.get("commit"),
-                          details_url=build.get("url") or run.origin.get("url"), parts=parts)
+                          details_url=build.get("url"), parts=parts,
+                          order=number if isinstance(number, int) and not isinstance(number, bool) else 0)
     credentials = Credentials(token=token)
     redact = credentials.redactor()
     if github is None:
         github = connect(credentials, base_url=base_url)
-    result = Reporter(github, policy=policy, redact=redact, log=lambda text: say(f"{builder} build {number}: {text}")
-                      ).report(run, target)
+    result = Reporter(github, policy=policy, redact=redact, log=lambda text: say(f"{builder} build {number}: {text}"),
+                      bot_login=bot_login).report(run, target)
     if not result.ok:
         failed = "; ".join(f"{p.part}: {p.message}" for p in result.parts if p.action == "failed")
         say(redact(f"github: {builder} build {number}: the report to PR #{pr} was not delivered ({failed})"))
@@ -101,7 +107,7 @@ class PullRequestReporter(FinishedBuildReporter):
 
     def handle_build(self, build: dict) -> None:
         report_build(build, token=self.token, repo=self.repo, base_url=self.base_url, parts=self.parts,
-                     basedir=self.master.basedir)
+                     basedir=self.master.basedir, bot_login=os.environ.get(BOT_ENV) or None)
 
     def log_failure(self, build: dict, exc: Exception) -> None:
         # log.msg of redacted text, not log.err: a traceback could carry the token.

@@ -16,9 +16,14 @@ from pathlib import Path
 from ..errors import ReportDeliveryError
 from ..markdown import render_markdown
 from ..results import Run
+from ..untrusted import clean, neutralise_commands
+from ..validation import load_validated
 from .client import Credentials, connect
 from .reporter import PARTS, Reporter, ReportTarget
-from .retry import RetryPolicy
+from .retry import GiveUp, RetryPolicy, run_with_retry
+
+# The workflow's GITHUB_TOKEN acts as this account; GET /user is refused to it.
+ACTIONS_BOT = "github-actions[bot]"
 
 REPORT_FILE = "github-report.json"
 
@@ -38,8 +43,14 @@ def register(subparsers) -> None:
                                      "source commit, else $GITHUB_SHA)")
     group.add_argument("--name", help="check-run name, status context and sticky-comment key "
                                       "(default: the results' builder, else emscripten-python)")
-    group.add_argument("--details-url", help="link to the full results and artifacts "
-                                             "(default: the results' build URL)")
+    group.add_argument("--details-url", help="link to the full results and artifacts (trusted: the "
+                                             "results' own build URL is never linked)")
+    group.add_argument("--order", type=int, default=0, metavar="N",
+                       help="trusted ordering number compared before the results' creation time, e.g. "
+                            "the Buildbot build number or the workflow run number (default: 0)")
+    group.add_argument("--bot-login", metavar="LOGIN",
+                       help="the login the bot comments as (APP-SLUG[bot], github-actions[bot]); "
+                            "default: asked from GitHub once")
     group.add_argument("--parts", default=",".join(PARTS),
                        help=f"what to post, comma-separated from {','.join(PARTS)} (default: all)")
     group.add_argument("--verify-pr-head", action="store_true",
@@ -62,6 +73,10 @@ def register(subparsers) -> None:
     group.add_argument("--throttle", type=float, default=1.0,
                        help="pause (s) between writes, a quarter of it between reads: GitHub's "
                             "advice against secondary rate limits")
+    group.add_argument("--settle", type=float,
+                       help="seconds to wait before re-reading what GitHub shows, so that a concurrent "
+                            "older run's write lands first (default: --timeout plus twice --throttle "
+                            "plus 3)")
     report.set_defaults(func=lambda args: run_report(args, report))
 
 
@@ -82,22 +97,36 @@ def target_from_args(args: argparse.Namespace, run: Run) -> ReportTarget:
     if unknown:
         raise ReportDeliveryError(f"--parts: unknown {', '.join(sorted(unknown))} (choose from {', '.join(PARTS)})")
     pr = _pr_from(args.pr_from) if args.pr_from else args.pr
+    # The name from results.json (untrusted) is kept to one short plain line.
+    name = args.name or " ".join(clean(run.origin.get("builder") or "").split())[:100] or "emscripten-python"
     return ReportTarget(
         repo=args.repo,
-        name=args.name or run.origin.get("builder") or "emscripten-python",
+        name=name,
         pr=pr,
         sha=args.sha or run.source.get("commit") or os.environ.get("GITHUB_SHA"),
-        details_url=args.details_url or run.origin.get("url"),
+        details_url=args.details_url,
         parts=parts,
         verify_pr_head=args.verify_pr_head or bool(args.pr_from),
+        order=args.order,
     )
 
 
+def _app_login(credentials: Credentials, args, policy: RetryPolicy, redact) -> str:
+    try:
+        return run_with_retry(lambda: credentials.app_bot_login(args.base_url, args.timeout), policy,
+                              "GitHub App lookup", redact, lambda text: print(redact(text), file=sys.stderr))
+    except GiveUp as exc:
+        raise ReportDeliveryError(f"{exc}; pass --bot-login APP-SLUG[bot]") from None
+
+
 def run_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    run = Run.load(args.out / "results.json")
     if not args.github:
-        print(render_markdown(run) if args.format == "markdown" else json.dumps(run.to_dict(), indent=2))
+        run = Run.load(args.out / "results.json")
+        text = render_markdown(run) if args.format == "markdown" else json.dumps(run.to_dict(), indent=2)
+        print(neutralise_commands(text))
         return 0
+    # Validated before anything is posted: the file may come from a fork (exit 40 if not).
+    run = load_validated(args.out / "results.json")
     if not args.repo:
         parser.error("--github needs --repo OWNER/NAME (or $GITHUB_REPOSITORY)")
     target = target_from_args(args, run)
@@ -107,8 +136,17 @@ def run_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     try:
         github = connect(credentials, base_url=args.base_url, timeout=args.timeout,
                          seconds_between_requests=args.throttle / 4, seconds_between_writes=args.throttle)
-        policy = RetryPolicy(attempts=args.attempts, max_wait=args.max_wait, backoff=args.backoff)
-        result = Reporter(github, policy=policy, redact=redact).report(run, target)
+        settle = args.settle if args.settle is not None else args.timeout + 2 * args.throttle + 3
+        policy = RetryPolicy(attempts=args.attempts, max_wait=args.max_wait, backoff=args.backoff, settle=settle)
+        bot_login, fallback = args.bot_login, None
+        if credentials.app_id:
+            # The installation token GitHub mints is a secret too, in every encoding.
+            redact.add(github.requester.auth.token)
+            bot_login = bot_login or _app_login(credentials, args, policy, redact)
+        elif os.environ.get("GITHUB_ACTIONS") == "true":
+            fallback = ACTIONS_BOT
+        result = Reporter(github, policy=policy, redact=redact, bot_login=bot_login,
+                          fallback_login=fallback).report(run, target)
     finally:
         redact.uninstall()
     record = {"repo": target.repo, "name": target.name, "pr": target.pr, "sha": target.sha,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
 from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
-from github import Auth, Github
+from github import Auth, Github, GithubIntegration
 
 from ..errors import ReportDeliveryError
 
@@ -28,8 +30,27 @@ class CredentialsError(ReportDeliveryError):
     """No usable GitHub credentials were given (nothing is sent then)."""
 
 
+def encodings(secret: str) -> set[str]:
+    """Every form in which a server or proxy could echo ``secret`` back: as it is, URL-encoded,
+    and base64 (standard and URL-safe, with or without padding) of the secret inside any
+    longer string, such as Basic auth's ``x-access-token:SECRET`` or ``:SECRET``. Base64 of
+    a string depends on where the secret starts modulo 3, so the stable middle of each of the
+    three alignments is taken: it occurs whatever surrounds the secret."""
+    raw = secret.encode()
+    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        start = 4 if shift else 0                      # the first group mixes in the prefix
+        end = 4 * ((shift + len(raw)) // 3)            # the last full group of the secret
+        core = encoded[start:end]
+        if len(core) >= 8:
+            forms.update({core, core.replace("+", "-").replace("/", "_"), quote(core, safe="")})
+    return {form for form in forms if len(form) >= 8}
+
+
 class Redactor(logging.Filter):
-    """Removes secrets from text; also installed as a filter on the loggers that see requests."""
+    """Removes secrets, in every encoding ``encodings`` lists, from text; also installed as a
+    filter on the loggers that see requests."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         super().__init__()
@@ -40,8 +61,8 @@ class Redactor(logging.Filter):
     def add(self, secret: str | None) -> None:
         # Very short values would redact ordinary words; real tokens are long.
         if secret and len(secret) >= 8:
-            self._secrets.add(secret)
-            self._secrets.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 8)
+            for part in {secret, *(line.strip() for line in secret.splitlines() if len(line.strip()) >= 8)}:
+                self._secrets.update(encodings(part))
 
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
@@ -91,6 +112,15 @@ class Credentials:
         if self.app_id:
             return Auth.AppAuth(self.app_id, self.app_private_key).get_installation_auth(self.installation_id)
         return Auth.Token(self.token)
+
+    def app_bot_login(self, base_url: str | None = None, timeout: int = 15) -> str | None:
+        """``<app-slug>[bot]``, the login a GitHub App's comments are written as (GET /app)."""
+        if not self.app_id:
+            return None
+        kwargs = {"base_url": base_url.rstrip("/")} if base_url else {}
+        integration = GithubIntegration(auth=Auth.AppAuth(self.app_id, self.app_private_key), timeout=timeout,
+                                        retry=None, **kwargs)
+        return f"{integration.get_app().slug}[bot]"
 
     def redactor(self) -> Redactor:
         return Redactor([self.token, self.app_private_key])

@@ -1,8 +1,21 @@
 """Report a run to GitHub: a sticky PR comment, a check run and a commit status.
 
-Each part is an idempotent "look, then write only what differs" operation, retried as a
-whole (retry.py); a part that fails for good is reported as failed without stopping the
-others, and nothing here ever touches results.json.
+Every part converges on the *newest* run (docs/github-action.rst, "What the report
+guarantees"). A run's place in time is its ``OrderKey``: an explicit integer the caller
+trusts (``--order``: a Buildbot build number, a workflow run number), then the run's
+``created`` time, then its ``run_id`` as a tie-breaker. Each part carries the key of the
+run it shows (the comment's hidden marker, the check run's ``external_id``, a short tag at
+the end of the status description), and each part:
+
+1. reads what GitHub shows, and writes only if it shows nothing or an older run;
+2. reads again after writing (and, once all parts are written, after a settle time long
+   enough for any older run's in-flight write to land), repairing while an older run shows;
+3. reports ``failed`` (exit 50) when the newest content it knows of is still not shown.
+
+GitHub has no conditional writes, so two reporters can always overwrite each other; the
+re-read after the settle time is what turns last-writer-wins into newest-wins. Only the
+bot's own comments count (marker *and* author); nothing here touches anyone else's comment
+or results.json.
 """
 
 from __future__ import annotations
@@ -10,15 +23,17 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Protocol
 from urllib.parse import quote
 
-from github import Github, UnknownObjectException
+import requests
+from github import Github, GithubException, UnknownObjectException
 
 from ..markdown import render_markdown
 from ..results import Run, TestCase, TestFile
+from ..untrusted import clean, code_span, neutralise_commands
 from .client import Redactor
-from .retry import Conflict, GiveUp, RetryPolicy, run_with_retry
+from .retry import Conflict, GiveUp, RetryPolicy, classify, run_with_retry
 from .text import truncate_markdown
 
 # GitHub's limits: check-run output summary and issue comment body (characters), status
@@ -30,13 +45,17 @@ ANNOTATIONS_PER_REQUEST = 50
 MAX_ANNOTATION_MESSAGE = 60000
 MAX_ANNOTATIONS = 1000
 
-MARKER = re.compile(r"\A<!-- emscripten-python report: key=(?P<key>\S+) created=(?P<created>\S+) "
-                    r"run=(?P<run>\S+) -->")
+MARKER = re.compile(r"\A<!-- emscripten-python report: key=(?P<key>\S+)(?: order=(?P<order>\d+))? "
+                    r"created=(?P<created>\S+) run=(?P<run>\S+) -->")
+_COMPACT = re.compile(r"(?P<order>\d+)/(?P<created>\d{8}T\d{6}Z)/(?P<run>[A-Za-z0-9._-]+)\Z")
+_STATUS_TAG = re.compile(r"\[r(?P<order>\d+)\.(?P<created>\d{14})\.(?P<run>[A-Za-z0-9]{1,8})\]\Z")
 
-CONCLUSIONS = {"success": "success", "warnings": "neutral", "failure": "failure", "error": "failure"}
+CONCLUSIONS = {"success": "success", "warnings": "neutral", "failure": "failure", "error": "failure",
+               "cancelled": "cancelled", "pending": "neutral"}
 STATES = {"success": "success", "warnings": "success", "failure": "failure", "error": "error",
-          "pending": "pending"}
+          "pending": "pending", "cancelled": "error"}
 PARTS = ("comment", "check", "status")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -45,17 +64,18 @@ class ReportTarget:
     name: str = "emscripten-python"    # check-run name, status context, sticky-comment key
     pr: int | None = None
     sha: str | None = None
-    details_url: str | None = None
+    details_url: str | None = None     # trusted (from the caller, never from results.json)
     parts: tuple[str, ...] = PARTS
     # Refuse to comment unless the PR's head is `sha`: set when the PR number came from an
     # artifact uploaded by untrusted PR code (the workflow_run pattern, docs/fork-safe.rst).
     verify_pr_head: bool = False
+    order: int = 0                     # trusted ordering number, compared before `created`
 
 
 @dataclass
 class PartResult:
     part: str
-    action: str          # created / updated / unchanged / skipped / failed
+    action: str          # created / updated / unchanged / superseded / skipped / failed
     url: str | None = None
     message: str | None = None
 
@@ -72,6 +92,65 @@ class ReportResult:
         return {"ok": self.ok, "parts": [asdict(p) for p in self.parts]}
 
 
+# -- ordering ----------------------------------------------------------------------------------
+
+def _parse_time(value: str) -> datetime:
+    try:
+        parsed = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return _EPOCH
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).replace(microsecond=0)
+
+
+@dataclass(frozen=True, order=True)
+class OrderKey:
+    """Which of two runs is newer: (order, created to the second, run_id)."""
+
+    order: int
+    created: datetime
+    run_id: str
+
+    @classmethod
+    def of(cls, run: Run, order: int = 0) -> "OrderKey":
+        return cls(order, _parse_time(run.created), run.run_id)
+
+    @property
+    def stamp(self) -> str:
+        return self.created.strftime("%Y%m%dT%H%M%SZ")
+
+    def compact(self) -> str:
+        """The key as a check run's external_id."""
+        return f"{self.order}/{self.stamp}/{self.run_id}"
+
+    @classmethod
+    def from_compact(cls, text: str | None) -> "OrderKey | None":
+        match = _COMPACT.match(text or "")
+        return cls(int(match["order"]), _parse_time(match["created"]), match["run"]) if match else None
+
+    def status_tag(self) -> str:
+        """The key in a status description (140 characters in all): the run id shortened."""
+        return f"[r{self.order}.{self.created.strftime('%Y%m%d%H%M%S')}.{self.run_id[:8]}]"
+
+    def short(self) -> "OrderKey":
+        return OrderKey(self.order, self.created, self.run_id[:8])
+
+    @classmethod
+    def from_status(cls, description: str | None) -> "OrderKey | None":
+        match = _STATUS_TAG.search(description or "")
+        if not match:
+            return None
+        created = datetime.strptime(match["created"], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        return cls(int(match["order"]), created, match["run"])
+
+    @classmethod
+    def from_marker(cls, match: re.Match) -> "OrderKey":
+        return cls(int(match["order"] or 0), _parse_time(match["created"]), match["run"])
+
+
 # -- what is posted ------------------------------------------------------------------------
 
 def sticky_key(name: str) -> str:
@@ -80,25 +159,30 @@ def sticky_key(name: str) -> str:
 
 
 def comment_body(run: Run, target: ReportTarget) -> str:
-    marker = f"<!-- emscripten-python report: key={sticky_key(target.name)} created={run.created} run={run.run_id} -->"
+    key = OrderKey.of(run, target.order)
+    marker = (f"<!-- emscripten-python report: key={sticky_key(target.name)} order={key.order} "
+              f"created={key.stamp} run={quote(run.run_id, safe='')} -->")
     link = f" · [details]({target.details_url})" if target.details_url else ""
-    footer = f"<sub>{target.name} · run `{run.run_id[:12]}`{link}</sub>"
+    footer = f"<sub>{code_span(target.name, 100)} · run {code_span(run.run_id[:12])}{link}</sub>"
     room = MAX_COMMENT - len(marker) - len(footer) - 4
     return f"{marker}\n{truncate_markdown(render_markdown(run), room, target.details_url)}\n\n{footer}"
 
 
 def check_title(run: Run) -> str:
+    """Plain text (titles and descriptions are not rendered as Markdown)."""
     files = run.counts()["files"]
+    outcome = clean(run.outcome)[:20]
     if not files["total"]:
-        return f"{run.outcome}: no test results" + (f" ({run.errors[0][:80]})" if run.errors else "")
+        first = " ".join(clean(run.errors[0]).split())[:80] if run.errors else ""
+        return f"{outcome}: no test results" + (f" ({first})" if first else "")
     bad = ", ".join(f"{files[k]} {k.replace('-', ' ')}" for k in ("failed", "crashed", "timed-out", "flaky")
                     if files[k])
-    return f"{run.outcome}: {files['total']} test files" + (f", {bad}" if bad else ", all passed")
+    return f"{outcome}: {files['total']} test files" + (f", {bad}" if bad else ", all passed")
 
 
 def _test_path(test_file: TestFile) -> str:
     """Lib/test/... path of a regrtest name: test_os, test.test_asyncio.test_tasks."""
-    name = test_file.name.removeprefix("test.")
+    name = re.sub(r"[^A-Za-z0-9_.]", "_", test_file.name.removeprefix("test."))
     return "Lib/test/" + name.replace(".", "/") + ".py"
 
 
@@ -109,6 +193,7 @@ def _line(path: str, text: str | None) -> int:
 
 
 def _annotation(path: str, level: str, title: str, message: str, line: int) -> dict:
+    title, message = clean(title), clean(message)
     return {"path": path, "start_line": line, "end_line": line, "annotation_level": level,
             "title": title[:255], "message": message[-MAX_ANNOTATION_MESSAGE:] or title}
 
@@ -136,169 +221,408 @@ def annotations(run: Run) -> list[dict]:
     return result[:MAX_ANNOTATIONS]
 
 
-def _parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+# -- the parts -------------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    """What a re-read found: ``shown`` is mine, newer, or else (``reason`` says what)."""
+
+    ok: bool
+    newer: bool = False
+    reason: str = ""
+
+
+MINE = Verdict(True)
+NEWER = Verdict(True, newer=True)
+
+
+class Part(Protocol):
+    name: str
+
+    def converge(self) -> PartResult:
+        """Read, write if GitHub shows nothing or an older run, read again. Safe to repeat."""
+
+    def verify(self) -> Verdict:
+        """Read only: does GitHub show this run (or a newer one)?"""
+
+
+class _Context:
+    """What every part needs: the repository, retries, pacing and the log."""
+
+    def __init__(self, repo, policy: RetryPolicy, redact: Redactor, log: Callable[[str], None]) -> None:
+        self.repo, self.policy, self.redact, self.log = repo, policy, redact, log
+
+    def retry(self, operation, what: str):
+        return run_with_retry(operation, self.policy, what, self.redact, self.log)
+
+    def lag_pause(self) -> None:
+        self.policy.sleep(self.policy.lag_wait)
+
+
+def _create(part, create: Callable):
+    """Create, remembering when the answer was lost (the connection dropped or timed out after
+    the request was sent): the object may exist then, and the next attempt reads the list
+    again, waiting out its lag, before it creates anything."""
+    try:
+        created = create()
+    except (requests.ConnectionError, requests.Timeout):
+        part.unsure = True
+        raise
+    part.unsure = False
+    return created
+
+
+@dataclass
+class _Found:
+    comment: object
+    key: OrderKey
+    body: str
+
+
+class StickyComment:
+    """One comment per PR and name, edited in place; only the bot's comments with the marker count."""
+
+    name = "comment"
+
+    def __init__(self, ctx: _Context, run: Run, target: ReportTarget, bot_login: str) -> None:
+        self.ctx, self.target = ctx, target
+        self.key = OrderKey.of(run, target.order)
+        self.body = comment_body(run, target)
+        self.sticky = sticky_key(target.name)
+        self.bot = bot_login.lower()
+        self.issue = ctx.repo.get_issue(target.pr)
+        self.known: set[int] = set()      # ids of comments this reporter created
+        self.unsure = False               # a create whose answer was lost may have landed
+        self.url: str | None = None
+
+    def _ours(self) -> list[_Found]:
+        found: dict[int, _Found] = {}
+        for comment in self.issue.get_comments():
+            self._keep(comment, found)
+        # A comment just created can be missing from the list for a while: read it directly.
+        for cid in sorted(self.known - set(found)):
+            try:
+                self._keep(self.issue.get_comment(cid), found)
+            except UnknownObjectException:
+                self.known.discard(cid)   # deleted (as a duplicate) by another reporter
+        return [found[cid] for cid in sorted(found)]
+
+    def _keep(self, comment, found: dict) -> None:
+        body = comment.body or ""
+        match = MARKER.match(body)
+        user = comment.user
+        if match and match["key"] == self.sticky and user is not None and (user.login or "").lower() == self.bot:
+            found[comment.id] = _Found(comment, OrderKey.from_marker(match), body)
+
+    def _find_after_lost_create(self) -> list[_Found]:
+        for _ in range(self.ctx.policy.lag_reads):
+            found = self._ours()
+            if found:
+                return found
+            self.ctx.lag_pause()
+        return []
+
+    def converge(self) -> PartResult:
+        found = self._ours()
+        action = "unchanged"
+        if not found and self.unsure:
+            found = self._find_after_lost_create()
+        if not found:
+            created = _create(self, lambda: self.issue.create_comment(self.body))
+            self.known.add(created.id)
+            action = "created"
+            found = self._ours()
+            if not found:
+                raise Conflict("the comment just created is gone")
+        survivor, extra = found[0], found[1:]
+        best = max(found, key=lambda f: f.key)
+        wanted = best.body if best.key > self.key else self.body
+        if survivor.body != wanted:
+            try:
+                survivor.comment.edit(wanted)
+            except UnknownObjectException:
+                raise Conflict("the comment was deleted while being updated") from None
+            action = "updated" if action == "unchanged" else action
+        for duplicate in extra:   # the oldest comment stays where it is; copies go
+            try:
+                duplicate.comment.delete()
+            except UnknownObjectException:
+                pass              # another reporter deleted it first
+            self.known.discard(duplicate.comment.id)
+        self.url = survivor.comment.html_url
+        if best.key > self.key:
+            return PartResult(self.name, "superseded", self.url, "a newer run's report is shown")
+        return PartResult(self.name, action, self.url)
+
+    def verify(self) -> Verdict:
+        found = self._ours()
+        if not found:
+            return Verdict(False, reason="no report comment is visible")
+        if len(found) > 1:
+            return Verdict(False, reason=f"{len(found)} report comments instead of one")
+        if found[0].key > self.key:
+            return NEWER
+        if found[0].body != self.body:
+            return Verdict(False, reason="the comment shows an older run")
+        return MINE
+
+
+class CheckRun:
+    """The newest-created check run of a name on a commit is the one GitHub shows: it must be
+    this run's (or a newer run's). The run's key is the check run's external_id."""
+
+    name = "check"
+
+    def __init__(self, ctx: _Context, run: Run, target: ReportTarget) -> None:
+        self.ctx, self.target = ctx, target
+        self.key = OrderKey.of(run, target.order)
+        self.commit = ctx.repo.get_commit(target.sha)
+        self.title = check_title(run)
+        self.summary = truncate_markdown(render_markdown(run), MAX_SUMMARY, target.details_url)
+        self.wanted = annotations(run)
+        self.conclusion = CONCLUSIONS.get(run.outcome)
+        if self.conclusion is None:    # validation refuses this; never leave a check in_progress
+            self.conclusion = "failure"
+            self.title = f"unknown outcome {clean(run.outcome)[:40]!r}: the results cannot be trusted"
+        self.output = {"title": self.title, "summary": self.summary}
+        self.known: set[int] = set()
+        self.unsure = False
+
+    def _runs(self) -> list:
+        runs = {r.id: r for r in self.commit.get_check_runs(check_name=self.target.name, filter="all")}
+        for cid in sorted(self.known - set(runs)):
+            try:
+                runs[cid] = self.ctx.repo.get_check_run(cid)
+                runs[cid].status    # noqa: B018 - fetch it now
+            except UnknownObjectException:
+                self.known.discard(cid)
+        return [runs[cid] for cid in sorted(runs) if OrderKey.from_compact(runs[cid].external_id)]
+
+    def _shown(self, runs: list):
+        return runs[-1] if runs else None
+
+    def _done(self, check) -> bool:
+        return (check.status == "completed" and check.conclusion == self.conclusion
+                and check.output.title == self.title and check.output.summary == self.summary
+                and (check.output.annotations_count or 0) >= len(self.wanted)
+                and (not self.target.details_url or check.details_url == self.target.details_url))
+
+    def converge(self) -> PartResult:
+        runs = self._runs()
+        if not self._shown(runs) and self.unsure:
+            for _ in range(self.ctx.policy.lag_reads):
+                runs = self._runs()
+                if runs:
+                    break
+                self.ctx.lag_pause()
+        shown = self._shown(runs)
+        mine = [r for r in runs if OrderKey.from_compact(r.external_id) == self.key]
+        if shown is not None and OrderKey.from_compact(shown.external_id) > self.key:
+            for check in mine:   # never leave this run's own check run in progress
+                if check.status != "completed":
+                    check.edit(status="completed", conclusion="neutral",
+                               output={"title": "superseded by a newer run", "summary": f"See {shown.html_url}"})
+            return PartResult(self.name, "superseded", shown.html_url, "a newer run's check run is shown")
+        action = "updated"
+        if shown is None or OrderKey.from_compact(shown.external_id) != self.key:
+            extra = {"details_url": self.target.details_url} if self.target.details_url else {}
+            shown = _create(self, lambda: self.ctx.repo.create_check_run(
+                self.target.name, self.target.sha, external_id=self.key.compact(), status="in_progress",
+                output=self.output, **extra))
+            self.known.add(shown.id)
+            action = "created"
+        for check in mine:       # older copies of this run (re-created after an older run's)
+            if check.id != shown.id and check.status != "completed":
+                check.edit(status="completed", conclusion="neutral",
+                           output={"title": "superseded", "summary": f"Superseded by {shown.html_url}"})
+        current = self.ctx.repo.get_check_run(shown.id)
+        if self._done(current):
+            return PartResult(self.name, "unchanged" if action == "updated" else action, current.html_url)
+        # annotations_count says how many batches already landed, so a batch whose
+        # response was lost is not sent twice.
+        sent = current.output.annotations_count or 0
+        while sent < len(self.wanted):
+            current.edit(output={**self.output, "annotations": self.wanted[sent:sent + ANNOTATIONS_PER_REQUEST]})
+            sent = current.output.annotations_count or 0
+        extra = {"details_url": self.target.details_url} if self.target.details_url else {}
+        current.edit(status="completed", conclusion=self.conclusion, completed_at=datetime.now(timezone.utc),
+                     output=self.output, **extra)
+        return PartResult(self.name, action, current.html_url)
+
+    def verify(self) -> Verdict:
+        shown = self._shown(self._runs())
+        if shown is None:
+            return Verdict(False, reason="no check run is visible")
+        key = OrderKey.from_compact(shown.external_id)
+        if key > self.key:
+            return NEWER
+        if key != self.key:
+            return Verdict(False, reason="the newest check run is an older run's")
+        if not self._done(shown):
+            return Verdict(False, reason="the check run is not complete")
+        return MINE
+
+
+class CommitStatus:
+    """Statuses are history: the newest one of a context is shown. Its description ends with
+    the run's key, so an older run's status posted after ours is seen and posted over."""
+
+    name = "status"
+
+    def __init__(self, ctx: _Context, run: Run, target: ReportTarget) -> None:
+        self.ctx, self.target = ctx, target
+        self.key = OrderKey.of(run, target.order).short()
+        self.commit = ctx.repo.get_commit(target.sha)
+        self.state = STATES.get(run.outcome, "error")
+        tag = self.key.status_tag()
+        self.description = f"{check_title(run)[:MAX_DESCRIPTION - len(tag) - 1]} {tag}"
+        self.url = target.details_url
+
+    def _latest(self):
+        for status in self.commit.get_statuses():   # newest first: the first is the one shown
+            if status.context == self.target.name:
+                return status
+        return None
+
+    def _same(self, status) -> bool:
+        return (status.state, status.description, status.target_url or None) == (self.state, self.description, self.url)
+
+    def converge(self) -> PartResult:
+        latest = self._latest()
+        key = OrderKey.from_status(latest.description) if latest is not None else None
+        if key is not None and key > self.key:
+            return PartResult(self.name, "superseded", self.url, "a newer run's status is shown")
+        if latest is not None and self._same(latest):
+            return PartResult(self.name, "unchanged", self.url)
+        extra = {"target_url": self.url} if self.url else {}
+        self.commit.create_status(self.state, description=self.description, context=self.target.name, **extra)
+        return PartResult(self.name, "created", self.url)
+
+    def verify(self) -> Verdict:
+        latest = self._latest()
+        if latest is None:
+            return Verdict(False, reason="no status is visible")
+        key = OrderKey.from_status(latest.description)
+        if key is not None and key > self.key:
+            return NEWER
+        if not self._same(latest):
+            return Verdict(False, reason="the newest status is an older run's")
+        return MINE
 
 
 # -- the reporter ----------------------------------------------------------------------------
 
 class Reporter:
+    """``bot_login``: the login the bot's comments are written as (``NAME[bot]`` for a GitHub
+    App or the workflow token's ``github-actions[bot]``); without it, ``GET /user`` tells,
+    once, and ``fallback_login`` is used where that is refused (an installation token)."""
+
     def __init__(self, github: Github, *, policy: RetryPolicy | None = None,
-                 redact: Redactor | None = None, log: Callable[[str], None] = print) -> None:
+                 redact: Redactor | None = None, log: Callable[[str], None] = print,
+                 bot_login: str | None = None, fallback_login: str | None = None) -> None:
         self.github = github
         self.policy = policy or RetryPolicy()
         self.redact = redact or Redactor()
-        self.log = lambda text: log(self.redact(text))
+        self.log = lambda text: log(neutralise_commands(self.redact(text)))
+        self.bot_login, self.fallback_login = bot_login, fallback_login
+
+    def identity(self) -> str:
+        if self.bot_login:
+            return self.bot_login
+
+        def who_am_i() -> str:
+            try:
+                return self.github.get_user().login
+            except GithubException as exc:
+                if exc.status not in (403, 404) or classify(exc, self.policy, 1)[0]:
+                    raise     # rate limits and other errors: retried or reported as they are
+                if self.fallback_login:
+                    return self.fallback_login
+                raise GiveUp("cannot tell which comments are the bot's: GET /user is refused to this "
+                                 "token (a GitHub App installation token?); pass --bot-login NAME[bot]") from None
+                raise
+
+        self.bot_login = run_with_retry(who_am_i, self.policy, "who the bot is", self.redact, self.log)
+        return self.bot_login
 
     def report(self, run: Run, target: ReportTarget) -> ReportResult:
-        repo = self.github.get_repo(target.repo)
-        result = ReportResult()
-        steps = {"comment": (target.pr, "no pull request given", self._comment),
-                 "check": (target.sha, "no commit SHA given", self._check_run),
-                 "status": (target.sha, "no commit SHA given", self._status)}
-        for part in PARTS:
-            if part not in target.parts:
+        ctx = _Context(self.github.get_repo(target.repo), self.policy, self.redact, self.log)
+        results: dict[str, PartResult] = {}
+        parts: list[Part] = []
+        for name in PARTS:
+            if name not in target.parts:
                 continue
-            needed, missing, step = steps[part]
+            needed, missing = (target.pr, "no pull request given") if name == "comment" else (
+                target.sha, "no commit SHA given")
             if not needed:
-                result.parts.append(PartResult(part, "skipped", message=missing))
+                results[name] = PartResult(name, "skipped", message=missing)
                 continue
             try:
-                part_result = step(repo, run, target)
+                part, skipped = self._part(name, ctx, run, target)
+                if part is None:
+                    results[name] = PartResult(name, "skipped", message=skipped)
+                    continue
+                results[name] = ctx.retry(part.converge, self._what(name, target))
+                parts.append(part)
             except GiveUp as exc:
-                part_result = PartResult(part, "failed", message=self.redact(str(exc)))
-            self.log(f"github {part}: {part_result.action}"
-                     + (f" {part_result.url}" if part_result.url else "")
-                     + (f" ({part_result.message})" if part_result.message else ""))
-            result.parts.append(part_result)
-        return result
+                results[name] = PartResult(name, "failed", message=self.redact(str(exc)))
+        self._settle(ctx, parts, results, target)
+        ordered = [results[name] for name in PARTS if name in results]
+        for result in ordered:
+            self.log(f"github {result.part}: {result.action}" + (f" {result.url}" if result.url else "")
+                     + (f" ({result.message})" if result.message else ""))
+        return ReportResult(ordered)
 
-    def _retry(self, operation, what: str):
-        return run_with_retry(operation, self.policy, what, self.redact, self.log)
+    def _what(self, name: str, target: ReportTarget) -> str:
+        return f"comment on PR #{target.pr}" if name == "comment" else (
+            f"{'check run' if name == 'check' else 'status'} for {target.sha[:12]}")
 
-    # -- sticky comment ---------------------------------------------------------------------
-    def _comment(self, repo, run: Run, target: ReportTarget) -> PartResult:
+    def _part(self, name: str, ctx: _Context, run: Run, target: ReportTarget) -> tuple[Part | None, str]:
+        """The part, or None and why it is skipped."""
+        if name == "check":
+            return CheckRun(ctx, run, target), ""
+        if name == "status":
+            return CommitStatus(ctx, run, target), ""
         if target.verify_pr_head:
-            head = self._retry(lambda: repo.get_pull(target.pr).head.sha, f"PR #{target.pr} lookup")
+            head = ctx.retry(lambda: ctx.repo.get_pull(target.pr).head.sha, f"PR #{target.pr} lookup")
             if head != target.sha:
-                return PartResult("comment", "skipped", message=f"PR #{target.pr} head is {head}, not "
-                                  f"{target.sha}: not commenting results of another commit")
-        body = comment_body(run, target)
-        key = sticky_key(target.name)
-        issue = repo.get_issue(target.pr)
+                return None, f"PR #{target.pr} head is {head}, not {target.sha}: not commenting results of another commit"
+        return StickyComment(ctx, run, target, self.identity()), ""
 
-        def ours() -> list:
-            found = []
-            for comment in issue.get_comments():
-                match = MARKER.match(comment.body or "")
-                if match and match["key"] == key:
-                    found.append((comment, match))
-            return sorted(found, key=lambda item: item[0].id)
-
-        def settle(found: list, created: bool) -> PartResult:
-            # The oldest comment survives; newer copies (from a race or a crashed earlier
-            # report) are deleted by whichever reporter sees them, so exactly one is left.
-            (survivor, match), extra = found[0], found[1:]
-            for duplicate, _ in extra:
+    def _settle(self, ctx: _Context, parts: list[Part], results: dict[str, PartResult],
+                target: ReportTarget) -> None:
+        """Wait for in-flight writes of older runs, read again, repair; bounded by policy.repairs."""
+        for attempt in range(self.policy.repairs + 1):
+            active = [p for p in parts if results[p.name].action not in ("failed", "superseded")]
+            if not active:
+                return
+            self.policy.settle_sleep(self.policy.settle)
+            wrong = []
+            for part in active:
                 try:
-                    duplicate.delete()
-                except UnknownObjectException:
-                    pass   # the other reporter deleted it first
-            if _parse_time(match["created"]) > _parse_time(run.created):
-                return PartResult("comment", "unchanged", survivor.html_url,
-                                  "a newer run's report is already there")
-            if survivor.body == body:
-                return PartResult("comment", "created" if created else "unchanged", survivor.html_url)
-            try:
-                survivor.edit(body)
-            except UnknownObjectException:
-                raise Conflict("the comment was deleted while being updated") from None
-            return PartResult("comment", "updated", survivor.html_url)
-
-        def operation() -> PartResult:
-            found = ours()
-            if found:
-                return settle(found, created=False)
-            issue.create_comment(body)
-            # Look again: a reporter racing us may have created its copy in between.
-            return settle(ours(), created=True)
-
-        return self._retry(operation, f"comment on PR #{target.pr}")
-
-    # -- check run --------------------------------------------------------------------------
-    def _check_run(self, repo, run: Run, target: ReportTarget) -> PartResult:
-        commit = repo.get_commit(target.sha)
-        title = check_title(run)
-        summary = truncate_markdown(render_markdown(run), MAX_SUMMARY, target.details_url)
-        wanted = annotations(run)
-        conclusion = CONCLUSIONS.get(run.outcome)
-        output = {"title": title, "summary": summary}
-        created = False
-
-        def find() -> list:
-            runs = commit.get_check_runs(check_name=target.name, filter="all")
-            return sorted((r for r in runs if r.external_id == run.run_id), key=lambda r: r.id)
-
-        def ensure():
-            nonlocal created
-            found = find()
-            if not found:
-                extra = {"details_url": target.details_url} if target.details_url else {}
-                repo.create_check_run(target.name, target.sha, external_id=run.run_id,
-                                      status="in_progress", output=output, **extra)
-                created = True
-                found = find()
-            for duplicate in found[1:]:
-                if duplicate.status != "completed":
-                    duplicate.edit(status="completed", conclusion="neutral",
-                                   output={"title": "superseded", "summary": f"Duplicate of {found[0].html_url}"})
-            return found[0]
-
-        check = self._retry(ensure, f"check run for {target.sha[:12]}")
-
-        def add_annotations():
-            # annotations_count says how many batches already landed, so a batch whose
-            # response was lost is not sent twice.
-            current = repo.get_check_run(check.id)
-            sent = current.output.annotations_count or 0
-            while sent < len(wanted):
-                batch = wanted[sent:sent + ANNOTATIONS_PER_REQUEST]
-                current.edit(output={**output, "annotations": batch})
-                sent = current.output.annotations_count
-            return current
-
-        current = self._retry(add_annotations, f"annotations on check run {check.id}")
-        status = "completed" if conclusion else "in_progress"
-        if (current.status == status and current.conclusion == conclusion
-                and current.output.title == title and current.output.summary == summary
-                and (not target.details_url or current.details_url == target.details_url)):
-            return PartResult("check", "unchanged", current.html_url)
-
-        def finish():
-            extra = {"details_url": target.details_url} if target.details_url else {}
-            if conclusion:
-                extra.update(conclusion=conclusion, completed_at=datetime.now(timezone.utc))
-            current.edit(status=status, output=output, **extra)
-
-        self._retry(finish, f"check run {check.id}")
-        return PartResult("check", "created" if created else "updated", current.html_url)
-
-    # -- commit status ----------------------------------------------------------------------
-    def _status(self, repo, run: Run, target: ReportTarget) -> PartResult:
-        commit = repo.get_commit(target.sha)
-        state = STATES.get(run.outcome, "error")
-        description = check_title(run)[:MAX_DESCRIPTION]
-        url = target.details_url or run.origin.get("url")
-
-        def operation() -> PartResult:
-            for status in commit.get_statuses():   # newest first: the first is the current one
-                if status.context == target.name:
-                    if (status.state, status.description, status.target_url or None) == (state, description, url):
-                        return PartResult("status", "unchanged", url)
-                    break
-            extra = {"target_url": url} if url else {}
-            commit.create_status(state, description=description, context=target.name, **extra)
-            return PartResult("status", "created", url)
-
-        return self._retry(operation, f"status for {target.sha[:12]}")
+                    verdict = ctx.retry(part.verify, f"re-reading the {part.name}")
+                except GiveUp as exc:
+                    results[part.name] = PartResult(part.name, "failed", message=self.redact(str(exc)))
+                    continue
+                if verdict.newer:
+                    results[part.name] = PartResult(part.name, "superseded", results[part.name].url,
+                                                    "a newer run's report is shown")
+                elif not verdict.ok:
+                    wrong.append((part, verdict.reason))
+            if not wrong:
+                return
+            for part, reason in wrong:
+                if attempt == self.policy.repairs:
+                    results[part.name] = PartResult(
+                        part.name, "failed", results[part.name].url,
+                        f"GitHub does not show this run's {part.name} after {attempt} repairs: {reason}")
+                    continue
+                self.log(f"github {part.name}: {reason}; repairing")
+                try:
+                    repaired = ctx.retry(part.converge, self._what(part.name, target))
+                except GiveUp as exc:
+                    results[part.name] = PartResult(part.name, "failed", message=self.redact(str(exc)))
+                    continue
+                first = results[part.name].action
+                results[part.name] = PartResult(part.name, first if repaired.action == "unchanged" else repaired.action,
+                                                repaired.url, f"repaired: {reason}")

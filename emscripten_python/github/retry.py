@@ -41,6 +41,17 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
+    # Convergence (reporter.py): after writing, wait `settle` seconds (a real wait, on
+    # `settle_sleep`) and read again; a write from an older run that was in flight lands
+    # within that time, and is repaired, up to `repairs` times. `settle` must exceed the
+    # longest time a write can take: the request timeout plus the pause before a write.
+    settle: float = 20.0
+    settle_sleep: Callable[[float], None] = time.sleep
+    repairs: int = 4
+    # A comment (or check run) just created can be missing from the next list answers: read
+    # the list up to `lag_reads` more times, `lag_wait` seconds apart, before creating again.
+    lag_reads: int = 5
+    lag_wait: float = 1.0
 
     def backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with jitter, so racing reporters do not retry in lockstep."""
@@ -55,7 +66,7 @@ def _header(headers: dict | None, name: str) -> str | None:
     return None
 
 
-def _message(exc: GithubException) -> str:
+def error_message(exc: GithubException) -> str:
     data = exc.data
     return str(data.get("message", "")) if isinstance(data, dict) else str(data or "")
 
@@ -68,7 +79,7 @@ def classify(exc: BaseException, policy: RetryPolicy, attempt: int) -> tuple[boo
         return True, policy.backoff_delay(attempt), f"network: {type(exc).__name__}"
     if not isinstance(exc, GithubException):
         return False, 0.0, f"{type(exc).__name__}: {exc}"
-    status, headers, message = exc.status, exc.headers, _message(exc)
+    status, headers, message = exc.status, exc.headers, error_message(exc)
     retry_after = _header(headers, "retry-after")
     if status in (403, 429) and retry_after is not None:
         try:
@@ -98,6 +109,8 @@ def run_with_retry(operation: Callable[[], T], policy: RetryPolicy, what: str,
         attempt += 1
         try:
             return operation()
+        except GiveUp:
+            raise
         except Exception as exc:  # noqa: BLE001 - classified below; unknown kinds are fatal
             retryable, wait, reason = classify(exc, policy, attempt)
             reason = redact(reason)

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import re
 
-_FENCE = re.compile(r"^\s*```")
+# A fence line: up to 3 spaces, then 3 or more backticks (untrusted text is fenced with a
+# fence longer than any backtick run inside it, emscripten_python/untrusted.py).
+_FENCE = re.compile(r"^ {0,3}(`{3,})")
 
 
-def _closing(in_fence: bool, open_details: int) -> list[str]:
-    return ["```"] * in_fence + ["</details>"] * max(0, open_details)
+def _fence_after(fence: str, line: str) -> str:
+    """The open fence after ``line`` ("" when outside a code block)."""
+    match = _FENCE.match(line)
+    if not match:
+        return fence
+    if not fence:
+        return match[1]
+    # Only a line of backticks at least as long as the opening fence closes it.
+    return "" if len(match[1]) >= len(fence) and not line.strip().strip("`") else fence
+
+
+def _closing(fence: str, open_details: int) -> list[str]:
+    return [fence] * bool(fence) + ["</details>"] * max(0, open_details)
 
 
 def truncate_markdown(text: str, limit: int, details_url: str | None = None) -> str:
@@ -22,10 +35,11 @@ def truncate_markdown(text: str, limit: int, details_url: str | None = None) -> 
     reserve = len(f"\n\n**Truncated:** {len(text):,} more characters{where}")
     kept: list[str] = []
     size = 0
-    in_fence, open_details = False, 0
+    in_fence, open_details = "", 0
     for line in text.splitlines():
-        fence = in_fence ^ bool(_FENCE.match(line))
-        details = open_details + line.count("<details>") - line.count("</details>")
+        fence = _fence_after(in_fence, line)
+        # <details> is only ours outside code blocks; inside, it is quoted text.
+        details = open_details if (in_fence or fence) else open_details + line.count("<details>") - line.count("</details>")
         closing = "\n".join(_closing(fence, details))
         if size + len(line) + 1 + len(closing) + reserve > limit:
             break

@@ -4,8 +4,16 @@ It serves the endpoints the reporter uses with JSON shaped like GitHub's (every 
 this server's own host and port, under /api/v3 like GitHub Enterprise, so PyGithub follows
 and edits them), keeps state in memory, enforces the limits GitHub enforces (50 annotations
 per request, 65,535-character summaries, 65,536-character comments), checks credentials, and
-injects faults on request: 5xx, timeouts (before or after the write took effect), 403
-secondary and primary rate limits, and 429.
+injects faults on request: 5xx, timeouts (before or after the write took effect), a
+connection dropped right after a write took effect (a lost create answer), 403 secondary
+and primary rate limits, and 429. Lists can lag: with ``lag = N`` a comment or check run
+just created is missing from the next N list answers (GitHub's lists are eventually
+consistent; fetching the object by id always finds it).
+
+Identities follow GitHub: a token in ``tokens`` acts as the user ``BOT`` (``GET /user``
+answers); a token minted for a GitHub App installation acts as ``<app-slug>[bot]``
+(type Bot) and ``GET /user`` refuses it with 403, as GitHub does; ``users`` maps further
+tokens to other accounts. Comments are written as the token's identity.
 """
 
 from __future__ import annotations
@@ -24,8 +32,10 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 
 PREFIX = "/api/v3"
-FAULTS = ("500", "502", "503", "timeout", "timeout-after", "secondary", "secondary-bare", "primary", "429")
-BOT = {"login": "emscripten-python-bot[bot]", "id": 41898282, "type": "Bot"}
+FAULTS = ("500", "502", "503", "timeout", "timeout-after", "drop-after", "secondary", "secondary-bare",
+          "primary", "429")
+BOT = {"login": "emscripten-python-bot", "id": 41898282, "type": "User"}
+APP_SLUG = "emscripten-python"
 
 
 def _now() -> str:
@@ -53,15 +63,21 @@ class FakeGitHub:
 
     def __init__(self, owner: str = "python", repo: str = "cpython", *, tokens: tuple[str, ...] = (),
                  app_public_key: str | None = None, app_id: str | None = None,
-                 hold: float = 2.0) -> None:
+                 hold: float = 2.0, users: dict[str, dict] | None = None, app_slug: str = APP_SLUG) -> None:
         self.owner, self.repo = owner, repo
         self.tokens = set(tokens)
+        self.identities: dict[str, dict] = {token: BOT for token in tokens}
+        self.identities.update(users or {})
+        self.tokens.update(users or {})
+        self.app_slug = app_slug
+        self.app_bot = {"login": f"{app_slug}[bot]", "id": 99000001, "type": "Bot"}
+        self.lag = 0
         self.app_public_key, self.app_id = app_public_key, app_id
         self.hold = hold
         self.faults: Callable[[str, str], str | None] = lambda method, path: None
-        # Called before each request is handled, outside the lock: tests use it to hold
-        # reporters at a barrier and so force a race.
-        self.before: Callable[[str, str], None] = lambda method, path: None
+        # Called before each request is handled, outside the lock, with the parsed JSON body:
+        # tests use it to hold reporters at a barrier and so force a race.
+        self.before: Callable[[str, str, object], None] = lambda method, path, body: None
         self.lock = threading.RLock()
         self.ids = itertools.count(1000)
         self.comments: dict[int, dict] = {}
@@ -114,7 +130,15 @@ class FakeGitHub:
     def _route(self, method: str, path: str, query: dict, body: dict | None, auth: str | None) -> tuple[int, object, dict]:
         if method == "POST" and (m := re.fullmatch(r"/app/installations/(\d+)/access_tokens", path)):
             return self._access_token(auth, int(m[1]))
+        if method == "GET" and path == "/app":
+            self._app_claims(auth)
+            return 200, {"id": int(self.app_id or 1), "slug": self.app_slug, "name": self.app_slug}, {}
         self._authorize(auth)
+        if method == "GET" and path == "/user":
+            user = self._identity(auth)
+            if user["type"] == "Bot":
+                raise _Reply(403, {"message": "Resource not accessible by integration"})
+            return 200, {**user, "url": f"{self.base_url}/users/{user['login']}"}, {}
         repo = f"/repos/{self.owner}/{self.repo}"
         if not path.startswith(repo):
             raise _Reply(404, {"message": "Not Found"})
@@ -125,7 +149,7 @@ class FakeGitHub:
             ("GET", r"/issues/(\d+)", lambda n: (200, self._issue_json(int(n)))),
             ("GET", r"/pulls/(\d+)", lambda n: (200, self._pull_json(int(n)))),
             ("GET", r"/issues/(\d+)/comments", lambda n: self._page(query, self._list_comments(int(n)))),
-            ("POST", r"/issues/(\d+)/comments", lambda n: self._create_comment(int(n), body)),
+            ("POST", r"/issues/(\d+)/comments", lambda n: self._create_comment(int(n), body, self._identity(auth))),
             ("GET", r"/issues/comments/(\d+)", lambda i: (200, self._comment_json(self._get_comment(int(i))))),
             ("PATCH", r"/issues/comments/(\d+)", lambda i: self._edit_comment(int(i), body)),
             ("DELETE", r"/issues/comments/(\d+)", lambda i: self._delete_comment(int(i))),
@@ -150,7 +174,10 @@ class FakeGitHub:
         if scheme.lower() not in ("token", "bearer") or token not in self.tokens:
             raise _Reply(401, {"message": "Bad credentials"})
 
-    def _access_token(self, auth: str | None, installation: int) -> tuple[int, object, dict]:
+    def _identity(self, auth: str | None) -> dict:
+        return self.identities.get((auth or "").partition(" ")[2], BOT)
+
+    def _app_claims(self, auth: str | None) -> dict:
         scheme, _, token = (auth or "").partition(" ")
         try:
             claims = jwt.decode(token, self.app_public_key, algorithms=["RS256"])
@@ -158,8 +185,13 @@ class FakeGitHub:
             raise _Reply(401, {"message": f"A JSON web token could not be decoded: {exc}"}) from None
         if scheme.lower() != "bearer" or str(claims.get("iss")) != str(self.app_id):
             raise _Reply(401, {"message": "'Issuer' claim ('iss') must be an Integer"})
+        return claims
+
+    def _access_token(self, auth: str | None, installation: int) -> tuple[int, object, dict]:
+        self._app_claims(auth)
         minted = f"ghs_{installation}{next(self.ids)}InstallationTokenForTests"
         self.tokens.add(minted)
+        self.identities[minted] = self.app_bot
         return 201, {"token": minted, "expires_at": "2099-01-01T00:00:00Z",
                      "permissions": {"checks": "write", "issues": "write", "statuses": "write"}}, {}
 
@@ -180,26 +212,36 @@ class FakeGitHub:
                 "head": {"sha": sha, "ref": "feature", "label": "someone:feature"},
                 "base": {"sha": "0" * 40, "ref": "main", "label": f"{self.owner}:main"}}
 
-    def _list_comments(self, number: int) -> list[dict]:
-        return [self._comment_json(c) for c in self.comments_on(number)]
+    def _visible(self, items: list[dict]) -> list[dict]:
+        """Lagging lists: an item created moments ago is left out of the next `lag` answers."""
+        shown = []
+        for item in items:
+            if item.get("_hidden", 0) > 0:
+                item["_hidden"] -= 1
+            else:
+                shown.append(item)
+        return shown
 
-    def add_comment(self, number: int, body: str, user: dict | None = None) -> dict:
+    def _list_comments(self, number: int) -> list[dict]:
+        return [self._comment_json(c) for c in self._visible(self.comments_on(number))]
+
+    def add_comment(self, number: int, body: str, user: dict | None = None, *, hidden: int = 0) -> dict:
         with self.lock:
             cid = next(self.ids)
             comment = {"id": cid, "node_id": f"IC_{cid}", "url": f"{self.repo_url}/issues/comments/{cid}",
                        "html_url": f"{self.origin}/{self.owner}/{self.repo}/pull/{number}#issuecomment-{cid}",
                        "issue_url": f"{self.repo_url}/issues/{number}", "body": body,
                        "user": user or BOT, "created_at": _now(), "updated_at": _now(),
-                       "author_association": "NONE", "_issue": number}
+                       "author_association": "NONE", "_issue": number, "_hidden": hidden}
             self.comments[cid] = comment
             return comment
 
-    def _create_comment(self, number: int, body: dict | None) -> tuple[int, dict]:
+    def _create_comment(self, number: int, body: dict | None, user: dict) -> tuple[int, dict]:
         text = (body or {}).get("body", "")
         if len(text) > 65536:
             raise _Reply(422, {"message": "Validation Failed", "errors": [{"field": "body", "code": "custom",
                                                                               "message": "body is too long (maximum is 65536 characters)"}]})
-        return 201, self._comment_json(self.add_comment(number, text))
+        return 201, self._comment_json(self.add_comment(number, text, user, hidden=self.lag))
 
     def _get_comment(self, cid: int) -> dict:
         if cid not in self.comments:
@@ -233,8 +275,9 @@ class FakeGitHub:
 
     def _list_check_runs(self, sha: str, query: dict) -> tuple[int, dict]:
         name = query.get("check_name")
-        runs = [self._check_json(c) for c in sorted(self.check_runs.values(), key=lambda c: -c["id"])
-                if c["head_sha"] == sha and (name is None or c["name"] == name)]
+        matching = [c for c in sorted(self.check_runs.values(), key=lambda c: -c["id"])
+                    if c["head_sha"] == sha and (name is None or c["name"] == name)]
+        runs = [self._check_json(c) for c in self._visible(matching)]
         return 200, {"total_count": len(runs), "check_runs": runs}
 
     def _create_check_run(self, body: dict | None) -> tuple[int, dict]:
@@ -249,7 +292,7 @@ class FakeGitHub:
                  "conclusion": body.get("conclusion"), "started_at": _now(), "completed_at": None,
                  "output": {"title": output.get("title"), "summary": output.get("summary"), "text": output.get("text")},
                  "check_suite": {"id": 1}, "app": {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"},
-                 "pull_requests": [], "_annotations": list(output.get("annotations", []))}
+                 "pull_requests": [], "_annotations": list(output.get("annotations", [])), "_hidden": self.lag}
         self.check_runs[cid] = check
         return 201, self._check_json(check)
 
@@ -331,12 +374,16 @@ class FakeGitHub:
                 if not url.path.startswith(PREFIX):
                     return self._send(404, {"message": "Not Found"}, {}, url.path, None, auth)
                 path = url.path[len(PREFIX):]
-                fake.before(self.command, path)
+                try:
+                    parsed = json.loads(raw) if raw else None
+                except ValueError:
+                    parsed = None
+                fake.before(self.command, path, parsed)
                 kind = fake.faults(self.command, path)
                 if kind == "timeout":
                     time.sleep(fake.hold)
                     return self._drop(url.path, kind, auth)
-                if kind and kind != "timeout-after":
+                if kind and kind not in ("timeout-after", "drop-after"):
                     status, body, headers = fake._fault_reply(kind, auth)
                     return self._send(status, body, headers, url.path, kind, auth)
                 with fake.lock:
@@ -347,9 +394,10 @@ class FakeGitHub:
                         status, data, headers = fake._route(self.command, path, query, body, auth)
                     except _Reply as reply:
                         status, data, headers = reply.status, reply.body, reply.headers
-                if kind == "timeout-after":
-                    # The write happened; only the response is lost.
-                    time.sleep(fake.hold)
+                if kind in ("timeout-after", "drop-after"):
+                    # The write happened; only the response is lost (after a hang, or at once).
+                    if kind == "timeout-after":
+                        time.sleep(fake.hold)
                     return self._drop(url.path, kind, auth, status)
                 return self._send(status, data, headers, url.path, None, auth)
 

@@ -43,18 +43,21 @@ def make_run(base: Run, *, run_id: str, created: str, failing: int = 1) -> Run:
 def policy(**overrides) -> RetryPolicy:
     """Real backoff arithmetic, but no real sleeping: waits are recorded in ``.waits``."""
     waits: list[float] = []
-    chosen = RetryPolicy(attempts=8, backoff=0.001, max_backoff=0.01, secondary_wait=60.0,
-                         sleep=waits.append, rng=random.Random(7), **overrides)
+    settings = {"attempts": 8, "backoff": 0.001, "max_backoff": 0.01, "secondary_wait": 60.0,
+                "sleep": waits.append, "rng": random.Random(7), "settle": 0.02, **overrides}
+    chosen = RetryPolicy(**settings)
     chosen.waits = waits
     return chosen
 
 
-def reporter(fake: FakeGitHub, *, token: str = TOKEN, per_page: int = 100, log=None, **policy_overrides) -> Reporter:
+def reporter(fake: FakeGitHub, *, token: str = TOKEN, per_page: int = 100, log=None, bot_login: str | None = None,
+             **policy_overrides) -> Reporter:
     credentials = Credentials(token=token)
     github = connect(credentials, base_url=fake.base_url, timeout=CLIENT_TIMEOUT,
                      seconds_between_requests=0, seconds_between_writes=0, per_page=per_page)
     messages = log if log is not None else []
-    return Reporter(github, policy=policy(**policy_overrides), redact=Redactor([token]), log=messages.append)
+    return Reporter(github, policy=policy(**policy_overrides), redact=Redactor([token]), log=messages.append,
+                    bot_login=bot_login)
 
 
 def target(**overrides) -> ReportTarget:

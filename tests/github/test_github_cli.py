@@ -15,7 +15,7 @@ from emscripten_python.cli import main
 from emscripten_python.github.reporter import MARKER
 from emscripten_python.markdown import render_markdown
 
-FAST = ["--timeout", "1", "--backoff", "0.001", "--throttle", "0", "--attempts", "3"]
+FAST = ["--timeout", "1", "--backoff", "0.001", "--throttle", "0", "--attempts", "3", "--settle", "0.05"]
 
 
 def _args(fake, out, *extra):

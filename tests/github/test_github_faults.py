@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+from fake_github import BOT
 from gh_helpers import SHA, make_run, reporter, target
 
-from emscripten_python.github.reporter import MARKER, annotations, comment_body
+from emscripten_python.github.reporter import MARKER, OrderKey, annotations, comment_body
 
 # Per-request fault odds for the 100-report soak: about one request in five goes wrong.
 ODDS = [("500", 0.04), ("502", 0.02), ("503", 0.02), ("secondary", 0.03), ("secondary-bare", 0.01),
@@ -82,7 +83,7 @@ def test_100_reports_with_injected_faults_leave_no_duplicates(fake, example_run)
     # One check run per reported run, with each annotation exactly once.
     by_run = defaultdict(list)
     for check in fake.check_runs.values():
-        by_run[check["external_id"]].append(check)
+        by_run[OrderKey.from_compact(check["external_id"]).run_id].append(check)
     for run_id, count in check_of.items():
         [check] = by_run[run_id]
         assert len(check["_annotations"]) == count and check["status"] == "completed"
@@ -110,7 +111,7 @@ def test_rate_limits_are_waited_out_as_github_asks(fake, example_run):
 
 def test_a_wait_longer_than_allowed_gives_up_with_a_clear_message(fake, example_run):
     fake.faults = lambda method, path: "secondary-bare"
-    result = reporter(fake, max_wait=30).report(
+    result = reporter(fake, max_wait=30, bot_login=BOT["login"]).report(
         make_run(example_run, run_id="a" * 32, created="2026-01-01T00:00:00+00:00"), target(parts=("comment",)))
 
     [part] = result.parts

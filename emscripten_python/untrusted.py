@@ -1,0 +1,77 @@
+"""Untrusted text (test names, messages, tracebacks, URLs from a results.json a fork may have
+written) made inert for Markdown, HTML and the Actions runner's stdout.
+
+The rule is simple: untrusted text only ever appears inside code. GitHub renders nothing in
+code (no emphasis, HTML, image, link, autolink, @mention, #issue or commit reference), so
+``code_span`` (inline), ``code_block`` (multi-line) and ``html_code`` (inside our own raw
+HTML such as ``<summary>``) are all a renderer needs. ``escape_markdown`` is for the rare
+place where code would read badly; it escapes every Markdown special and breaks mentions.
+``neutralise_commands`` keeps text printed to a runner's stdout from being read as a
+workflow command (``::add-mask::``, ``::set-output``, ``::stop-commands::``, ``##[...]``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# C0/C1 controls except tab and newline; line/paragraph separators; bidi embeddings,
+# overrides and isolates (they can make text display differently from what it is).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_BACKTICKS = re.compile(r"`+")
+_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&\"'=:@$%^/])")
+_COMMAND = re.compile(r"^(\s*)(::|##\[)", re.M)
+WORD_JOINER = "\u2060"
+
+
+def clean(text: object) -> str:
+    """``text`` as a string with line ends normalised and control characters dropped."""
+    value = "" if text is None else str(text)
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _shorten(value: str, limit: int | None) -> str:
+    return value if limit is None or len(value) <= limit else value[:max(0, limit - 1)] + "…"
+
+
+def code_span(text: object, limit: int | None = 300, *, table: bool = False) -> str:
+    """One inline code span holding ``text`` on one line; it cannot end early (its backtick
+    fence is longer than any run inside) and, with ``table``, cannot split a table cell."""
+    value = _shorten(" ".join(clean(text).split()), limit)
+    if not value:
+        return "` `"
+    if table:
+        value = value.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(value)), default=0) + 1)
+    pad = " " if value[0] in "` " or value[-1] in "` " else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
+def code_block(text: object, limit: int | None = None, info: str = "") -> str:
+    """A fenced code block holding ``text``: the fence is longer than any backtick run in it,
+    so no line inside can close it. Ends without a newline."""
+    value = _shorten(clean(text).strip("\n"), limit)
+    fence = "`" * max(3, max((len(run) for run in _BACKTICKS.findall(value)), default=0) + 1)
+    return f"{fence}{info}\n{value}\n{fence}"
+
+
+def html_code(text: object, limit: int | None = 300) -> str:
+    """``text`` for use inside raw HTML: one line (a blank line would end the HTML block),
+    HTML-escaped, and inside <code> so GitHub makes no mention, link or reference of it."""
+    value = _shorten(" ".join(clean(text).split()), limit)
+    return f"<code>{html.escape(value, quote=True)}</code>"
+
+
+def escape_markdown(text: object, limit: int | None = 300) -> str:
+    """``text`` as plain inline text: every Markdown special and HTML character escaped,
+    mentions broken with a word joiner, one line."""
+    value = _SPECIALS.sub(r"\\\1", _shorten(" ".join(clean(text).split()), limit))
+    return value.replace("@", "@" + WORD_JOINER)
+
+
+def neutralise_commands(text: str) -> str:
+    """Break every line that the Actions runner would read as a workflow command."""
+    return _COMMAND.sub(lambda m: m[1] + m[2][0] + WORD_JOINER + m[2][1:], text)
+
+
+__all__ = ["clean", "code_block", "code_span", "escape_markdown", "html_code", "neutralise_commands"]

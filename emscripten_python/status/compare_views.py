@@ -5,13 +5,16 @@ other page does, so ``status export`` can save them:
 
 * ``compare/<base>/<head>.html`` and ``api/compare/<base>/<head>.json``: two stored runs
   compared with ``emscripten_python.compare`` (the same rules as ``emscripten-python compare``).
-* ``test/<name>.html`` and ``api/test/<name>.json``: one test file or test case on every
-  branch × builder that ran it recently: first failed at run X / commit Y, last passed.
+* ``test/<slug>.html`` and ``api/test/<slug>.json``: one test file or test case on every
+  branch × builder that ran it recently: first failed at run X / commit Y, last passed
+  (``test_slug``: the name with every character outside ``[A-Za-z0-9._-]`` as ``~XX``).
 * ``run_delta(run)`` for the run page: the run against its baseline (the latest completed
   branch build of the same builder on the same branch before it).
 """
 
 from __future__ import annotations
+
+import re
 
 from flask import Flask, abort, g, jsonify, render_template
 
@@ -26,6 +29,22 @@ SECTIONS = (("new-crash", "New crashes"), ("new-failure", "New failures"),
             ("newly-skipped", "Newly skipped"), ("fixed", "Fixed"))
 FOLDED = ((("still-failing", "still-crashing"), "Known failures, unchanged"), (("added",), "Added"),
           (("removed",), "Removed"))
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._-]")
+
+
+def test_slug(name: str) -> str:
+    """A test name as one safe path segment: unittest ids stay as they are, every other byte
+    is ``~XX`` (no ``/``, ``%`` or markup in a URL or an exported file name; reversible)."""
+    return "".join(ch if _PLAIN.fullmatch(ch) else "".join(f"~{b:02X}" for b in ch.encode()) for ch in name)
+
+
+def from_slug(slug: str) -> str:
+    try:
+        return re.sub(rb"~([0-9A-F]{2})", lambda m: bytes([int(m[1], 16)]), slug.encode()).decode()
+    except UnicodeDecodeError:
+        abort(404)
 
 
 def compare_rows(session, base: RunRow, head: RunRow) -> Comparison:
@@ -61,6 +80,7 @@ def test_histories(session, test: str) -> list[TestHistory]:
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(run_delta=run_delta, delta_sections=SECTIONS, delta_folded=FOLDED,
                                  delta_kinds=KINDS)
+    app.jinja_env.filters["test_page"] = lambda name: f"test/{test_slug(name)}.html"
 
     def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:
         base, head = find_run(g.session, base_id), find_run(g.session, head_id)
@@ -78,12 +98,14 @@ def register(app: Flask) -> None:
         base, head = pair(base_id, head_id)
         return jsonify(compare_rows(g.session, base, head).to_dict())
 
-    @app.get("/test/<path:test>.html")
-    def test_page(test: str):
+    @app.get("/test/<slug>.html")
+    def test_page(slug: str):
+        test = from_slug(slug)
         histories = test_histories(g.session, test) or abort(404)
         return render_template("test_history.html", test=test, histories=histories)
 
-    @app.get("/api/test/<path:test>.json")
-    def api_test(test: str):
+    @app.get("/api/test/<slug>.json")
+    def api_test(slug: str):
+        test = from_slug(slug)
         histories = test_histories(g.session, test) or abort(404)
         return jsonify({"test": test, "history": [_history_json(h) for h in histories]})

@@ -117,15 +117,23 @@ def test_history(session: Session, test: str, *, builder: str, branch: str, limi
             .where(RunRow.builder == builder, RunRow.branch == branch, RunRow.pr.is_(None),
                    RunRow.outcome.in_(sorted(COMPLETED)))
             .order_by(RunRow.created.desc(), RunRow.id.desc()).limit(limit)).subquery()
-    files = session.execute(
-        select(runs.c.run_id, runs.c.created, runs.c.commit, FileRow.id, FileRow.name, FileRow.outcome)
-        .join(FileRow, FileRow.run_pk == runs.c.id)
-        .where(or_(FileRow.name == test, func.substr(test, 1, func.length(FileRow.name) + 1)
-                   == FileRow.name + ".", func.substr(test, 1, func.length(FileRow.name) + 6)
-                   == "test." + FileRow.name + "."))
-        .order_by(runs.c.created.desc())).all()
-    if files and files[0].name != test:
-        is_case, file_name = True, files[0].name
+    lane_files = (select(runs.c.run_id, runs.c.created, runs.c.commit, FileRow.id, FileRow.name, FileRow.outcome)
+                  .join(FileRow, FileRow.run_pk == runs.c.id).order_by(runs.c.created.desc()))
+    files = session.execute(lane_files.where(FileRow.name == test)).all()
+    if not files:
+        # A test case: its file is the one that stored it (when it failed), else the file
+        # whose name its id starts with (test.test_os.X.y -> test_os).
+        owner = session.scalar(select(FileRow.name).join(runs, FileRow.run_pk == runs.c.id)
+                               .join(CaseRow, CaseRow.file_pk == FileRow.id).where(CaseRow.name == test).limit(1))
+        if owner is None:
+            owner = session.scalar(
+                select(FileRow.name).join(runs, FileRow.run_pk == runs.c.id)
+                .where(or_(func.substr(test, 1, func.length(FileRow.name) + 1) == FileRow.name + ".",
+                           func.substr(test, 1, func.length(FileRow.name) + 6) == "test." + FileRow.name + "."))
+                .limit(1))
+        if owner is not None:
+            is_case, file_name = True, owner
+            files = session.execute(lane_files.where(FileRow.name == owner)).all()
     case_states: dict[int, tuple[str, str | None]] = {}
     if is_case:
         file_pks = [f.id for f in files if f.outcome not in ("passed", "skipped", "resource-denied", "no-tests")]
@@ -136,8 +144,6 @@ def test_history(session: Session, test: str, *, builder: str, branch: str, limi
                 case_states[file_pk] = (outcome, message)
     history = []
     for row in files:
-        if row.name != file_name:
-            continue
         state = row.outcome
         message = None
         if is_case:

@@ -6,6 +6,7 @@ import html
 
 import pytest
 
+from emscripten_python.status.compare_views import from_slug, test_slug as slug_of
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store
 from emscripten_python.status.web import create_app
@@ -71,6 +72,12 @@ def test_compare_page_between_any_two_runs_escapes_test_names(history):
     assert data["base"]["run_id"] == runs[0].run_id and data["head"]["run_id"] == runs[4].run_id
     assert [(c["kind"], c["test"]) for c in data["changes"]] == [("new-failure", EVIL)]
     assert client.get(f"/compare/{runs[0].run_id}/{'f' * 32}.html").status_code == 404
+    # The name links to its history through a safe, reversible slug.
+    slug = slug_of(EVIL)
+    assert "/" not in slug and "<" not in slug and from_slug(slug) == EVIL
+    assert f'href="../../test/{slug}.html"' in text
+    history_page = page(client, f"/test/{slug}.html")
+    assert "<script>alert(1)</script>" not in history_page and "Now: <strong>failed</strong>" in history_page
 
 
 def test_test_history_first_failed_and_last_passed(history):
@@ -84,6 +91,7 @@ def test_test_history_first_failed_and_last_passed(history):
     assert text.count('class="red" href="../run/') == 3 and text.count('class="green" href="../run/') == 2
     assert runs[5].run_id not in text
     data = client.get("/api/test/test.test_os.WalkTests.test_walk_symlink.json").get_json()
+    assert slug_of("test.test_os.WalkTests.test_walk_symlink") == "test.test_os.WalkTests.test_walk_symlink"
     (lane,) = data["history"]
     assert [e["state"] for e in lane["runs"]] == ["passed", "failed", "failed", "passed", "passed"]
     assert lane["first_failed"] is None and lane["last_passed"]["run_id"] == runs[4].run_id

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 
-from .compare import Change, Comparison, base_label
+from .compare import Change, Comparison
+from .untrusted import code_span as code, escape_markdown as text
 
 MAX_ITEMS = 50           # per list; the rest is counted, and is in results.json
-MAX_NAME = 300
 MAX_DETAIL = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
-_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&\"'=:])")
 
 SECTIONS = (
     ("new-crash", "New crashes"),
@@ -32,35 +30,14 @@ FOLDED = (
 )
 
 
-def _flat(value: str, limit: int) -> str:
-    value = _CONTROL.sub(" ", value).strip()
-    return value if len(value) <= limit else value[:limit - 1] + "…"
-
-
-def code(value: str, limit: int = MAX_NAME) -> str:
-    """An untrusted string as one inline code span: no Markdown, HTML, mention or link inside
-    it is interpreted, and it cannot end the span early, span lines or split a table cell."""
-    value = _flat(value, limit).replace("|", "¦")
-    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if value.startswith("`") or value.endswith("`") or not value else ""
-    return f"{fence}{pad}{value}{pad}{fence}"
-
-
-def text(value: str, limit: int = MAX_DETAIL) -> str:
-    """An untrusted string as plain text: punctuation escaped, no mention, no HTML."""
-    value = _PUNCT.sub(r"\\\1", _flat(value, limit))
-    return value.replace("@", "@\u2060")
-
-
 def _item(change: Change) -> str:
     implied = change.level == "file" or change.test.startswith((f"{change.file}.", f"test.{change.file}."))
     where = "" if implied else f" in {code(change.file)}"
-    line = f"- {code(change.test)}{where} · {change.base} → {change.head}"
+    line = f"- {code(change.test)}{where} · {text(change.base, 20)} → {text(change.head, 20)}"
     if change.detail:
         line += f": {code(change.detail, MAX_DETAIL)}"
     if change.reason:
-        line += f" — {text(change.reason)}"
+        line += f" — {text(change.reason, MAX_DETAIL)}"
     if change.issue and change.issue.startswith(("https://", "http://")) and not re.search(r"[\s()<>]", change.issue):
         line += f" ([issue]({change.issue}))"
     return line
@@ -74,13 +51,9 @@ def _items(changes: list[Change]) -> list[str]:
 
 
 def render_verdict(comparison: Comparison) -> str:
-    """The verdict line with the base's name made safe (the verdict text itself is ours)."""
-    label = base_label(comparison.base)
-    safe = comparison.verdict.replace(f"vs {label}", f"vs {code(label, 80)}", 1) if comparison.base else comparison.verdict
-    if comparison.base is None and comparison.baseline_missing:
-        safe = safe.replace(f"(no baseline: {comparison.baseline_missing})",
-                            f"(no baseline: {text(comparison.baseline_missing)})")
-    return safe
+    """The verdict line, escaped as a whole: it names a branch, and a comparison read back
+    from a results.json is as untrusted as the rest of that file."""
+    return text(comparison.verdict, 400)
 
 
 def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
@@ -104,7 +77,7 @@ def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
         for row in rows:
             change = row["change"]
             ratio = f" ({change / row['base'] * 100:+.0f}%)" if row["base"] else ""
-            lines.append(f"| {code(row['file'])} | {row['base']:.1f} s | {row['head']:.1f} s | "
+            lines.append(f"| {code(row['file'], table=True)} | {row['base']:.1f} s | {row['head']:.1f} s | "
                          f"{change:+.1f} s{ratio} |")
         lines += ["", "</details>", ""]
     expectations = comparison.expectations
@@ -112,3 +85,12 @@ def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
         patterns = ", ".join(code(p) for p in expectations["not_seen"][:MAX_ITEMS])
         lines += [f"Expected failures not seen in this run: {patterns}", ""]
     return "\n".join(lines)
+
+
+def fold_under_delta(comparison: dict, body: list[str]) -> list[str]:
+    """A report's lines led by the delta, the full results folded below it."""
+    try:
+        delta = render_comparison(Comparison.from_dict(comparison))
+    except Exception:     # noqa: BLE001 - a malformed section (a fork's file) must not stop the report
+        delta = "### Δ the comparison in results.json could not be read"
+    return [delta, "", "<details><summary>All results</summary>", "", *body, "</details>", ""]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .compare_markdown import fold_under_delta
 from .pythoninfo_markdown import pythoninfo_markdown
 from .results import BAD_FILE_OUTCOMES, Run
 from .runtimes import runtime_label
@@ -31,6 +32,7 @@ def render_markdown(run: Run) -> str:
     counts = run.counts()
     files, tests = counts["files"], counts["tests"]
     lines = [f"## {ICONS.get(run.outcome, '')} Emscripten: {run.outcome}", "", _versions(run), ""]
+    lead = len(lines)
     several = bool(run.runtimes)      # one row per runtime, side by side
     if run.all_test_files():
         lines += [
@@ -83,4 +85,6 @@ def render_markdown(run: Run) -> str:
         lines += [f"| {s.name} | {s.status} | {s.duration:.1f} s |" for s in run.stages]
         lines.append("")
     lines += pythoninfo_markdown(run)
+    if run.comparison:      # what changed since the baseline first; the rest folded (compare_markdown.py)
+        lines[lead:] = fold_under_delta(run.comparison, lines[lead:])
     return "\n".join(lines)

@@ -7,9 +7,11 @@ import re
 import pytest
 
 from emscripten_python.compare import (Comparison, compare, crash_signature, fails, load_expectations)
-from emscripten_python.compare_markdown import code, render_comparison, text
+from emscripten_python.compare_markdown import render_comparison
 from emscripten_python.errors import ResultsError
+from emscripten_python.markdown import render_markdown
 from emscripten_python.results import Run
+from emscripten_python.untrusted import code_span as code, escape_markdown
 from emscripten_python.results import TestCase as Case, TestFile as File
 
 
@@ -338,26 +340,36 @@ def test_markdown_leads_with_the_delta_and_folds_the_known():
     head = run_of(os_file("failed", test_a="failed", test_b="failed"), File("test_math", "passed", 3.0))
     markdown = render_comparison(compare(base, head))
     lines = markdown.splitlines()
-    assert lines[0] == "### Δ 1 new failure vs `3.13 @aaaaaaa`, 1 known failure unchanged"
+    assert lines[0] == "### Δ " + escape_markdown("1 new failure vs 3.13 @aaaaaaa, 1 known failure unchanged")
     assert markdown.index("**New failures (1)**") < markdown.index("<details><summary>1 known failure unchanged")
     assert "- `test.test_os.T.test_b` · passed → failed: `test_b says no`" in lines
     assert "| `test_math` | 2.0 s | 3.0 s | +1.0 s (+50%) |" in lines
 
 
 def test_untrusted_names_cannot_escape_their_code_span():
-    rendered = code(EVIL)
-    assert "\n" not in rendered and "|" not in rendered
-    fence = rendered[:rendered.index("t")].strip()
-    assert fence == "``" and rendered.endswith("``")      # longer than the name's own backtick run
-    assert rendered.count("``") == 2
-    plain = text("<b>@octocat</b> [x](y)")
-    assert "<" not in plain.replace("\\<", "") and "@octocat" not in plain and "\\[x\\]" in plain
+    # The comparison uses the shared neutralisation (emscripten_python/untrusted.py).
     head = run_of(File("test_os", "failed", cases=[Case(EVIL, "failed", message="<img src=x onerror=1>")]))
     base = run_of(File("test_os", "passed"), branch="3.13`</details>@octocat")
     markdown = render_comparison(compare(base, head))
     lines = markdown.splitlines()
-    assert lines[0].startswith("### Δ 1 new failure vs ``3.13`</details>@octocat @")
+    assert lines[0].startswith("### Δ " + escape_markdown("1 new failure vs 3.13`</details>@octocat @"))
     assert f"- {code(EVIL)} · passed → failed: `<img src=x onerror=1>`" in lines
     # Outside code spans nothing of the untrusted text is left.
-    outside = "".join(part for i, part in enumerate(re.split(r"(``.*?``|`[^`]*`)", markdown)) if i % 2 == 0)
+    outside = "".join(part for i, part in enumerate(re.split(r"(?<!\\)(``.*?``|`[^`]*`)", markdown)) if i % 2 == 0)
     assert "<script>" not in outside and "@octocat" not in outside and "<img" not in outside
+
+
+def test_run_markdown_leads_with_the_delta_and_folds_all_results():
+    head = run_of(os_file("failed", test_a="failed", test_b="failed"))
+    head.comparison = compare(run_of(os_file("failed", test_a="failed")), head).to_dict()
+    markdown = render_markdown(head)
+    lines = markdown.splitlines()
+    assert lines[0].startswith("## ") and lines[4].startswith("### Δ 1 new failure")
+    assert markdown.index("### Δ") < markdown.index("<details><summary>All results</summary>") \
+        < markdown.index("### Failed test files")
+    assert markdown.count("<details>") == markdown.count("</details>")
+    # A malformed section (a fork's results.json) does not stop the report.
+    head.comparison = {"changes": [{"kind": 1}], "renamed": 5}
+    assert "### Δ the comparison in results.json could not be read" in render_markdown(head)
+    head.comparison = None
+    assert "Δ" not in render_markdown(head)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from . import __version__, cancel
 from .compare_cli import attach_comparison, attach_to_results, exit_code_of
-from .errors import Cancelled, EmscriptenPythonError, TestsFailed
+from .errors import Cancelled, EmscriptenPythonError, SourceError, TestsFailed
 from .extensions import import_optional
+from .frombundle import add_test_args
 from .markdown import render_markdown
 from .pipeline import Options, Pipeline
 from .results import Run
@@ -96,7 +97,8 @@ def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
 # modules, each with `register(subparsers)` setting `func`; a module whose extra is not
 # installed simply contributes nothing.
 EXTENSION_MODULES = ("emscripten_python.github.cli", "emscripten_python.status.cli",
-                     "emscripten_python.worker.cli", "emscripten_python.browser_cli", "emscripten_python.compare_cli")
+                     "emscripten_python.worker.cli", "emscripten_python.browser_cli", "emscripten_python.merge",
+                     "emscripten_python.compare_cli")
 
 
 def _register_extensions(sub) -> None:
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build-Python, dependencies, host Python")
     _common(build), _build_args(build)
     test = sub.add_parser("test", help="run regrtest under node, crash-proof")
-    _common(test), _test_args(test, with_build=False)
+    _common(test), _test_args(test, with_build=False), add_test_args(test)
     bundle = sub.add_parser("bundle", help="archive the interpreter, stdlib, logs and results")
     _common(bundle)
     report = sub.add_parser("report", help="print results.json as Markdown or JSON")
@@ -151,7 +153,7 @@ def _options(args: argparse.Namespace) -> Options:
     elif getattr(args, "jobs", None) is not None:
         options.test_jobs = args.jobs
     for name in ("jobs", "configure_args", "only", "rebuild", "tests", "exclude", "resources", "rerun",
-                 "file_timeout", "regrtest_args", "test_args"):
+                 "file_timeout", "regrtest_args", "test_args", "shard", "durations_file", "from_bundle"):
         if hasattr(args, name):
             setattr(options, name, getattr(args, name))
     return options
@@ -216,7 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.stream:
             set_streaming(True)
         cancel.install()
-        pipeline = Pipeline(_options(args), new_run=args.command in ("run", "toolchain"))
+        if args.command == "test" and not args.source and not args.from_bundle:
+            raise SourceError("test needs --source (the built tree) or --from-bundle FILE")
+        # A test from a bundle is a new record too (of the bundle's build, on this machine).
+        pipeline = Pipeline(_options(args), new_run=args.command in ("run", "toolchain")
+                            or bool(getattr(args, "from_bundle", None)))
         pipeline.run.cancelled = None       # this command runs again what a cancel stopped
         try:
             if args.command in ("run", "toolchain"):
@@ -239,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         if args.command not in ("run", "test"):
             return 0
-        record_in_status_store(pipeline.results_path)
+        if not pipeline.run.shard:      # a shard is part of a run: `merge` records the whole
+            record_in_status_store(pipeline.results_path)
         return exit_code_of(pipeline.run, _finish(pipeline))
     except EmscriptenPythonError as exc:
         print(f"error: {exc}", file=sys.stderr)

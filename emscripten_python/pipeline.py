@@ -18,8 +18,9 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 
 from . import buildcache
-from .artifacts import make_bundle
+from .artifacts import bundle_layout, make_bundle
 from .errors import BuildError, TestRunError, ToolchainNotFound
+from .frombundle import bundle_context, shard_selection
 from .markdown import render_markdown
 from .recipes import BuildContext, recipe_for
 from .results import Run, Stage
@@ -66,6 +67,9 @@ class Options:
     only: list[str] = field(default_factory=list)      # build: run just these build steps
     rebuild: bool = False                              # build: ignore configure stamps
     origin: dict = field(default_factory=dict)
+    shard: tuple[int, int] | None = None               # test --shard I/N (frombundle.shard_selection)
+    durations_file: Path | None = None                 # test --durations: balances --shard
+    from_bundle: Path | None = None                    # test --from-bundle: no tree, no toolchain
 
 
 class Pipeline:
@@ -262,11 +266,11 @@ class Pipeline:
     # -- test -----------------------------------------------------------------------------
     def test_stage(self) -> None:
         options = self.options
-        context = self.context()
+        context = bundle_context(self) if options.from_bundle else self.context()
         host = recipe_for(context.source).host_python(context)
         if host.entry is not None and not host.entry.exists():
             raise TestRunError(f"no built interpreter in {host.cwd}: run the build stage first")
-        selection = resolve_selection(options.tests, options.exclude, host)
+        selection = shard_selection(self, resolve_selection(options.tests, options.exclude, host))
         args = regrtest_arguments(self.source, options)
         self.run.tests = {"selection": selection, "regrtest_args": args,
                           "shards": max(1, min(options.test_jobs, len(selection))), "files": []}
@@ -278,7 +282,8 @@ class Pipeline:
             files = run_sharded(host, TestOptions(selection=selection, regrtest_args=args,
                                                   file_timeout=options.file_timeout,
                                                   on_file_done=tracker.file_done),
-                                self.out, options.test_jobs, _load_durations(self.out), log=say)
+                                self.out, options.test_jobs, _load_durations(self.out), log=say) \
+                if selection else []      # a --shard can get no file of a small selection
         _save_durations(self.out, files)
         self.run.tests["files"] = files
         self.run.tests["runtime"] = node_runtime(options.node, self.run.node.get("version"),
@@ -347,7 +352,7 @@ class Pipeline:
             bundle = self.out / f"emscripten-python-{self.source.version}-{self.run.run_id[:8]}.tar.gz"
             for older in self.out.glob("emscripten-python-*.tar.gz"):
                 older.unlink()      # an earlier run's bundle in a reused --out
-            artifact = make_bundle(bundle, members)
+            artifact = make_bundle(bundle, members, layout=bundle_layout(members, context.source.path))
         self.run.artifacts = [a for a in self.run.artifacts if a.path != artifact.path] + [artifact]
         self.run.set_stage(Stage("bundle", "succeeded", round(time.monotonic() - started, 3)))
         self.save()

@@ -112,6 +112,9 @@ class Run:
     # Set when a signal (SIGTERM from Buildbot's stop button, Ctrl-C) ended the run: the
     # command and signal, e.g. {"command": "test", "signal": "SIGTERM", "at": "2026-…"}.
     cancelled: dict | None = None
+    # `test --shard I/N`: index, count, selection (+ digest), files, build identity; on a
+    # merged run: count, build and the shards merged (docs/results-schema.rst).
+    shard: dict | None = None
     # Optional: what changed since the baseline run, written by `--baseline` / `compare`
     # (emscripten_python/compare.py; "The comparison object" in docs/results-schema.rst).
     comparison: dict | None = None

@@ -112,7 +112,10 @@ class _Item:
 def _prepare(run: Run, overrides: dict, source: str) -> _Item:
     overrides = {k: v for k, v in overrides.items() if k in OVERRIDES and v is not None}
     digest = _digest(run, overrides)
-    values = _run_values(run, digest, overrides)
+    try:
+        values = _run_values(run, digest, overrides)
+    except (ResultsError, TypeError, ValueError) as exc:   # TypeError/ValueError: a Run built in Python
+        raise ResultsError(f"{source} cannot be stored: {exc}") from None
     check_row(values, run.test_files, source)
     return _Item(run, overrides, digest, values)
 
@@ -125,7 +128,7 @@ def _insert_lanes(session: Session, items: list[_Item]) -> None:
     insert_ = pg_insert if dialect == "postgresql" else sqlite_insert if dialect == "sqlite" else None
     rows = [{"branch": b, "builder": c, "origin": o} for (b, c), o in sorted(lanes.items())]
     if insert_ is None:   # another database: one by one
-        known = set(session.execute(select(LaneRow.branch, LaneRow.builder)).tuples())
+        known = {tuple(row) for row in session.execute(select(LaneRow.branch, LaneRow.builder)).all()}
         rows = [r for r in rows if (r["branch"], r["builder"]) not in known]
         if rows:
             session.execute(insert(LaneRow), rows)

@@ -159,7 +159,7 @@ def _pages(app: Flask) -> None:
         runs = insight.pr_runs(g.session, number) or abort(404)
         return render_template("pr.html", number=number, runs=runs)
 
-    @app.get("/run/<run_id>.html")
+    @app.get("/run/<path:run_id>.html")   # path: a store from before validation may hold a "/"
     def run(run_id: str):
         row = insight.run_detail(g.session, run_id) or abort(404)
         return render_template("run.html", run=row)
@@ -213,7 +213,7 @@ def _api(app: Flask) -> None:
         runs = insight.pr_runs(g.session, number) or abort(404)
         return jsonify(pr_json(number, runs[0].branch, runs))
 
-    @app.get("/api/run/<run_id>.json")
+    @app.get("/api/run/<path:run_id>.json")
     def api_run(run_id: str):
         return jsonify(run_json(insight.run_detail(g.session, run_id) or abort(404)))
 

@@ -225,8 +225,8 @@ def _compare_file(base: TestFile | None, head: TestFile, partial: bool = False) 
                     before = "absent"
                 elif partial and b in ("passed", "failed", "flaky"):
                     before = "passed"     # only non-passing cases were recorded
-                elif b in ("crashed", "failed", "unknown"):
-                    before = "not-run"
+                elif b == "crashed" or (b in ("failed", "unknown") and not base_cases):
+                    before = "not-run"    # the base died before it, or never said which tests ran
                 else:
                     before = "absent" if base_cases else b
             kind = "still-failing" if before in ("failed", "not-run") else "new-failure"

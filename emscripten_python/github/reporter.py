@@ -29,6 +29,7 @@ from urllib.parse import quote
 import requests
 from github import Github, GithubException, UnknownObjectException
 
+from ..compare import policy_outcome
 from ..markdown import render_markdown
 from ..results import Run, TestCase, TestFile
 from ..untrusted import clean, code_span, neutralise_commands
@@ -172,6 +173,9 @@ def check_title(run: Run) -> str:
     """Plain text (titles and descriptions are not rendered as Markdown)."""
     files = run.counts()["files"]
     outcome = clean(run.outcome)[:20]
+    verdict = run.comparison.get("verdict") if isinstance(run.comparison, dict) else None
+    if verdict and files["total"]:      # --baseline: what changed leads (docs/compare.rst)
+        return f"{outcome}: " + " ".join(clean(verdict).split())[:200]
     if not files["total"]:
         first = " ".join(clean(run.errors[0]).split())[:80] if run.errors else ""
         return f"{outcome}: no test results" + (f" ({first})" if first else "")
@@ -380,7 +384,7 @@ class CheckRun:
         self.title = check_title(run)
         self.summary = truncate_markdown(render_markdown(run), MAX_SUMMARY, target.details_url)
         self.wanted = annotations(run)
-        self.conclusion = CONCLUSIONS.get(run.outcome)
+        self.conclusion = CONCLUSIONS.get(policy_outcome(run))     # --fail-on via the comparison
         if self.conclusion is None:    # validation refuses this; never leave a check in_progress
             self.conclusion = "failure"
             self.title = f"unknown outcome {clean(run.outcome)[:40]!r}: the results cannot be trusted"
@@ -473,7 +477,7 @@ class CommitStatus:
         self.ctx, self.target = ctx, target
         self.key = OrderKey.of(run, target.order).short()
         self.commit = ctx.repo.get_commit(target.sha)
-        self.state = STATES.get(run.outcome, "error")
+        self.state = STATES.get(policy_outcome(run), "error")
         tag = self.key.status_tag()
         self.description = f"{check_title(run)[:MAX_DESCRIPTION - len(tag) - 1]} {tag}"
         self.url = target.details_url

@@ -93,6 +93,19 @@ def test_a_removed_failing_test_is_removed_not_fixed():
     assert kinds(compare(base, head)) == {"removed": ["test.test_os.T.test_a"]}
 
 
+def test_a_case_missing_from_a_base_file_that_listed_its_cases_is_new():
+    base = run_of(File("test_os", "failed", cases=[Case("test.test_os.T.test_a", "failed")]))
+    head = run_of(File("test_os", "failed", cases=[Case("test.test_os.T.test_a", "failed"),
+                                                   Case("test.test_os.T.test_b", "failed")]))
+    assert kinds(compare(base, head)) == {"new-failure": ["test.test_os.T.test_b"],
+                                          "still-failing": ["test.test_os.T.test_a"]}
+    # Without case detail in base, the same failure is unknown there, not new.
+    base.test_files[0].cases = []
+    result = compare(base, head)
+    assert kinds(result) == {"still-failing": ["test.test_os.T.test_a", "test.test_os.T.test_b"]}
+    assert {c.base for c in result.changes} == {"not-run"}
+
+
 def test_file_failing_without_case_detail_is_new_or_known_as_a_whole():
     base = run_of(File("test_x", "passed"), File("test_y", "failed"))
     head = run_of(File("test_x", "env-changed"), File("test_y", "failed"))

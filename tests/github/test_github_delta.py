@@ -1,0 +1,57 @@
+"""With a comparison, the report leads with the delta and the policy decides the check run."""
+
+from __future__ import annotations
+
+from gh_helpers import SHA, make_run, reporter, target
+
+from emscripten_python.compare import compare, fails
+from emscripten_python.github.reporter import MARKER, check_title
+
+T0 = "2026-01-01T00:00:00+00:00"
+T1 = "2026-01-02T00:00:00+00:00"
+
+
+def compared(head, base, policy="new"):
+    comparison = compare(base, head)
+    comparison.policy, comparison.fails = policy, fails(comparison, head, policy)
+    head.comparison = comparison.to_dict()
+    return head
+
+
+def test_known_failures_only_give_a_neutral_check_led_by_the_delta(fake, example_run):
+    base = make_run(example_run, run_id="a" * 32, created=T0, failing=2)
+    head = compared(make_run(example_run, run_id="b" * 32, created=T1, failing=2), base)
+    assert head.outcome == "failure"
+    result = reporter(fake).report(head, target())
+    assert result.ok, result.to_dict()
+    [comment] = [c for c in fake.comments_on(7) if MARKER.match(c["body"])]
+    body = comment["body"]
+    assert "### Δ 0 new failures vs" in body
+    assert body.index("### Δ") < body.index("<details><summary>All results</summary>") < body.index("Failed test files")
+    [check] = fake.check_runs.values()
+    assert (check["status"], check["conclusion"]) == ("completed", "neutral")
+    assert check["output"]["title"] == check_title(head) and check["output"]["title"].startswith(
+        "failure: 0 new failures vs ")
+    [status] = fake.statuses[SHA]
+    assert status["state"] == "success" and status["description"].startswith("failure: 0 new failures vs ")
+
+
+def test_a_new_failure_fails_the_check_and_is_named_first(fake, example_run):
+    base = make_run(example_run, run_id="a" * 32, created=T0, failing=1)
+    head = compared(make_run(example_run, run_id="b" * 32, created=T1, failing=2), base)
+    reporter(fake).report(head, target())
+    [check] = fake.check_runs.values()
+    assert check["conclusion"] == "failure"
+    summary = check["output"]["summary"]
+    assert summary.index("**New failures (1)**") < summary.index("`test.test_os.T.test_1`") \
+        < summary.index("<details><summary>2 known failures unchanged")
+    [status] = fake.statuses[SHA]
+    assert status["state"] == "failure"
+
+
+def test_policy_any_keeps_the_old_conclusion(fake, example_run):
+    base = make_run(example_run, run_id="a" * 32, created=T0, failing=2)
+    head = compared(make_run(example_run, run_id="b" * 32, created=T1, failing=2), base, policy="any")
+    reporter(fake).report(head, target())
+    [check] = fake.check_runs.values()
+    assert check["conclusion"] == "failure"

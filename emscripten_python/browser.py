@@ -23,6 +23,8 @@ import functools
 import http.server
 import mimetypes
 import re
+import shutil
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -101,7 +103,7 @@ def browser_build_steps(ctx: BuildContext) -> list[BuildStep]:
         return []
     tree = ctx.source.path
     build_dir = browser_build_dir(tree)
-    build_python = tree / "builddir" / "build" / "python"
+    build_python = browser_build_python(tree / "builddir" / "build" / "python", ctx.source.major_minor)
     # Tools/wasm/README.md, "Cross-compile to wasm32-emscripten for browser".
     return [
         BuildStep("configure-browser",
@@ -112,6 +114,29 @@ def browser_build_steps(ctx: BuildContext) -> list[BuildStep]:
                   reusable_when=build_dir / "config.status"),
         BuildStep("make-browser", [str(ctx.toolchain.tool("emmake")), "make", f"-j{ctx.jobs}"], build_dir),
     ]
+
+
+def _has_zlib(python: Path | str) -> bool:
+    try:
+        return subprocess.run([str(python), "-c", "import zlib"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def browser_build_python(build_python: Path, major_minor: tuple[int, int]) -> Path:
+    """The build Python for the browser flavour: it zips the stdlib with deflate
+    (Tools/wasm/wasm_assets.py), so it needs zlib. The node build's build Python lacks it where
+    zlib's headers were missing when it was built; then a python{X.Y} on PATH of the same
+    version with zlib serves (configure checks the version; the bytecode format is one per
+    X.Y). Unchanged when it has zlib, when it is not built yet, or when no other one fits
+    (make then fails with wasm_assets.py's own message).
+    """
+    if not build_python.exists() or _has_zlib(build_python):
+        return build_python
+    other = shutil.which(f"python{major_minor[0]}.{major_minor[1]}")
+    if other and _has_zlib(other):
+        return Path(other)
+    return build_python
 
 
 # -- the local server ------------------------------------------------------------------------

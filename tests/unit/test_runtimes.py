@@ -233,3 +233,17 @@ def test_smoke_expected_output_is_what_the_program_computes():
     lines = buffer.getvalue().splitlines()
     assert lines[0] == "platform: " + __import__("sys").platform
     assert lines[1:] == browser.EXPECTED[1:]
+
+
+def test_browser_build_python_needs_zlib(tmp_path, monkeypatch):
+    build_python = tmp_path / "python"
+    assert browser.browser_build_python(build_python, (3, 13)) == build_python     # not built yet: as is
+    build_python.write_text("")
+    with_zlib = {str(build_python): False, "/usr/bin/python3.13": True}
+    monkeypatch.setattr(browser, "_has_zlib", lambda python: with_zlib[str(python)])
+    monkeypatch.setattr(browser.shutil, "which", lambda name: "/usr/bin/python3.13" if name == "python3.13" else None)
+    assert browser.browser_build_python(build_python, (3, 13)) == Path("/usr/bin/python3.13")
+    with_zlib["/usr/bin/python3.13"] = False        # nothing better: make fails with wasm_assets.py's message
+    assert browser.browser_build_python(build_python, (3, 13)) == build_python
+    with_zlib[str(build_python)] = True
+    assert browser.browser_build_python(build_python, (3, 13)) == build_python

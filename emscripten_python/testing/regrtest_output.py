@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 import re
 from collections import deque
+from itertools import repeat
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -49,6 +50,11 @@ VERDICT = re.compile(
     r"env changed|worker non-zero exit code|worker bug)(?P<rest>.*)"
 )
 CASE_FAST = re.compile(r"(\S+) \(([\w.]+)\) \.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)")
+# Whole runs of lines ending in a case verdict are taken from a block of output at once
+# (feed_text) and split with str methods; `FileAttempt.cases` reads the ids out of them.
+CASE_RUN = re.compile(r"(?:[^\n]* \.\.\. (?:ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\n)+")
+# What ends the lines of a traceback section: a rule, or a progress line (the runtime died).
+SECTION_STOP = re.compile(r"^(?:={20}|-{20}|\d+:\d\d:\d\d )|\] test", re.M)
 CASE_LINE = re.compile(r"(\S+) \(([\w.]+)\)(.*)")
 SECTION_HEADER = re.compile(r"(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([\w.]+)\)")
 RAN = re.compile(r"Ran (\d+) tests? in ")
@@ -107,8 +113,36 @@ class FileAttempt:
     failures: int = 0
     skipped: int = 0
     unittest_verdict: str | None = None   # OK / FAILED
-    cases: dict[str, TestCase] = field(default_factory=dict)
+    # Case verdicts as printed, `method (id)` -> `ok` / `skipped 'why'` / ..., in order
+    # (cheap to collect); `cases` turns them into TestCases by id when asked.
+    printed: dict[str, str] = field(default_factory=dict)
+    known: dict[str, TestCase] = field(default_factory=dict)
     excerpt: str | None = None        # the last lines, kept only for a bad outcome
+
+    @property
+    def cases(self) -> dict[str, TestCase]:
+        if self.printed:
+            known, outcomes = self.known, CASE_OUTCOMES
+            for key, result in self.printed.items():
+                at = key.find(" (")
+                close = key.find(")", at)
+                case_id = key[at + 2:close]
+                if at < 1 or close < 0 or " " in case_id or not case_id:
+                    continue        # a line of test output that happens to end in "... ok"
+                outcome = outcomes.get(result)
+                if outcome is not None:
+                    case = TestCase(case_id, outcome)
+                else:
+                    if not result.startswith("skipped"):
+                        result = result.rpartition(" ... ")[2]
+                        if result not in outcomes and not result.startswith("skipped"):
+                            continue
+                    case = _case_from(case_id, result)
+                if case_id in known:
+                    del known[case_id]          # the later verdict wins, in its own place
+                known[case_id] = case
+            self.printed = {}
+        return self.known
 
     def outcome(self) -> str | None:
         if self.state:
@@ -174,8 +208,17 @@ class _Capped:
         return cap("\n".join(lines).strip("\n"))
 
 
+def _case_from(case_id: str, result: str) -> TestCase:
+    outcome = CASE_OUTCOMES.get(result)
+    if outcome is not None:
+        return TestCase(case_id, outcome)
+    # "skipped 'reason'"
+    return TestCase(case_id, "skipped", None, cap(result[7:].strip().strip("'\""), 1024) or None)
+
+
 class RegrtestParser:
-    """Feed console lines; read `.out` (or `close()`) for the results.
+    """Feed console lines (`feed`) or pieces of output (`feed_text`); read `.out` (or
+    `close()`) for the results.
 
     `on_start(attempt)` is called when a file starts, `on_end(attempt)` when its verdict
     arrives; `names` (the selection) lets a file name with stderr glued to it be recognised.
@@ -199,6 +242,64 @@ class RegrtestParser:
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # the running file's (or the start-up's) lines
         self.error_block: list[str] | None = None
         self.error_left = 0
+        self.partial = ""                 # an incomplete last line of feed_text (at most MAX_LINE)
+        self.dropping = False             # the rest of an over-long line is being skipped
+
+    # -- pieces of output --------------------------------------------------------------------
+    def feed_text(self, text: str) -> None:
+        """Feed output as it comes (any size; a line may be split across pieces)."""
+        if self.partial or self.dropping:
+            newline = text.find("\n")
+            if newline < 0:
+                if not self.dropping:
+                    self.partial += text[:MAX_LINE - len(self.partial)]
+                    self.dropping = len(self.partial) >= MAX_LINE
+                return
+            line = self.partial if self.dropping else self.partial + text[:newline]
+            self.partial, self.dropping = "", False
+            self.feed(line)
+            text = text[newline + 1:]
+        end = text.rfind("\n") + 1
+        if end:
+            self._block(text, end)
+        if end < len(text):
+            self.partial = text[end:end + MAX_LINE]
+            self.dropping = len(text) - end > MAX_LINE
+
+    def _block(self, text: str, end: int) -> None:
+        """Complete lines text[:end]: runs of case verdicts in one regex pass, the rest line by line."""
+        pos = 0
+        run, feed = CASE_RUN.match, self.feed
+        while pos < end:
+            if self.mode is Mode.RUN and self.current is not None and not self.error_left:
+                found = run(text, pos, end)
+                if found:
+                    stop = found.end()
+                    lines = text[pos:stop - 1].split("\n")
+                    if self.pending_case:     # "test_x (id)\nDocstring ... ok": the verdict of test_x
+                        self._case(self.pending_case, lines[0].rpartition(" ... ")[2])
+                        self.pending_case = None
+                        lines = lines[1:]
+                    self.current.printed.update(map(str.split, lines, repeat(" ... "), repeat(1)))
+                    self.tail.extend(lines[-TAIL_LINES:])
+                    pos = stop
+                    continue
+            elif self.mode is Mode.SECTION:
+                found = SECTION_STOP.search(text, pos, end)
+                stop = text.rfind("\n", pos, found.start()) + 1 if found else end
+                if stop > pos:
+                    lines = text[pos:stop - 1]
+                    if "\x1b" in lines:
+                        lines = ANSI.sub("", lines)
+                    lines = [line[:MAX_LINE].rstrip("\r") for line in lines.split("\n")]
+                    for line in lines:
+                        self.section_lines.append(line)
+                    self.tail.extend(lines[-TAIL_LINES:])
+                    pos = stop
+                    continue
+            newline = text.index("\n", pos)
+            feed(text[pos:newline])
+            pos = newline + 1
 
     # -- files ------------------------------------------------------------------------------
     def _resolve(self, token: str) -> str:
@@ -260,12 +361,8 @@ class RegrtestParser:
 
     # -- unittest cases ---------------------------------------------------------------------
     def _case(self, case_id: str, result: str) -> None:
-        if self.current is None:
-            return
-        outcome, message = CASE_OUTCOMES.get(result), None
-        if outcome is None:     # "skipped 'reason'"
-            outcome, message = "skipped", cap(result[7:].strip().strip("'\""), 1024) or None
-        self.current.cases[case_id] = TestCase(case_id, outcome, None, message)
+        if self.current is not None:
+            self.current.printed[f"_ ({case_id})"] = result
 
     def _close_section(self) -> None:
         if self.section and self.current is not None:
@@ -279,7 +376,7 @@ class RegrtestParser:
             case.traceback = cap(case.traceback + "\n\n" + text) if case.traceback else text
             last = [line for line in text[-4096:].splitlines() if line.strip()]
             case.message = cap(last[-1].strip(), 1024) if last else case.message
-            self.current.cases[case_id] = case
+            self.current.known[case_id] = case
         self.section, self.section_lines = None, _Capped()
         if self.mode in (Mode.SECTION, Mode.SECTION_HEAD):
             self.mode = Mode.RUN
@@ -296,12 +393,7 @@ class RegrtestParser:
         if mode is Mode.RUN and current is not None and " ... " in line:
             case = CASE_FAST.fullmatch(line)
             if case:
-                method, case_id, result = case.groups()
-                outcome = CASE_OUTCOMES.get(result)
-                if outcome is None:
-                    self._case(case_id, result)
-                else:
-                    current.cases[case_id] = TestCase(case_id, outcome)
+                current.printed[line[:case.end(2) + 1]] = case.group(3)
                 self.pending_case = None
                 return
         if self.error_left:
@@ -448,6 +540,9 @@ class RegrtestParser:
         return False
 
     def close(self) -> RegrtestOutput:
+        if self.partial:
+            self.feed(self.partial)
+            self.partial, self.dropping = "", False
         self._close_section()
         out = self.out
         if not out.finished:
@@ -499,7 +594,19 @@ def parse_lines(lines: Iterable[str], names: Iterable[str] | None = None) -> Reg
 
 
 def parse_text(text: str, names: Iterable[str] | None = None) -> RegrtestOutput:
-    return parse_lines(text.splitlines(), names=names)
+    parser = RegrtestParser(names=names)
+    parser.feed_text(text)
+    return parser.close()
+
+
+def parse_stream(stream, names: Iterable[str] | None = None, block: int = 1 << 20) -> RegrtestOutput:
+    """Parse a text stream (a log file) in blocks: the fastest way in."""
+    parser = RegrtestParser(names=names)
+    while True:
+        text = stream.read(block)
+        if not text:
+            return parser.close()
+        parser.feed_text(text)
 
 
 def looks_like_crash(lines: list[str]) -> str | None:

@@ -125,8 +125,7 @@ def test_coloured_314_output_gives_each_file_its_own_verdict():
     output = parse_text((DATA / "regrtest-3.14.10-native-color-rerun.txt").read_text())
     assert {key: a.outcome() for key, a in _attempts(output).items()} == EXPECTED_EP
     assert output.finished and output.final_result == "FAILURE"
-    assert output.lists["resource-denied" if "resource-denied" in output.lists else "skipped (resource denied)"] \
-        == ["test_ep_resource"]
+    assert output.lists["skipped (resource denied)"] == ["test_ep_resource"]
 
 
 def test_verbose_315_rerun_and_ran_no_tests():
@@ -232,3 +231,16 @@ def test_crash_text_is_the_last_error_not_an_earlier_traceback():
     # the old helper too, given only lines
     assert "RuntimeError" in looks_like_crash(unrelated + lines[at - 3:at + 3])
     assert "unrelated" not in looks_like_crash(unrelated + lines[at - 3:at + 3])
+
+
+def test_quiet_314_output_of_stdlib_files():
+    # Non-verbose, uncoloured: a file that does not exist and one that fails to import are
+    # "failed (uncaught exception)"; a network test is resource-denied.
+    output = parse_text((DATA / "regrtest-3.14.10-native-quiet.txt").read_text())
+    outcomes = {a.name: a.outcome() for a in output.attempts}
+    assert len(outcomes) == 18
+    assert {n for n, o in outcomes.items() if o == "failed"} == set(output.lists["failed"]) == {
+        "test_dummy_thread", "test_this_file_does_not_exist"}
+    assert [n for n, o in outcomes.items() if o == "resource-denied"] == output.lists["skipped (resource denied)"]
+    assert sum(o == "passed" for o in outcomes.values()) == 15
+    assert output.total_tests == {"run": 603, "skipped": 6}

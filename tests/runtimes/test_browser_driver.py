@@ -139,3 +139,51 @@ def test_missing_worker_is_a_crash_with_the_console_text(tmp_path, chromium):
     assert results["outcome"] == "failure"
     summary = (out / "summary.md").read_text()
     assert "browser-smoke" in summary and "python.worker.js" in summary
+
+
+# 3.14+: web_example_pyrepl_jspi (index.html) shows PyREPL in a terminal; CPython's browser_test
+# (Platforms/emscripten/browser_test/index.spec.ts) waits for /Python.*on emscripten/ in
+# #terminal and types lines. The stand-in prints that banner and answers `print("...")` lines
+# typed into the terminal's textarea (what xterm.js reads keys from).
+PYREPL_PAGE = """<!DOCTYPE html>
+<html><head><title>Emscripten PyRepl Example</title></head>
+<body><div id="terminal"><pre id="screen"></pre><textarea class="xterm-helper-textarea"></textarea></div>
+<script>
+const screen = document.getElementById('screen');
+const input = document.querySelector('#terminal textarea');
+let line = '';
+setTimeout(() => { screen.textContent = 'Python 3.14.4 (main) [Clang 20] on emscripten\\nType "help" for more information.\\n>>> '; }, 300);
+input.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter') return;
+  event.preventDefault();
+  const match = line.match(/^print\\((["'])(.*)\\1\\)$/);
+  screen.textContent += line + '\\n' + (match ? match[2] + '\\n' : '') + '>>> ';
+  line = '';
+  input.value = '';
+});
+input.addEventListener('input', () => { line = input.value; });
+</script></body></html>
+"""
+
+
+def test_pyrepl_page_banner_then_typed_lines(tmp_path, chromium):
+    page = tmp_path / "web_example_pyrepl_jspi"
+    page.mkdir()
+    (page / "index.html").write_text(PYREPL_PAGE)
+    spec = browser.page_in(page)
+    assert spec.kind == "pyrepl"
+    result = browser.run_smoke(spec, tmp_path / "out", chromium=chromium, program='print("hello emscripten")\n',
+                               expected=["hello emscripten"], start_timeout=30, run_timeout=30)
+    assert result.passed, (result.problem, result.output)
+    assert ">>> print(\"hello emscripten\")" in result.output
+
+
+def test_pyrepl_page_without_banner_is_a_crash(tmp_path, chromium):
+    page = tmp_path / "web_example_pyrepl_jspi"
+    page.mkdir()
+    (page / "index.html").write_text(PYREPL_PAGE.replace("on emscripten", "loading failed"))
+    result = browser.run_smoke(browser.page_in(page), tmp_path / "out", chromium=chromium,
+                               start_timeout=3, run_timeout=5)
+    assert not result.passed and "no Python banner" in result.problem
+    section = browser.smoke_section(result, browser.page_in(page), tmp_path, chromium)
+    assert section["files"][0].outcome == "crashed"

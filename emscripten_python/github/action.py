@@ -148,6 +148,7 @@ def validate_inputs() -> list[str]:
         if not re.fullmatch(r"\d{2}", version):
             errors.append(f"node-versions: {version!r} is not a Node.js major (e.g. 22 24 26)")
     _one_of("report", REPORT_MODES, "summary", errors)
+    _one_of("fail-on", ("new", "any", "never"), "new", errors)
     _one_of("toolchain", TOOLCHAINS, "emsdk", errors)
     _test_names("tests", errors, subsets=True)
     _test_names("exclude", errors, subsets=False)
@@ -320,12 +321,14 @@ def cli_argv(out: Path, cache_dir: Path, install: str | None, name: str) -> list
             "--tests", _input("tests", "smoke"), "--cache-dir", str(cache_dir),
             "--origin", "github-actions", "--builder", name]
     for flag, name_ in (("--jobs", "jobs"), ("--test-jobs", "test-jobs"), ("--timeout", "timeout"),
-                        ("--resources", "resources")):
+                        ("--resources", "resources"), ("--baseline", "baseline"), ("--expected", "expected")):
         if _input(name_):
             argv += [flag, _input(name_)]
     for excluded in re.split(r"[\s,]+", _input("exclude")):
         if excluded:
             argv += ["--exclude", excluded]
+    if _input("baseline") or _input("expected"):     # the policy needs a comparison (docs/compare.rst)
+        argv += ["--fail-on", _input("fail-on", "new")]
     if _input("rerun", "true") == "false":
         argv.append("--no-rerun")
     if _input("strict-toolchain", "false") == "true":

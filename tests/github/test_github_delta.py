@@ -55,3 +55,21 @@ def test_policy_any_keeps_the_old_conclusion(fake, example_run):
     reporter(fake).report(head, target())
     [check] = fake.check_runs.values()
     assert check["conclusion"] == "failure"
+
+
+def test_action_inputs_baseline_expected_and_fail_on(monkeypatch, tmp_path):
+    from emscripten_python.github import action
+
+    monkeypatch.setenv("INPUT_BASELINE", "base-results/results.json")
+    monkeypatch.setenv("INPUT_EXPECTED", "emscripten-expected.toml")
+    monkeypatch.setenv("INPUT_FAIL_ON", "any")
+    argv = action.cli_argv(tmp_path / "out", tmp_path / "cache", None, "emscripten-python / job")
+    assert argv[argv.index("--baseline") + 1] == "base-results/results.json"
+    assert argv[argv.index("--expected") + 1] == "emscripten-expected.toml"
+    assert argv[argv.index("--fail-on") + 1] == "any"
+    monkeypatch.setenv("INPUT_FAIL_ON", "sometimes")
+    assert "fail-on: 'sometimes' is not one of new, any, never" in action.validate_inputs()
+    monkeypatch.delenv("INPUT_BASELINE")
+    monkeypatch.delenv("INPUT_EXPECTED")
+    monkeypatch.setenv("INPUT_FAIL_ON", "new")
+    assert "--fail-on" not in action.cli_argv(tmp_path / "out", tmp_path / "cache", None, "n")

@@ -319,12 +319,13 @@ def _listen(page, result: SmokeResult) -> None:
         result.errors.append(line)
 
     def response(response):
-        if response.status >= 400:
+        # The browser asks for /favicon.ico by itself; the page never does.
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
             line = f"HTTP {response.status} for {response.url}"
             result.console.append(f"[network] {line}")
             result.errors.append(line)
 
-    page.on("console", console)
+    page.on("console", lambda message: None if "favicon.ico" in message.text else console(message))
     page.on("pageerror", lambda error: (result.console.append(f"[pageerror] {error}"),
                                         result.errors.append(str(error))))
     page.on("requestfailed", failed)

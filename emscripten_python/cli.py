@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                 pipeline.toolchain_stage()
             if args.command in ("run", "build"):
                 pipeline.build_stage()
-            if args.command in ("run", "test"):
+            if args.command == "test" or (args.command == "run" and args.tests != "none"):
                 pipeline.test_stage()
                 if attach_comparison(args, pipeline.run):    # --baseline / --expected
                     pipeline.save()

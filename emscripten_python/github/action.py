@@ -28,6 +28,7 @@ from ..errors import EmscriptenPythonError
 from ..markdown import render_markdown
 from ..results import BAD_FILE_OUTCOMES, Run
 from ..source import _GIT_URL, DRIVER_ERA_NODE, CPythonSource, inspect_tree
+from . import shards
 from .reporter import _line, _test_path
 from .text import truncate_markdown
 
@@ -167,7 +168,8 @@ def validate_inputs() -> list[str]:
         errors.append("cache-key: one line, please")
     for name in ("node-flags", "regrtest-args", "test-args", "configure-args", "args"):
         _split(name, errors)
-    if not _input("results-from"):
+    shards.validate(errors)
+    if not _input("results-from") and shards.mode() == "run":   # a shard or merge job has no tree
         source = _input("source", ".")
         path = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / source
         if path.is_dir():
@@ -273,6 +275,8 @@ def node_version_for(source: CPythonSource | None) -> str:
     """The input, else what the tree asks for (config.toml), else the newest eras' 24."""
     if _input("node-version"):
         return _input("node-version")
+    if shards.bundle_node_version():     # a shard job: the node the bundle's tree asked for
+        return shards.bundle_node_version()
     return source.tree_config.node_version if source is not None else DRIVER_ERA_NODE
 
 
@@ -340,7 +344,7 @@ def cli_argv(out: Path, cache_dir: Path, install: str | None, name: str) -> list
         argv += [f"{flag}={value}" for value in _split(name_, errors)]
     if _details_url():
         argv += ["--build-url", _details_url()]
-    return argv + runtime_args() + _split("args", errors)
+    return shards.argv_for(argv + runtime_args() + _split("args", errors), out)
 
 
 def _node_versions() -> list[str]:

@@ -54,7 +54,7 @@ def errors_of(done) -> list[str]:
 
 
 BAD_INPUTS = [
-    ({"tests": "os,math"}, "tests: 'os', 'math' are not test names (use all, smoke, or regrtest names"),
+    ({"tests": "os,math"}, "tests: 'os', 'math' are not test names (use all, smoke, none, or regrtest names"),
     ({"jobs": "abc"}, "jobs: 'abc' is not a positive whole number"),
     ({"cache": "yes"}, "cache: 'yes' is not one of true, false"),
     ({"report": "comment"}, "report: 'comment' is not one of none, summary, github"),

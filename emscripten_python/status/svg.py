@@ -30,6 +30,7 @@ def line_chart(points: list[tuple[str, float]], *, title: str, unit: str = "", y
     values = [v for _, v in points]
     top = y_max if y_max is not None else (max(values) if values else 0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" '
              f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
              f'<text x="{pad_left}" y="11" font-size="11">{escape(title)}</text>',
              f'<line x1="{pad_left}" y1="{pad + plot_h}" x2="{pad_left + plot_w}" y2="{pad + plot_h}" stroke="#999"/>',

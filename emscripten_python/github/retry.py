@@ -52,6 +52,9 @@ class RetryPolicy:
     # the list up to `lag_reads` more times, `lag_wait` seconds apart, before creating again.
     lag_reads: int = 5
     lag_wait: float = 1.0
+    # Lists read in a row when checking what GitHub shows (the last answer is used): an
+    # object another reporter created moments ago can be missing from the first answers.
+    verify_reads: int = 3
 
     def backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with jitter, so racing reporters do not retry in lockstep."""

@@ -87,6 +87,8 @@ class FakeGitHub:
         self.log: list[Logged] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
+        # A client that gave up (a timeout, a dropped answer) leaves a broken pipe: not news.
+        self.server.handle_error = lambda request, client_address: None
         self.port = self.server.server_address[1]
         self.origin = f"http://127.0.0.1:{self.port}"
         self.base_url = self.origin + PREFIX

@@ -273,6 +273,8 @@ class Pipeline:
         selection = shard_selection(self, resolve_selection(options.tests, options.exclude, host))
         args = regrtest_arguments(self.source, options)
         self.run.tests = {"selection": selection, "regrtest_args": args,
+                          "tree_test_args": list(self.source.tree_config.test_args),
+                          "dropped_args": dropped_tree_args(self.source, options),
                           "shards": max(1, min(options.test_jobs, len(selection))), "files": []}
         self.run.node.update(node_flags_record(context, self.run.node.get("version")))
         started = time.monotonic()
@@ -403,14 +405,32 @@ def parse_pythoninfo(text: str) -> dict[str, str]:
 
 _RESOURCE_ARG = re.compile(r"^(-u|--use)(=?)(.*)$")
 _RERUN_ARGS = {"--rerun", "-w", "--verbose2"}
+# -W (--verbose3) makes regrtest capture each file's output and print it only when the file
+# fails (Lib/test/libregrtest/single.py). The runner reads the live verbose output to know
+# which case is running and how many ran: with -W a runtime crash loses the output of every
+# file since the last JUnit write (measured on the real 3.13 build: test_math, test_zlib,
+# test_json and test_list counted 0 tests). So it is dropped from the tree's arguments;
+# recorded as tests.tree_test_args / tests.dropped_args. --test-args can still pass it.
+_CAPTURING_ARGS = {"-W", "--verbose3"}
+
+
+def dropped_tree_args(source: CPythonSource, options: Options) -> list[str]:
+    """The tree's arguments the runner leaves out (none when --test-args replaces them)."""
+    if options.test_args is not None:
+        return []
+    return [arg for arg in source.tree_config.test_args if arg in _CAPTURING_ARGS]
 
 
 def regrtest_arguments(source: CPythonSource, options: Options) -> list[str]:
-    """regrtest arguments: the tree's (config.toml test-args, else the era's), or --test-args.
+    """regrtest arguments: the tree's (config.toml test-args, else the era's; without -W, see
+    _CAPTURING_ARGS), or --test-args.
 
     --resources replaces the tree's -u; --no-rerun drops --rerun; --regrtest-arg adds.
     """
-    base = list(options.test_args) if options.test_args is not None else list(source.tree_config.test_args)
+    if options.test_args is not None:
+        base = list(options.test_args)
+    else:
+        base = [arg for arg in source.tree_config.test_args if arg not in _CAPTURING_ARGS]
     args: list[str] = []
     skip_next, resource_at = False, None
     for index, arg in enumerate(base):

@@ -107,9 +107,15 @@ class Tracker:
                  clock=time.monotonic):
         self.label, self.expected, self.total, self.clock = label, expected, total, clock
         self.started = clock()
-        self.done = 0
-        self.failed = 0
-        self.lines: list[str] = []      # what a CI log gets: one line per finished file
+        self.outcomes: dict[str, str | None] = {}   # per file: a later report replaces an earlier one
+
+    @property
+    def done(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(outcome in BAD_FILE_OUTCOMES for outcome in self.outcomes.values())
 
     def elapsed(self) -> float:
         return self.clock() - self.started
@@ -126,9 +132,7 @@ class Tracker:
         return None
 
     def file_done(self, name: str, outcome: str | None) -> str:
-        self.done += 1
-        if outcome in BAD_FILE_OUTCOMES:
-            self.failed += 1
+        self.outcomes[name] = outcome
         width = len(str(self.total or self.done))
         line = (f"[{self.done:>{width}}/{self.total or '?'}] {name} {outcome or 'done'}"
                 f" ({self.failed} failed so far, {_clock(self.elapsed())} elapsed")
@@ -150,7 +154,8 @@ class Tracker:
     def start_line(self) -> str:
         if self.total:
             return f"==> {self.label}"
-        return f"==> {self.label}" + (f" (last run took {_clock(self.expected)})" if self.expected else "")
+        known = self.expected and self.expected >= 1      # "took 0:00:00" says nothing
+        return f"==> {self.label}" + (f" (last run took {_clock(self.expected)})" if known else "")
 
 
 class _Live:

@@ -356,7 +356,9 @@ class _Segment:
         key = (attempt.name, attempt.attempt)
         if key in self.started_at:
             self.durations[key] = round(now - self.started_at[key], 3)
-        if self.options.on_file_done is not None and attempt.attempt == 1:
+        # Only a file with a verdict: the one the runtime died in is reported by run_regrtest.
+        if self.options.on_file_done is not None and attempt.attempt == 1 and (
+                attempt.state or attempt.unittest_verdict):
             self.options.on_file_done(attempt.name, attempt.outcome() or "passed")
 
     def run(self) -> SegmentReport:

@@ -146,6 +146,26 @@ def test_toolchain_recorded(real_run):
     assert real_run["results"]["source"]["cpython_version"] == "3.13.15"
 
 
+def test_pythoninfo_of_the_real_build(real_run):
+    """pythoninfo-build and pythoninfo-host ran (warn-only stages, as in CPython's CI) and their
+    key: value lines are in results.json: the native build Python is linux, the wasm one emscripten."""
+    results = real_run["results"]
+    stages = {s["name"]: s for s in results["stages"]}
+    assert stages["pythoninfo-build"]["status"] == "succeeded", stages["pythoninfo-build"]
+    assert stages["pythoninfo-host"]["status"] == "succeeded", stages["pythoninfo-host"]
+    build, host = results["pythoninfo"]["build"], results["pythoninfo"]["host"]
+    assert build["info"]["sys.platform"] == "linux"
+    assert host["info"]["sys.platform"] == "emscripten"
+    assert host["info"]["sys.version"].startswith("3.13.15")
+    assert host["log"] == "logs/pythoninfo-host.log" and (real_run["out"] / host["log"]).is_file()
+    assert len(host["info"]) >= 50
+    # The tree's era defaults reached regrtest (3.13: CPython's 3.14 test-args shape, without -W,
+    # which holds output back: see pipeline._CAPTURING_ARGS).
+    assert results["tests"]["regrtest_args"][:4] == ["-v", "-uall", "--rerun", "--single-process"]
+    assert results["tests"]["tree_test_args"][-1] == "-W" and results["tests"]["dropped_args"] == ["-W"]
+    assert results["node"]["wanted"] == "22" and results["node"]["python_sh_flags"] == []
+
+
 def test_sharded_run_matches_serial(real_run):
     """The same selection on 2 node processes: same per-file outcomes, nothing lost to the crash."""
     env, results = real_run["env"], real_run["results"]

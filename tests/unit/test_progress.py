@@ -133,9 +133,32 @@ def test_runner_reports_each_finished_file_once(tmp_path):
     segment = _Segment(HostPython(argv=["node"], cwd=tmp_path, env={}), options, options.selection,
                        tmp_path / "j.xml", io.StringIO())
     failed = FileAttempt(name="test_os", unittest_verdict="FAILED")
-    passed = FileAttempt(name="test_math")
-    rerun = FileAttempt(name="test_os", attempt=2)
+    passed = FileAttempt(name="test_math", unittest_verdict="OK")
+    rerun = FileAttempt(name="test_os", attempt=2, unittest_verdict="OK")
     for attempt in (failed, passed, rerun):
         segment._started(attempt)
         segment._ended(attempt)
     assert seen == [("test_os", "failed"), ("test_math", "passed")]
+
+
+def test_a_file_reported_again_is_counted_once():
+    """The runner may report a file, then the runtime dies in it: the later outcome wins."""
+    tracker = Tracker("stage test (2 files)", total=2, clock=Clock())
+    tracker.file_done("test_compile", "passed")
+    line = tracker.file_done("test_compile", "crashed")
+    assert line.startswith("[1/2] test_compile crashed (1 failed so far")
+    assert (tracker.done, tracker.failed) == (1, 1)
+
+
+def test_runner_does_not_report_a_file_without_a_verdict(tmp_path):
+    from emscripten_python.testing.regrtest_output import FileAttempt
+    from emscripten_python.testing.runner import HostPython, TestOptions, _Segment
+
+    seen = []
+    options = TestOptions(selection=["test_compile"], on_file_done=lambda *a: seen.append(a))
+    segment = _Segment(HostPython(argv=["node"], cwd=tmp_path, env={}), options, options.selection,
+                       tmp_path / "j.xml", io.StringIO())
+    dying = FileAttempt(name="test_compile")
+    segment._started(dying)
+    segment._ended(dying)       # closed by the end of output, no verdict: the crash path reports it
+    assert seen == []

@@ -89,7 +89,8 @@ class EmscriptenDriverClean(ShellCommand):
 
     def __init__(self, python="python3", **kwargs):
         for name, value in (("alwaysRun", True), ("haltOnFailure", False), ("flunkOnFailure", False),
-                            ("warnOnFailure", True), ("workdir", CHECKOUT), ("timeout", 20 * MINUTE)):
+                            ("warnOnFailure", True), ("workdir", CHECKOUT), ("timeout", 20 * MINUTE),
+                            ("description", "clean-driver"), ("descriptionDone", "clean-driver")):
             kwargs.setdefault(name, value)
         script = (f'if [ -f {self.DRIVER} ] && grep -q "clean" {self.DRIVER}; then exec "$0" Platforms/emscripten '
                   f'clean; else echo "this tree\'s driver has no clean subcommand"; fi')

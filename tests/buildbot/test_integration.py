@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -30,7 +31,7 @@ from emscripten_python.artifacts import verify_bundle
 from emscripten_python.status.models import RunRow
 from emscripten_python.status.store import Store
 
-from fake_cpython import HOLD_ENV, make_cpython_repo, make_toolchain
+from fake_cpython import COMPILER_ERROR, HOLD_ENV, make_cpython_repo, make_toolchain
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -38,7 +39,7 @@ REPO_ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent
 BUILDER = "Emscripten main"
 TESTS = "test_ok_a,test_crash_c,test_fail_b,test_flaky_d,test_skip_e"
-SUCCESS, FAILURE, EXCEPTION, RETRY = 0, 2, 4, 5
+SUCCESS, WARNINGS, FAILURE, SKIPPED, EXCEPTION, RETRY, CANCELLED = 0, 1, 2, 3, 4, 5, 6
 BUILD_DEADLINE = 120
 
 
@@ -107,7 +108,8 @@ class Fleet:
 
     def create_worker(self):
         done = subprocess.run([BIN / "emscripten-python", "worker", "create", "w1", "--master",
-                               f"127.0.0.1:{self.pb}", "--basedir", self.worker_dir, "--service", "systemd"],
+                               f"127.0.0.1:{self.pb}", "--basedir", self.worker_dir, "--service", "systemd",
+                               "--user", "buildbot"],
                               env=self.env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
 
@@ -147,13 +149,47 @@ class Fleet:
     def builder_id(self) -> int:
         return next(b["builderid"] for b in self.get("builders")["builders"] if b["name"] == BUILDER)
 
-    def force(self):
-        body = json.dumps({"jsonrpc": "2.0", "method": "force", "id": 1,
-                           "params": {"builderid": str(self.builder_id())}}).encode()
-        request = urllib.request.Request(f"{self.url}api/v2/forceschedulers/force", data=body,
+    def rpc(self, path: str, method: str, **params) -> dict:
+        body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1, "params": params}).encode()
+        request = urllib.request.Request(f"{self.url}api/v2/{path}", data=body,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
-            assert "error" not in json.load(response)
+            answer = json.load(response)
+        assert "error" not in answer, answer
+        return answer
+
+    def force(self, **params):
+        self.rpc("forceschedulers/force", "force", builderid=str(self.builder_id()), **params)
+
+    def next_number(self) -> int:
+        builds = self.get(f"builders/{self.builder_id()}/builds")["builds"]
+        return max((b["number"] for b in builds), default=0) + 1
+
+    def stop_build(self, build: dict):
+        self.rpc(f"builds/{build['buildid']}", "stop", reason="stopped by the integration test")
+
+    def step_log(self, step: dict, name: str = "stdio") -> str:
+        logs = {log["name"]: log for log in self.get(f"steps/{step['stepid']}/logs")["logs"]}
+        chunks = self.get(f"logs/{logs[name]['logid']}/contents")["logchunks"]
+        # Buildbot stores stdio lines with a one-letter channel prefix (o, e, h).
+        return "".join(chunk["content"] for chunk in chunks)
+
+    def leftover_processes(self) -> list[str]:
+        """Processes (other than the master and the worker themselves) whose command line names
+        this fleet's directory: what a finished build must not leave behind."""
+        own = {self.master.pid, self.worker.pid if self.worker else None, os.getpid()}
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) in own:
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (entry / "stat").read_text().split(") ")[1][0]
+            except (OSError, IndexError):
+                continue
+            if str(self.root) in cmdline and state != "Z":
+                found.append(f"{entry.name}: {cmdline}")
+        return found
 
     def build(self, number: int) -> dict | None:
         builds = self.get(f"builders/{self.builder_id()}/builds?number={number}&property=*")["builds"]
@@ -207,10 +243,16 @@ def check_finished_build(fleet: Fleet, build: dict) -> None:
     assert build["results"] == FAILURE, build["state_string"]
     steps = fleet.steps(build)
     assert list(steps) == ["worker_preparation", "git", "clean-previous", "toolchain", "configure-build-python",
-                           "make-build-python", "make-dependencies", "configure-host", "make-host", "test",
-                           "bundle", "upload-results", "upload-junit", "upload-summary", "upload-bundle", "clean"]
+                           "make-build-python", "pythoninfo-build", "make-dependencies", "configure-host",
+                           "make-host", "pythoninfo-host", "test", "bundle", "upload-results", "upload-junit",
+                           "upload-summary", "upload-bundle", "clean-driver", "clean"]
     for name, step in steps.items():
         assert step["results"] == (FAILURE if name == "test" else SUCCESS), (name, step["state_string"])
+    # The test step's stdio is regrtest's own console (CPython's failure extraction reads it).
+    test_log = fleet.step_log(steps["test"])
+    (fleet.root / f"test-step-{number}.log").write_text(test_log)
+    assert re.search(r"^o0:00:0\d load avg: [0-9.]+ \[\d/\d\] test_fail_b$", test_log, re.M), test_log[-3000:]
+    assert "\noFAIL: test_b (test.test_fail_b.T.test_b)\n" in test_log
     assert steps["test"]["state_string"] == "1 passed, 1 failed, 1 crashed, 1 flaky, 1 skipped (failure)"
 
     props = {name: value for name, (value, _source) in build["properties"].items()}
@@ -289,3 +331,86 @@ def test_worker_killed_mid_build_retries_clean(fleet):
         with tarfile.open(bundle) as archive:
             names = archive.getnames()
         assert "logs/make-host.log" in names and "logs/stale-from-killed-build.log" not in names
+
+
+# -- builds that end early, as an operator meets them ------------------------------------------
+
+def run_with_control(fleet: Fleet, control: str, **force_params) -> int:
+    """Force a build with the stand-ins following `control`; returns its number."""
+    fleet.hold.write_text(control)
+    number = fleet.next_number()
+    fleet.force(**force_params)
+    return number
+
+
+def check_early_end(fleet: Fleet, build: dict, failed_step: str, stored_outcome: str, *, result=FAILURE):
+    steps = fleet.steps(build)
+    assert build["results"] == result, build["state_string"]
+    assert steps[failed_step]["results"] == result, steps[failed_step]["state_string"]
+    # Nothing after the failed step ran but the always-run uploads and cleans.
+    after = list(steps)[list(steps).index(failed_step) + 1:]
+    assert [name for name in after if steps[name]["results"] != SKIPPED] == [
+        name for name in after if name.startswith("upload-results") or name.startswith("clean")], after
+    assert steps["upload-results"]["results"] == SUCCESS
+    assert steps["clean"]["results"] == SUCCESS
+    try:
+        wait_for(lambda: not fleet.leftover_processes(), 20, "no process of the build left")
+    except AssertionError:
+        raise AssertionError(f"processes left behind: {fleet.leftover_processes()}") from None
+    row = wait_for(lambda: fleet.stored_run(build["number"]), 30, f"build {build['number']} in the status store")
+    assert row.outcome == stored_outcome and row.files_total == 0
+    return steps
+
+
+def test_failed_toolchain_is_failure(fleet):
+    number = run_with_control(fleet, "break toolchain\n")
+    try:
+        build = fleet.finished_build(number)
+    finally:
+        fleet.hold.unlink()
+    with fleet.explained(build):
+        steps = check_early_end(fleet, build, "toolchain", "error")
+        assert "fake toolchain broken on purpose" in fleet.step_log(steps["toolchain"])
+
+
+def test_failed_make_is_failure_with_the_compiler_line_in_the_step_log(fleet):
+    number = run_with_control(fleet, "fail make-host\n")
+    try:
+        build = fleet.finished_build(number)
+    finally:
+        fleet.hold.unlink()
+    with fleet.explained(build):
+        steps = check_early_end(fleet, build, "make-host", "error")
+        log = fleet.step_log(steps["make-host"])
+        # Streamed from the stage's log file into the step's stdio while make ran.
+        assert COMPILER_ERROR in log and "Error 1" in log
+
+
+def test_stopped_test_run_is_cancelled_and_leaves_no_process(fleet):
+    pids_file = Path(f"{fleet.hold}.test-pids")
+    pids_file.unlink(missing_ok=True)
+    # The force form's branch is fixed: a PR ref given here is ignored, the builder builds main.
+    number = run_with_control(fleet, "hold test\n", branch="refs/pull/1/head")
+    pids = []
+    try:
+        pids = [int(pid) for pid in wait_for(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 2
+                                            and pids_file.read_text().split(), 90, "the held test run")]
+        running = fleet.build(number)
+        fleet.stop_build(running)
+        build = fleet.finished_build(number)
+    finally:
+        fleet.hold.unlink()
+    try:
+        with fleet.explained(build):
+            assert build["properties"]["branch"][0] in ("", None, "main")
+            steps = check_early_end(fleet, build, "test", "cancelled", result=CANCELLED)
+            assert steps["test"]["state_string"] == "cancelled (cancelled)"
+            assert not [pid for pid in pids if pid_alive(pid)], "node's process group outlived the stop"
+            assert "[1/1] test_ok_a" in fleet.step_log(steps["test"])
+            uploaded = fleet.artifacts / "Emscripten-main" / str(number) / "results.json"
+            results = json.loads(uploaded.read_text())
+            assert (results["outcome"], results["cancelled"]["signal"]) == ("cancelled", "SIGTERM")
+    finally:
+        for pid in pids:
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)

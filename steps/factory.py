@@ -90,10 +90,21 @@ class EmscriptenFactory(BuildFactory):
     factory_tags = ["emscripten"]
     tags = ()
     branches = SupportedBranches()
+    # Defaults of the keyword arguments below: a subclass sets them, the way buildmaster-config's
+    # factories are configured (`class EmscriptenBuild(EmscriptenFactory): toolchain = "system"`),
+    # since CPython's master.cfg calls every factory as factory(source, branch=..., worker=...).
+    toolchain = "emsdk"
+    tests = "all"
+    mirror = None
+    cache_dir = None
+    upload_dir = "artifacts"
+    upload_url = None
+    pythoninfo = True
+    cli = CLI
 
-    def __init__(self, source=None, *, branch="main", worker=None, extra_tags=(), toolchain="emsdk", tests="all",
+    def __init__(self, source=None, *, branch="main", worker=None, extra_tags=(), toolchain=None, tests=None,
                  jobs=None, timeout_factor=None, mirror=None, repourl=CPYTHON_REPO, era: Era | None = None,
-                 cli=CLI, cache_dir=None, upload_dir="artifacts", upload_url=None, pythoninfo=True,
+                 cli=None, cache_dir=None, upload_dir=None, upload_url=None, pythoninfo=None,
                  nodes=(), browser=False):
         """source: the checkout step (default: a GitHub step of repourl into the builddir's `build`);
         branch: the CPython branch (a name or a BranchInfo; the change's branch wins, e.g. a PR's
@@ -109,6 +120,10 @@ class EmscriptenFactory(BuildFactory):
         """
         super().__init__()
         self.tags = [*self.factory_tags, *extra_tags]
+        toolchain, tests, mirror, cache_dir, upload_dir, upload_url, pythoninfo, cli = (
+            getattr(self, name) if value is None else value for name, value in (
+                ("toolchain", toolchain), ("tests", tests), ("mirror", mirror), ("cache_dir", cache_dir),
+                ("upload_dir", upload_dir), ("upload_url", upload_url), ("pythoninfo", pythoninfo), ("cli", cli)))
         branch = branch_name(branch)
         if timeout_factor is None:
             timeout_factor = getattr(worker, "timeout_factor", None) or 1.0

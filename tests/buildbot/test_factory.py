@@ -145,3 +145,15 @@ def test_configure_era_branch_object_picks_configure_stages():
 def test_pythoninfo_steps_can_be_left_out():
     names = [step.name for step in built(EmscriptenFactory(pythoninfo=False))]
     assert not [name for name in names if name.startswith("pythoninfo")]
+
+
+def test_a_subclass_sets_the_defaults_cpythons_master_cannot_pass():
+    class EmscriptenBuild(EmscriptenFactory):
+        toolchain, tests, pythoninfo = "system", "smoke", False
+
+    by_name = {step.name: step for step in built(EmscriptenBuild(None, branch="main", worker=Worker()))}
+    assert by_name["toolchain"].command[7:9] == ["--toolchain", "system"]
+    assert by_name["test"].command[7:9] == ["--tests", "smoke"]
+    assert "pythoninfo-host" not in by_name
+    # An argument still wins over the class attribute.
+    assert {s.name: s for s in built(EmscriptenBuild(tests="all"))}["test"].command[7:9] == ["--tests", "all"]

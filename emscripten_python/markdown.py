@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from .compare_markdown import fold_under_delta
 from .pythoninfo_markdown import pythoninfo_markdown
-from .results import BAD_FILE_OUTCOMES, Run
+from .results import BAD_FILE_OUTCOMES, FILE_OUTCOMES, Run
 from .runtimes import runtime_label
+from .untrusted import code_block, code_span, html_code
+
+# Every value from results.json below goes through code_span / code_block / html_code
+# (emscripten_python/untrusted.py): a fork writes that file, and this Markdown is posted by
+# a trusted bot (PR comment, check run, job summary).
 
 ICONS = {"success": "✅", "failure": "❌", "warnings": "⚠️", "error": "💥", "pending": "⏳"}
 MAX_TRACEBACK_LINES = 30
@@ -13,25 +18,39 @@ MAX_TRACEBACK_LINES = 30
 
 def _versions(run: Run) -> str:
     source, toolchain, node = run.source, run.toolchain, run.node
-    parts = [f"CPython {source.get('cpython_version', '?')} ({source.get('era', '?')})"]
+    parts = [f"CPython {code_span(source.get('cpython_version', '?'), 40)} ({code_span(source.get('era', '?'), 40)})"]
     if source.get("commit"):
-        parts.append(f"commit `{source['commit'][:12]}`")
+        parts.append(f"commit {code_span(str(source['commit'])[:12])}")
     if toolchain.get("emcc_version"):
         if toolchain.get("minimum_version"):
-            wanted = f">= {toolchain['minimum_version']}"
+            wanted = f">= {code_span(toolchain['minimum_version'], 40)}"
         else:
-            wanted = toolchain.get("pinned_version")
+            wanted = code_span(toolchain.get("pinned_version"), 40)
         match = "" if toolchain.get("matches_pin", True) else f" ⚠️ pinned {wanted}"
-        parts.append(f"emcc {toolchain['emcc_version']} ({toolchain.get('kind', '?')}){match}")
+        parts.append(f"emcc {code_span(toolchain['emcc_version'], 40)} ({code_span(toolchain.get('kind', '?'), 40)}){match}")
     if node.get("version"):
-        parts.append(f"node {node['version']}")
+        parts.append(f"node {code_span(node['version'], 40)}")
     return " · ".join(parts)
+
+
+def _outcome(value: str, quote) -> str:
+    """A file outcome: plain when it is one of ours, quoted otherwise."""
+    return value if value in FILE_OUTCOMES else quote(value, 40)
+
+
+def _under(label: str, quote) -> str:
+    return f" under {quote(label)}" if label else ""
+
+
+def _seconds(value) -> str:
+    return f"{value:.1f} s" if isinstance(value, (int, float)) and not isinstance(value, bool) else code_span(value, 20, table=True)
 
 
 def render_markdown(run: Run) -> str:
     counts = run.counts()
     files, tests = counts["files"], counts["tests"]
-    lines = [f"## {ICONS.get(run.outcome, '')} Emscripten: {run.outcome}", "", _versions(run), ""]
+    outcome = run.outcome if run.outcome in ICONS else code_span(run.outcome, 40)
+    lines = [f"## {ICONS.get(run.outcome, '')} Emscripten: {outcome}", "", _versions(run), ""]
     lead = len(lines)
     several = bool(run.runtimes)      # one row per runtime, side by side
     if run.all_test_files():
@@ -42,7 +61,7 @@ def render_markdown(run: Run) -> str:
         ]
         for part in counts["by_runtime"] if several else [counts]:
             row = part["files"]
-            lines.append((f"| {runtime_label(part['runtime'])} " if several else "")
+            lines.append((f"| {code_span(runtime_label(part['runtime']), table=True)} " if several else "")
                          + f"| {row['total']} | {row['passed']} | {row['failed'] + row['env-changed']} | "
                          f"{row['crashed']} | {row['timed-out']} | {row['flaky']} | {row['skipped']} | "
                          f"{row['resource-denied']} |")
@@ -53,36 +72,38 @@ def render_markdown(run: Run) -> str:
         ]
     for section in run.runtimes:
         if section.get("error"):
-            lines += [f"> **Error ({runtime_label(section.get('runtime'))}):** {section['error']}", ""]
+            lines += [f"> **Error ({code_span(runtime_label(section.get('runtime')))}):** "
+                      f"{code_span(section['error'], 1000)}", ""]
     for error in run.errors:
-        lines += [f"> **Error:** {error}", ""]
-    labelled = [(f" under {runtime_label(section.get('runtime'))}" if several else "", test_file)
+        lines += [f"> **Error:** {code_span(error, 1000)}", ""]
+    labelled = [(runtime_label(section.get("runtime")) if several else "", test_file)
                 for section in run.sections for test_file in section.get("files", [])]
     crashed = [(under, f) for under, f in labelled if f.outcome in ("crashed", "timed-out")]
     if crashed:
         lines += ["### Runtime crashes and timeouts", ""]
         for under, test_file in crashed:
-            lines += [f"- **{test_file.name}** {test_file.outcome}{under}", "", "```",
-                      (test_file.crash or test_file.log_excerpt or "").strip()[:2000], "```", ""]
+            lines += [f"- {code_span(test_file.name)} {_outcome(test_file.outcome, code_span)}{_under(under, code_span)}", "",
+                      code_block((test_file.crash or test_file.log_excerpt or "").strip()[:2000]), ""]
     failed = [(under, f) for under, f in labelled if f.outcome in BAD_FILE_OUTCOMES - {"crashed", "timed-out"}]
     if failed:
         lines += ["### Failed test files", ""]
         for under, test_file in failed:
             bad = [c for c in test_file.cases if c.outcome in ("failed", "error", "unexpected-success")]
-            lines.append(f"<details><summary><b>{test_file.name}</b> {test_file.outcome}{under}: "
-                         f"{len(bad)} failing test(s)</summary>\n")
+            lines.append(f"<details><summary><b>{html_code(test_file.name)}</b> {_outcome(test_file.outcome, html_code)}"
+                         f"{_under(under, html_code)}: {len(bad)} failing test(s)</summary>\n")
             for case in bad:
                 trace = "\n".join((case.traceback or case.message or "").splitlines()[-MAX_TRACEBACK_LINES:])
-                lines += [f"`{case.name}`", "", "```", trace, "```", ""]
+                lines += [code_span(case.name), "", code_block(trace), ""]
             if not bad and test_file.log_excerpt:
-                lines += ["```", test_file.log_excerpt, "```", ""]
+                lines += [code_block(test_file.log_excerpt), ""]
             lines += ["</details>", ""]
-    flaky = [f"{f.name}{under}" for under, f in labelled if f.outcome == "flaky"]
+    flaky = [f"{code_span(f.name)}{_under(under, code_span)}" for under, f in labelled if f.outcome == "flaky"]
     if flaky:
         lines += ["### Flaky (failed, then passed on re-run)", "", ", ".join(flaky), ""]
     if run.stages:
         lines += ["### Stages", "", "| stage | status | time |", "|---|---|---|"]
-        lines += [f"| {s.name} | {s.status} | {s.duration:.1f} s |" for s in run.stages]
+        lines += [f"| {code_span(s.name, 64, table=True)} | {code_span(s.status, 32, table=True)} | "
+                  f"{_seconds(s.duration)} |" for s in run.stages]
         lines.append("")
     lines += pythoninfo_markdown(run)
     if run.comparison:      # what changed since the baseline first; the rest folded (compare_markdown.py)

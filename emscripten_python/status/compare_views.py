@@ -18,10 +18,15 @@ import re
 
 from flask import Flask, abort, g, jsonify, render_template
 
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
 from ..compare import KINDS, Comparison, compare
+from ..results import BAD_FILE_OUTCOMES
 from . import insight
 from .history import TestHistory, baseline_for, find_run, run_from_row, test_history
-from .models import RunRow
+from .models import FileRow, RunRow
 
 HISTORY_RUNS = 50          # per branch × builder on a test's page
 SECTIONS = (("new-crash", "New crashes"), ("new-failure", "New failures"),
@@ -77,9 +82,31 @@ def test_histories(session, test: str) -> list[TestHistory]:
     return [h for h in found if h.runs]
 
 
+MAX_NAMES = 8             # failing file names shown next to a count
+
+
+def failing_files(runs) -> dict[int, list[str]]:
+    """Run pk -> the names of its failed, crashed, timed-out or env-changed files: one query
+    for a table of runs, so every count of bad files can say which files they are."""
+    pks = [r.id for r in runs if r is not None and getattr(r, "files_bad", 1)]
+    found: dict[int, list[str]] = {}
+    if pks:
+        query = (select(FileRow.run_pk, FileRow.name).where(FileRow.run_pk.in_(pks),
+                                                             FileRow.outcome.in_(sorted(BAD_FILE_OUTCOMES)))
+                 .order_by(FileRow.run_pk, FileRow.name))
+        for run_pk, name in g.session.execute(query):
+            found.setdefault(run_pk, []).append(name)
+    return found
+
+
+def generated_at() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(run_delta=run_delta, delta_sections=SECTIONS, delta_folded=FOLDED,
-                                 delta_kinds=KINDS)
+                                 delta_kinds=KINDS, failing_files=failing_files, max_names=MAX_NAMES,
+                                 generated_at=generated_at)
     app.jinja_env.filters["test_page"] = lambda name: f"test/{test_slug(name)}.html"
 
     def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:

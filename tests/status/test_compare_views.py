@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 
@@ -96,3 +97,23 @@ def test_test_history_first_failed_and_last_passed(history):
     assert [e["state"] for e in lane["runs"]] == ["passed", "failed", "failed", "passed", "passed"]
     assert lane["first_failed"] is None and lane["last_passed"]["run_id"] == runs[4].run_id
     assert client.get("/test/test_nothing_like_it.html").status_code == 404
+
+
+def test_overview_names_what_fails_links_every_dot_and_never_shows_pending_green(history):
+    client, runs = history
+    text = page(client, "/index.html")
+    # The newest run is pending: its tag is grey, never green.
+    assert '<span class="tag pending">pending</span>' in text
+    assert '1 failing: <span class="names"><a href="test/test_os.html"><bdi>test_os</bdi></a></span>' in text
+    dots = re.findall(r'<a class="dot (\w+)" href="run/(\w+)\.html"', text)
+    assert [state for state, _ in dots] == ["green", "green", "red", "red", "red"]
+    assert [run_id for _, run_id in dots] == [r.run_id for r in runs[:5]]
+    assert "Generated at 20" in text
+
+
+def test_branch_page_lists_failing_files_next_to_the_count(history):
+    client, runs = history
+    text = page(client, "/branch/3.13.html")
+    row = text[text.index(f"run/{runs[3].run_id}.html"):]
+    row = row[:row.index("</tr>")]
+    assert '<a href="../test/test_os.html"><bdi>test_os</bdi></a>, <a href="../test/test_zlib.html">' in row

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from ..compare import KINDS, Comparison, compare
+from ..compare import KINDS, Comparison, compare, crash_signature
 from ..results import BAD_FILE_OUTCOMES
 from . import insight
 from .history import TestHistory, baseline_for, find_run, run_from_row, test_history
@@ -99,6 +99,30 @@ def failing_files(runs) -> dict[int, list[str]]:
     return found
 
 
+CRASH_SCAN = 5000         # newest crashed or timed-out files read to group crashes
+
+
+def crash_groups(branch: str | None = None) -> list[dict]:
+    """Crashes grouped by signature (compare.crash_signature: the error line, numbers and
+    addresses blurred), most frequent first: count, files, first and last seen."""
+    query = (select(FileRow.name, FileRow.outcome, FileRow.crash, FileRow.log_excerpt, RunRow.run_id,
+                    RunRow.created, RunRow.branch, RunRow.builder)
+             .join(RunRow, FileRow.run_pk == RunRow.id).where(FileRow.outcome.in_(("crashed", "timed-out"))))
+    if branch is not None:
+        query = query.where(RunRow.branch == branch)
+    groups: dict[str, dict] = {}
+    for row in g.session.execute(query.order_by(RunRow.created.desc()).limit(CRASH_SCAN)):
+        signature = ("timed out" if row.outcome == "timed-out"
+                     else crash_signature(row.crash or row.log_excerpt))
+        group = groups.setdefault(signature, {"signature": signature, "count": 0, "files": {}, "last": row,
+                                              "first": row, "lanes": set()})
+        group["count"] += 1
+        group["files"][row.name] = group["files"].get(row.name, 0) + 1
+        group["first"] = row                 # rows come newest first: the last one seen is the oldest
+        group["lanes"].add((row.branch, row.builder))
+    return sorted(groups.values(), key=lambda grp: (-grp["count"], grp["signature"]))
+
+
 def generated_at() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -106,7 +130,7 @@ def generated_at() -> str:
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(run_delta=run_delta, delta_sections=SECTIONS, delta_folded=FOLDED,
                                  delta_kinds=KINDS, failing_files=failing_files, max_names=MAX_NAMES,
-                                 generated_at=generated_at)
+                                 generated_at=generated_at, crash_groups=crash_groups, crash_scan=CRASH_SCAN)
     app.jinja_env.filters["test_page"] = lambda name: f"test/{test_slug(name)}.html"
 
     def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:

@@ -117,3 +117,28 @@ def test_branch_page_lists_failing_files_next_to_the_count(history):
     row = text[text.index(f"run/{runs[3].run_id}.html"):]
     row = row[:row.index("</tr>")]
     assert '<a href="../test/test_os.html"><bdi>test_os</bdi></a>, <a href="../test/test_zlib.html">' in row
+
+
+def test_crashes_grouped_by_signature_with_counts_and_first_seen(sqlite_url):
+    store = Store(sqlite_url)
+    runs = [make_run(hours=h, files={"test_compile": "crashed", "test_os": "passed"},
+                     crash=f"RuntimeError: memory access out of bounds\n    at wasm://wasm/{h:08x}") for h in range(3)]
+    runs.append(make_run(hours=3, files={"test_compile": "passed", "test_os": "crashed"},
+                         crash="RangeError: Maximum call stack size exceeded"))
+    runs.append(make_run(hours=4, files={"test_compile": "crashed", "test_os": "passed"},
+                         crash="RuntimeError: memory access out of bounds\n    at wasm://wasm/0001"))
+    try:
+        for run in runs:
+            ingest(store, run)
+    finally:
+        store.close()
+    client = create_app(sqlite_url).test_client()
+    text = page(client, "/crashes.html")
+    table = text[text.index("<h2>By signature</h2>"):text.index("<h2>Newest</h2>")]
+    rows = table.split("<tr>")[2:]
+    assert "RuntimeError: memory access out of bounds" in rows[0] and "<td>4</td>" in rows[0]
+    assert '<bdi>test_compile</bdi></a> (4)' in rows[0]
+    assert f'href="run/{runs[0].run_id}.html"' in rows[0] and f'href="run/{runs[4].run_id}.html"' in rows[0]
+    assert "RangeError: Maximum call stack size exceeded" in rows[1] and "<td>1</td>" in rows[1]
+    branch = page(client, "/branch/3.13.html")
+    assert "RuntimeError: memory access out of bounds" in branch and "<td>4</td>" in branch

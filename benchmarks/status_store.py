@@ -160,12 +160,15 @@ def fill(store: Store, runs: int, pr_share: float, files: list[str]) -> list[flo
     return per_run
 
 
-def _timed(action, repeat: int) -> list[float]:
+def _timed(action, repeat: int, cpu: list | None = None) -> list[float]:
+    """Wall-clock ms of each call; with `cpu`, this thread's CPU ms of each call too."""
     times = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         action()
         times.append((time.perf_counter() - started) * 1000)
+        if cpu is not None:
+            cpu.append((time.thread_time() - started_cpu) * 1000)
     return times
 
 
@@ -208,16 +211,85 @@ def measure(url: str, args) -> None:
     pages = list(PAGES) + ([f"/api/run/{big_run}.json"] if big_run else []) + ["/api/overview.json",
                                                                               "/badge/main.svg"]
     worst = 0.0
+    # The machine may be shared: the load average says how much, and the CPU time of this
+    # process (the app, and SQLite's own work; not PostgreSQL's server) how much was ours.
+    print("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     for page in pages:
         response = client.get(page)
         assert response.status_code == 200, (page, response.status_code)
-        times = _timed(lambda: client.get(page), 10)
+        cpu: list[float] = []
+        times = _timed(lambda: client.get(page), 10, cpu)
         worst = max(worst, statistics.median(times))
         label = "/api/run/<480 files>.json" if page.startswith("/api/run/") else page
         print(f"{label:28} p50 {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  "
-              f"({len(response.data)} bytes)")
+              f"(app CPU p50 {statistics.median(cpu):6.1f} ms; {len(response.data)} bytes)")
+    print("load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(f"slowest page p50 {worst:.1f} ms: {'within' if worst <= 200 else 'OVER'} the 200 ms aim")
+    _print_lane_plan(store)
     store.close()
+    if args.screenshots:
+        screenshots(url, Path(args.screenshots))
+
+
+def _print_lane_plan(store: Store) -> None:
+    """The plan the database picks, at this size, for one lane's window (the overview's hot query)."""
+    from sqlalchemy import event
+
+    from emscripten_python.status.insight import health
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, many):
+        if "ORDER BY runs.created DESC" in statement and not seen:
+            seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    with store.reader() as session:
+        health(session, "main", BUILDERS[0][0])
+    event.remove(store.engine, "before_cursor_execute", capture)
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        explain = "EXPLAIN QUERY PLAN " if store.engine.dialect.name == "sqlite" else "EXPLAIN "
+        cursor.execute(explain + seen[0][0], seen[0][1])
+        plan = " / ".join(str(row[-1]).strip() for row in cursor.fetchall())
+    finally:
+        raw.close()
+    print(f"plan of a lane's window: {plan}")
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def screenshots(url: str, out_dir: Path) -> None:
+    """The overview served by waitress (as `status serve`), in Debian's chromium through
+    Playwright: full-page screenshots at desktop (1280) and phone (390) width."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from waitress import create_server
+
+    server = create_server(create_app(url), host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    address = f"http://127.0.0.1:{server.effective_port}/index.html"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for name, width, height, mobile in (("desktop", 1280, 900, False), ("phone", 390, 844, True)):
+                context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile,
+                                              has_touch=mobile)
+                page = context.new_page()
+                started = time.perf_counter()
+                page.goto(address, wait_until="load")
+                loaded = (time.perf_counter() - started) * 1000
+                path = out_dir / f"status-overview-{name}.png"
+                page.screenshot(path=str(path), full_page=True)
+                print(f"browser ({name}, {width} px): overview loaded in {loaded:.0f} ms -> {path}")
+                context.close()
+            browser.close()
+    finally:
+        server.close()
 
 
 def main() -> int:
@@ -228,6 +300,8 @@ def main() -> int:
     parser.add_argument("--db", help="SQLAlchemy URL of an empty store, or temp-postgresql "
                                      "(default: a new SQLite file)")
     parser.add_argument("--pages-only", action="store_true", help="time the pages of an existing store")
+    parser.add_argument("--screenshots", metavar="DIR", help="also save screenshots of the overview (desktop, "
+                                                             "phone) taken with Debian's chromium")
     args = parser.parse_args()
     if args.db == "temp-postgresql":
         with temp_postgresql() as (url, _):

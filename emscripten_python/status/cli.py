@@ -122,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
     # waitress: a production WSGI server in pure Python (no compiler, any platform); the same
     # app Buildbot's dashboard mounts.
     server = create_server(create_app(args.db, args.tier3_builders), host=args.host, port=args.port,
-                           threads=args.threads, ident="emscripten-python-status")
+                           threads=args.threads)
     print(f"serving the status page on http://{args.host}:{server.effective_port}/ (waitress)", flush=True)
     try:
         server.run()

@@ -31,6 +31,7 @@ STABLE_RULE = (f"A builder is stable when its last {STABLE_LAST} finished builds
 # A regression and its fix change a test's outcome twice; more changes than that within the
 # window is a test that comes and goes by itself.
 FLAKY_FLIPS = 3
+FLAKY_SHOWN = 100   # rows of the flaky page (the JSON has them all)
 FLAKY_RULE = (f"A test file is flaky when, within the last {WINDOW} runs of one branch on one builder, "
               f"it failed and then passed on re-run inside a run, or its outcome switched between pass "
               f"and fail at least {FLAKY_FLIPS} times across runs. Flake rate = flaky runs / runs.")
@@ -268,65 +269,62 @@ class Flaky:
         return self.events[-1][0]
 
 
+_LANE_WINDOW = (select(RunRow.id, RunRow.run_id, RunRow.created).where(*_LANE)
+                .order_by(RunRow.created.desc()).limit(bindparam("window")))
+_SUSPECT = sorted(BAD_FILE_OUTCOMES | {"flaky"})
+
+
 def flaky_tests(session: Session, branch: str | None = None, window: int = WINDOW) -> list[Flaky]:
     """Flaky files of every lane: its last `window` branch builds (one indexed query per lane),
     then, in two queries for all lanes, the files that went wrong in them and their history."""
     conn = session.connection()
-    runs: dict[int, tuple] = {}    # run pk -> (lane, created, run_id)
+    runs: dict[int, tuple] = {}    # run pk -> (lane, row with created and run_id)
     for lane in groups(session, branch):
-        for pk, run_id, created in conn.execute(
-                select(RunRow.id, RunRow.run_id, RunRow.created)
-                .where(RunRow.branch == lane[0], RunRow.builder == lane[1], BRANCH_BUILD)
-                .order_by(RunRow.created.desc()).limit(window)):
-            runs[pk] = (lane, created, run_id)
+        for row in conn.execute(_LANE_WINDOW, {"branch": lane[0], "builder": lane[1], "window": window}).all():
+            runs[row.id] = (lane, row)
     if not runs:
         return []
     # Only files that ever went wrong can be flaky: read their history, not all ~500 files.
-    suspects: set[tuple] = set()
-    names: set[str] = set()
-    for pk, name in conn.execute(select(FileRow.run_pk, FileRow.name).where(
-            FileRow.run_pk.in_(runs), FileRow.outcome.in_(sorted(BAD_FILE_OUTCOMES | {"flaky"})))):
-        suspects.add((runs[pk][0], name))
-        names.add(name)
+    suspects = {(runs[pk][0], name) for pk, name in conn.execute(
+        select(FileRow.run_pk, FileRow.name).where(FileRow.run_pk.in_(runs), FileRow.outcome.in_(_SUSPECT))).all()}
+    rows = conn.execute(select(FileRow.run_pk, FileRow.name, FileRow.outcome).where(
+        FileRow.run_pk.in_(runs), FileRow.name.in_(sorted({name for _, name in suspects})))).all()
+    order = {pk: n for n, pk in enumerate(sorted(runs, key=lambda pk: runs[pk][1].created))}
+    rows.sort(key=lambda row: order[row[0]])   # oldest first, once for all histories
     history: dict[tuple, list] = {}
-    for pk, name, outcome in conn.execute(select(FileRow.run_pk, FileRow.name, FileRow.outcome).where(
-            FileRow.run_pk.in_(runs), FileRow.name.in_(sorted(names)))):
-        lane, created, run_id = runs[pk]
+    for pk, name, outcome in rows:
+        lane, run = runs[pk]
         if (lane, name) in suspects:
-            history.setdefault((lane, name), []).append((created, run_id, outcome))
+            history.setdefault((lane, name), []).append((run, outcome))
     found: list[Flaky] = []
     for (lane, name), seen in history.items():
-        seen.sort()
-        flaky = _judge(Flaky(name, lane[0], lane[1]), [(_Seen(created, run_id), outcome)
-                                                     for created, run_id, outcome in seen])
+        flaky = _judge(Flaky(name, lane[0], lane[1]), seen)
         if flaky.is_flaky:
             found.append(flaky)
     return sorted(found, key=lambda f: (-f.flake_rate, f.name, branch_key(f.branch), f.builder))
 
 
-@dataclass(frozen=True)
-class _Seen:
-    created: datetime
-    run_id: str
-
-
 def _judge(flaky: Flaky, seen: list) -> Flaky:
+    """Count `seen` ((run, outcome), oldest first) into `flaky`; events only when it is flaky."""
     previous = None
+    runs = failures = rerun_flakes = flips = 0
     for _run, outcome in seen:
         if outcome in BAD_FILE_OUTCOMES:
-            verdict = "fail"
-        elif outcome in ("passed", "flaky"):
-            verdict = "pass"
+            passed = False
+        elif outcome == "passed" or outcome == "flaky":
+            passed = True
         else:
             continue   # skipped / resource-denied / no-tests say nothing either way
-        flaky.runs += 1
-        flaky.failures += verdict == "fail"
-        flaky.rerun_flakes += outcome == "flaky"
-        flaky.flips += previous is not None and verdict != previous
-        previous = verdict
-    for run, outcome in seen:
-        if outcome == "flaky" or (flaky.alternating and outcome in BAD_FILE_OUTCOMES):
-            flaky.events.append((run.created, run.run_id))
+        runs += 1
+        failures += not passed
+        rerun_flakes += outcome == "flaky"
+        flips += previous is not None and passed != previous
+        previous = passed
+    flaky.runs, flaky.failures, flaky.rerun_flakes, flaky.flips = runs, failures, rerun_flakes, flips
+    if flaky.is_flaky:
+        alternating = flaky.alternating
+        flaky.events = [(run.created, run.run_id) for run, outcome in seen
+                        if outcome == "flaky" or (alternating and outcome in BAD_FILE_OUTCOMES)]
     return flaky
 
 

@@ -29,7 +29,7 @@ def _v2_pr_builds(conn: Connection) -> None:
     for row in rows:
         if match := PR_REF.match(row.branch):
             conn.execute(text("UPDATE runs SET pr = :pr WHERE id = :id"), {"pr": int(match.group(1)), "id": row.id})
-    for index in ("ix_runs_branch_builder_created", "ix_test_files_run_pk"):
+    for index in ("ix_runs_branch_builder_created", "ix_test_files_run_pk", "ix_test_files_outcome"):
         conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
     for index in (*RunRow.__table__.indexes, *FileRow.__table__.indexes):
         index.create(conn, checkfirst=True)

@@ -98,11 +98,10 @@ LINK_BASE = "emscripten_python.link_base"     # WSGI environ key: absolute URL o
 def _link(path: str) -> str:
     """`path` (from the site root) relative to the page being rendered; absolute when the host
     says where the site is (the Buildbot dashboard, whose HTML the web UI shows at /#/…)."""
-    base = request.environ.get(LINK_BASE)
-    if base:
-        return base + quote(path)
-    depth = request.path.count("/") - 1
-    return "../" * depth + quote(path)
+    prefix = g.get("link_prefix")
+    if prefix is None:   # once per request: a page has thousands of links
+        prefix = g.link_prefix = request.environ.get(LINK_BASE) or "../" * (request.path.count("/") - 1)
+    return prefix + quote(path)
 
 
 def _ago(delta: timedelta | None) -> str:
@@ -123,9 +122,9 @@ def _no_bidi(value):
     """Every value a template prints: direction controls from results.json removed, so a
     name cannot reorder the page's text around it (the templates also isolate each one in
     <bdi>, for right-to-left letters)."""
-    if isinstance(value, Markup):
-        return Markup(strip_bidi(value))
-    return strip_bidi(value) if isinstance(value, str) else value
+    if not isinstance(value, str) or value.isascii():   # isascii: O(1), and most values are
+        return value
+    return Markup(strip_bidi(value)) if isinstance(value, Markup) else strip_bidi(value)
 
 
 def _filters(app: Flask) -> None:

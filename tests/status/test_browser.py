@@ -64,7 +64,9 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_pages_render_links_work_and_the_overview_screenshot_has_content(served, page, tmp_path):
-    page.goto(f"{served}/")
+    response = page.goto(f"{served}/")
+    assert response.headers["server"] == "waitress"   # `status serve` is a production WSGI server
+    assert response.headers["x-frame-options"] == "DENY"
     assert page.title().startswith("Overview")
     grid = page.locator("table.grid")
     for text in ("main", "3.14", "3.13", "node", "browser", "green for 12 runs", "red for 2 runs"):

@@ -59,6 +59,7 @@ def test_v1_store_is_migrated_pr_builds_set_apart(db_url):
             conn.execute(text(f"DROP INDEX {index}"))
         conn.execute(text("CREATE INDEX ix_runs_branch_builder_created ON runs (branch, builder, created)"))
         conn.execute(text("CREATE INDEX ix_test_files_run_pk ON test_files (run_pk)"))
+        conn.execute(text("CREATE INDEX ix_test_files_outcome ON test_files (outcome)"))
         conn.execute(text("INSERT INTO schema_version (version, applied) VALUES (1, '2026-01-01 00:00:00')"))
         for i, branch in enumerate(["main", "refs/pull/77/merge", "3.13"]):
             conn.execute(text(
@@ -75,6 +76,7 @@ def test_v1_store_is_migrated_pr_builds_set_apart(db_url):
                                                                                             ("main", "node")]
     names = {i["name"] for i in inspect(store.engine).get_indexes("runs")}
     assert {"ix_runs_grid", "ix_runs_pr"} <= names and "ix_runs_branch_builder_created" not in names
+    assert {i["name"] for i in inspect(store.engine).get_indexes("test_files")} == {"ix_test_files_run_outcome"}
     store.close()
 
 

@@ -8,6 +8,7 @@ other page does, so ``status export`` can save them:
 * ``test/<slug>.html`` and ``api/test/<slug>.json``: one test file or test case on every
   branch × builder that ran it recently: first failed at run X / commit Y, last passed
   (``test_slug``: the name with every character outside ``[A-Za-z0-9._-]`` as ``~XX``).
+* ``runs/<branch>/<builder>/<n>.html``: page n (1 = newest) of a lane's branch builds.
 * ``run_delta(run)`` for the run page: the run against its baseline (the latest completed
   branch build of the same builder on the same branch before it).
 """
@@ -16,11 +17,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, abort, g, jsonify, render_template
+from flask import Flask, abort, g, jsonify, render_template, request
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..compare import KINDS, Comparison, compare, crash_signature
 from ..results import BAD_FILE_OUTCOMES
@@ -29,6 +30,8 @@ from .history import TestHistory, baseline_for, find_run, run_from_row, test_his
 from .models import FileRow, RunRow
 
 HISTORY_RUNS = 50          # per branch × builder on a test's page
+PAGE_RUNS = 50             # runs per page of a lane's older history
+EXPORT_ENV = "emscripten_python.export"   # WSGI environ key set by `status export`
 SECTIONS = (("new-crash", "New crashes"), ("new-failure", "New failures"),
             ("unexpectedly-passing", "Unexpectedly passing"), ("newly-flaky", "Newly flaky"),
             ("newly-skipped", "Newly skipped"), ("fixed", "Fixed"))
@@ -123,6 +126,12 @@ def crash_groups(branch: str | None = None) -> list[dict]:
     return sorted(groups.values(), key=lambda grp: (-grp["count"], grp["signature"]))
 
 
+def exporting() -> bool:
+    """True while `status export` renders the page: links to the paged history are left out,
+    or the static copy would hold every run ever stored."""
+    return bool(request.environ.get(EXPORT_ENV))
+
+
 def generated_at() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -130,7 +139,8 @@ def generated_at() -> str:
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(run_delta=run_delta, delta_sections=SECTIONS, delta_folded=FOLDED,
                                  delta_kinds=KINDS, failing_files=failing_files, max_names=MAX_NAMES,
-                                 generated_at=generated_at, crash_groups=crash_groups, crash_scan=CRASH_SCAN)
+                                 generated_at=generated_at, crash_groups=crash_groups, crash_scan=CRASH_SCAN,
+                                 exporting=exporting)
     app.jinja_env.filters["test_page"] = lambda name: f"test/{test_slug(name)}.html"
 
     def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:
@@ -148,6 +158,19 @@ def register(app: Flask) -> None:
     def api_compare(base_id: str, head_id: str):
         base, head = pair(base_id, head_id)
         return jsonify(compare_rows(g.session, base, head).to_dict())
+
+    @app.get("/runs/<path:branch>/<builder>/<int:number>.html")
+    def lane_runs(branch: str, builder: str, number: int):
+        """Page `number` (1 = newest) of a branch × builder's branch builds, PAGE_RUNS a page."""
+        lane = (RunRow.branch == branch, RunRow.builder == builder, RunRow.pr.is_(None))
+        total = g.session.scalar(select(func.count()).select_from(RunRow).where(*lane))
+        pages = max(1, -(-total // PAGE_RUNS))
+        if not total or not 1 <= number <= pages:
+            abort(404)
+        runs = g.session.scalars(select(RunRow).where(*lane).order_by(RunRow.created.desc(), RunRow.id.desc())
+                                 .offset((number - 1) * PAGE_RUNS).limit(PAGE_RUNS)).all()
+        return render_template("lane_runs.html", branch=branch, builder=builder, runs=runs, number=number,
+                               pages=pages, total=total)
 
     @app.get("/test/<slug>.html")
     def test_page(slug: str):

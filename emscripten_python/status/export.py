@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
+from .compare_views import EXPORT_ENV
 from .errors import StatusError
 from .web import create_app
 
@@ -35,7 +36,8 @@ def export(db_url: str | None, out_dir: Path, tier3_builders: list[str] | None =
     queue, seen = ["index.html"], {"index.html"}
     while queue:
         page = queue.pop()
-        response = client.get("/" + quote(page))
+        # EXPORT_ENV: the pages leave out what a static copy cannot hold (older history, page by page).
+        response = client.get("/" + quote(page), environ_base={EXPORT_ENV: True})
         if response.status_code != 200:
             raise StatusError(f"export: /{page} answered {response.status_code} (a broken link in the pages)")
         target = out_dir / page

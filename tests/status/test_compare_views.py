@@ -142,3 +142,32 @@ def test_crashes_grouped_by_signature_with_counts_and_first_seen(sqlite_url):
     assert "RangeError: Maximum call stack size exceeded" in rows[1] and "<td>1</td>" in rows[1]
     branch = page(client, "/branch/3.13.html")
     assert "RuntimeError: memory access out of bounds" in branch and "<td>4</td>" in branch
+
+
+def test_older_history_is_reachable_page_by_page(sqlite_url, tmp_path):
+    store = Store(sqlite_url)
+    runs = [make_run(hours=h, builder="node 20", commit=f"{h:040x}") for h in range(120)]
+    try:
+        for run in runs:
+            ingest(store, run)
+    finally:
+        store.close()
+    client = create_app(sqlite_url).test_client()
+    branch = page(client, "/branch/3.13.html")
+    assert 'href="../runs/3.13/node%2020/1.html">Every run of <bdi>node 20</bdi>, page by page' in branch
+    second = page(client, "/runs/3.13/node%2020/2.html")
+    assert "page 2 of 3 (120 branch builds)" in second
+    assert f"run/{runs[69].run_id}.html" in second and f"run/{runs[20].run_id}.html" in second
+    assert f"run/{runs[70].run_id}.html" not in second and f"run/{runs[19].run_id}.html" not in second
+    assert 'href="../../../runs/3.13/node%2020/1.html">← newer' in second
+    assert 'href="../../../runs/3.13/node%2020/3.html">older →' in second
+    # The static export keeps the newest runs of each lane (the branch page): no pager there.
+    from emscripten_python.status.export import export
+    site = tmp_path / "site"
+    export(sqlite_url, site)
+    assert (site / "branch" / "3.13.html").is_file() and not (site / "runs").exists()
+    assert "Generated at 20" in (site / "index.html").read_text()
+    last = page(client, "/runs/3.13/node%2020/3.html")
+    assert f"run/{runs[0].run_id}.html" in last and "older →" not in last
+    assert client.get("/runs/3.13/node%2020/4.html").status_code == 404
+    assert client.get("/runs/3.13/nobody/1.html").status_code == 404

@@ -45,9 +45,10 @@ def register(subparsers) -> None:
                                       "(default: the results' builder, else emscripten-python)")
     group.add_argument("--details-url", help="link to the full results and artifacts (trusted: the "
                                              "results' own build URL is never linked)")
-    group.add_argument("--order", type=int, default=0, metavar="N",
+    group.add_argument("--order", type=int, metavar="N",
                        help="trusted ordering number compared before the results' creation time, e.g. "
-                            "the Buildbot build number or the workflow run number (default: 0)")
+                            "the Buildbot build number (default: in Actions the run number GitHub gives "
+                            "the workflow run, of the triggering run for a workflow_run event; else 0)")
     group.add_argument("--bot-login", metavar="LOGIN",
                        help="the login the bot comments as (APP-SLUG[bot], github-actions[bot]); "
                             "default: asked from GitHub once")
@@ -91,6 +92,23 @@ def _pr_from(path: Path) -> int:
     return value
 
 
+def actions_run_number() -> int:
+    """The run number GitHub gave this workflow run, or, in a workflow_run-triggered report
+    (docs/fork-safe.rst), the triggering PR run's: set by GitHub, not by the PR's code, and
+    increasing with each run. 0 outside Actions."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return 0
+    if os.environ.get("GITHUB_EVENT_NAME") == "workflow_run":
+        try:
+            event = json.loads(Path(os.environ["GITHUB_EVENT_PATH"]).read_text())
+            number = event["workflow_run"]["run_number"]
+        except (KeyError, OSError, ValueError, TypeError):
+            return 0
+        return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else 0
+    number = os.environ.get("GITHUB_RUN_NUMBER", "")
+    return int(number) if number.isdigit() else 0
+
+
 def target_from_args(args: argparse.Namespace, run: Run) -> ReportTarget:
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
     unknown = set(parts) - set(PARTS)
@@ -107,7 +125,7 @@ def target_from_args(args: argparse.Namespace, run: Run) -> ReportTarget:
         details_url=args.details_url,
         parts=parts,
         verify_pr_head=args.verify_pr_head or bool(args.pr_from),
-        order=args.order,
+        order=args.order if args.order is not None else actions_run_number(),
     )
 
 

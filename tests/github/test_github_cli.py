@@ -124,3 +124,21 @@ def test_github_app_authentication(results, monkeypatch, capfd, caplog):
     everything = _everything(capfd, caplog, results)
     assert minted[0] not in everything
     assert "PRIVATE KEY" not in everything and pem.splitlines()[1] not in everything
+
+
+def test_order_defaults_to_the_run_number_github_gives(tmp_path, monkeypatch):
+    from emscripten_python.github.cli import actions_run_number
+
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert actions_run_number() == 0
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+    monkeypatch.setenv("GITHUB_RUN_NUMBER", "41")
+    assert actions_run_number() == 41
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"workflow_run": {"run_number": 17, "head_sha": SHA}}))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_run")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    assert actions_run_number() == 17, "the triggering PR run's number, not the report run's"
+    event.write_text(json.dumps({"workflow_run": {"run_number": "17; rm -rf /"}}))
+    assert actions_run_number() == 0

@@ -126,6 +126,23 @@ def crash_groups(branch: str | None = None) -> list[dict]:
     return sorted(groups.values(), key=lambda grp: (-grp["count"], grp["signature"]))
 
 
+_GITHUB_RUN = re.compile(r"^https://github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/(?:actions|runs|pull|commit)/")
+
+
+def github_links(run) -> dict:
+    """Commit and PR links of a run built by GitHub Actions (its build URL names the
+    repository); {} for other runs, whose repository the store does not know."""
+    found = _GITHUB_RUN.match(run.build_url or "")
+    if not found:
+        return {}
+    repo, links = found[1], {}
+    if run.commit and re.fullmatch(r"[0-9a-f]{7,64}", run.commit):
+        links["commit"] = f"https://github.com/{repo}/commit/{run.commit}"
+    if run.pr is not None:
+        links["pr"] = f"https://github.com/{repo}/pull/{int(run.pr)}"
+    return links
+
+
 def exporting() -> bool:
     """True while `status export` renders the page: links to the paged history are left out,
     or the static copy would hold every run ever stored."""
@@ -140,7 +157,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(run_delta=run_delta, delta_sections=SECTIONS, delta_folded=FOLDED,
                                  delta_kinds=KINDS, failing_files=failing_files, max_names=MAX_NAMES,
                                  generated_at=generated_at, crash_groups=crash_groups, crash_scan=CRASH_SCAN,
-                                 exporting=exporting)
+                                 exporting=exporting, github_links=github_links)
     app.jinja_env.filters["test_page"] = lambda name: f"test/{test_slug(name)}.html"
 
     def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:

@@ -171,3 +171,24 @@ def test_older_history_is_reachable_page_by_page(sqlite_url, tmp_path):
     assert f"run/{runs[0].run_id}.html" in last and "older →" not in last
     assert client.get("/runs/3.13/node%2020/4.html").status_code == 404
     assert client.get("/runs/3.13/nobody/1.html").status_code == 404
+
+
+def test_run_page_links_commit_pr_and_stage_logs(sqlite_url):
+    store = Store(sqlite_url)
+    gha = make_run(hours=1, commit="4b1c0a7d9e2f" * 3 + "abcd",
+                   build_url="https://github.com/python/cpython/actions/runs/123/job/4")
+    gha.origin["pr"] = 4242
+    other = make_run(hours=2, builder="bb", build_url="https://buildbot.python.org/#/builders/3/builds/7")
+    try:
+        ingest(store, gha)
+        ingest(store, other)
+    finally:
+        store.close()
+    client = create_app(sqlite_url).test_client()
+    text = page(client, f"/run/{gha.run_id}.html")
+    assert f'<a href="https://github.com/python/cpython/commit/{gha.source["commit"]}" rel="nofollow">' in text
+    assert '<a href="https://github.com/python/cpython/pull/4242" rel="nofollow">PR #4242</a>' in text
+    assert ('<a href="https://github.com/python/cpython/actions/runs/123/job/4" rel="nofollow" '
+            'title="in the build\'s logs"><bdi>logs/test.log</bdi></a>') in text
+    text = page(client, f"/run/{other.run_id}.html")
+    assert "github.com" not in text and 'title="in the build\'s logs"><bdi>logs/build.log' in text

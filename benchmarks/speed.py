@@ -5,7 +5,7 @@ Not a test: it prints ratios measured in one run on this machine.
   (a) emscripten-python build+test vs the raw commands for the same build   (aim <= 1.02)
   (b) warm rebuild vs cold                                                    (aim <= 0.2)
   (c) the same test selection on N shards vs 1                              (aim <= 1/(0.8 N))
-  (d) regrtest-output parsing throughput on a large real log, memory flat    (aim >= 50 MB/s)
+  (d) regrtest-output parsing throughput on a large real log (benchmarks/parser.py)  (aim >= 50 MB/s)
 
 Usage (as root on Debian): benchmarks/speed.py [--skip-cold] [--shards N]
 A full run does two cold builds (~7 min each on 2 cores) and takes about 20 minutes.
@@ -20,7 +20,6 @@ import platform
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -29,7 +28,8 @@ sys.path.insert(0, str(PROJECT))
 from debian_root import DebianRoot, SourceMirror  # noqa: E402
 
 from emscripten_python.recipes.configure_era import LINKFORSHARED  # noqa: E402
-from emscripten_python.testing.regrtest_output import parse_lines  # noqa: E402
+sys.path.insert(0, str(PROJECT / "benchmarks"))
+import parser as parser_bench  # noqa: E402  (benchmarks/parser.py)
 
 BENCH = "/var/lib/ep-bench"
 # Mid-sized files; none dominates (test_math with -u cpu alone takes ~45 s, which would cap
@@ -83,33 +83,6 @@ def stage_sum(results: dict, names: set[str]) -> float:
     return sum(s["duration"] for s in results["stages"] if s["name"] in names)
 
 
-def parse_throughput(target_mb: int) -> tuple[float, float, int, int]:
-    """MB/s, peak traced memory (MB), log size and cases kept, parsing a large log built
-    from real captured output. Timed without tracemalloc (it slows allocation several
-    times over); memory measured in a second pass."""
-    data = PROJECT / "tests" / "unit" / "data"
-    chunk = (data / "regrtest-3.13.15-emscripten-rerun.txt").read_text().split("== Tests result")[0]
-    chunk += (data / "regrtest-3.13.15-emscripten-crash.txt").read_text().split("0:00:47")[0]
-    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as log:
-        while log.tell() < target_mb * 1_000_000:
-            log.write(chunk)
-        path = Path(log.name)
-    size = path.stat().st_size
-    started = time.perf_counter()
-    with open(path, errors="replace") as handle:
-        output = parse_lines(handle)
-    elapsed = time.perf_counter() - started
-    cases = sum(len(a.cases) for a in output.attempts)
-    del output
-    tracemalloc.start()
-    with open(path, errors="replace") as handle:
-        parse_lines(handle)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    path.unlink()
-    return size / 1e6 / elapsed, peak / 1e6, size, cases
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-cold", action="store_true", help="only (b)'s warm half, (c) and (d)")
@@ -152,15 +125,12 @@ def main() -> int:
         report["c_serial_s"], report["c_sharded_s"] = round(serial, 1), round(sharded, 1)
         report["c_ratio"] = round(sharded / serial, 3)
         report["c_aim"] = round(1 / (0.8 * args.shards), 3)
-    print("(d) parsing ...", flush=True)
-    small = parse_throughput(10)
-    large = parse_throughput(100)
-    report["d_mb_per_s"] = round(large[0], 1)
-    report["d_peak_mb_10mb_log"], report["d_peak_mb_100mb_log"] = round(small[1], 2), round(large[1], 2)
-    # What grows is the parsed results (every repetition of the chunk adds its test cases),
-    # not retained log text: bytes per kept case stay the same from 10 MB to 100 MB.
-    report["d_bytes_per_case_10mb"] = round(small[1] * 1e6 / small[3])
-    report["d_bytes_per_case_100mb"] = round(large[1] * 1e6 / large[3])
+    print("(d) parsing (benchmarks/parser.py has the full figures) ...", flush=True)
+    with tempfile.TemporaryDirectory() as directory:
+        log = parser_bench.build_log("verbose", 100, Path(directory))
+        speed, memory = parser_bench.throughput("verbose", log, 1), parser_bench.memory("verbose", log)
+    report["d_mb_per_s"], report["d_ratio_to_loop"] = speed["parse_mb_per_s"], speed["ratio_to_loop"]
+    report["d_peak_rss_mb_100mb_log"] = memory["parse_peak_rss_mb"]
     print(json.dumps(report, indent=2))
     return 0
 

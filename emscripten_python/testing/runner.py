@@ -21,6 +21,7 @@ docs/runner.rst lists these guarantees.
 
 from __future__ import annotations
 
+import codecs
 import os
 import resource
 import signal
@@ -31,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import cancel
 from ..errors import TestRunError
 from ..results import TestCase, TestFile
+from ..stages import streaming
 from .junit import file_for_case, read_regrtest_junit
 from .regrtest_output import (
     EXCERPT_LINES, LIST_TO_OUTCOME, FileAttempt, RegrtestOutput, RegrtestParser, cap, file_outcome,
@@ -117,7 +120,7 @@ class SegmentReport:
 
     output: RegrtestOutput
     returncode: int
-    line_count: int
+    printed: int                  # characters of output; 0: the process printed nothing
     timed_out: bool = False
     durations: dict[tuple[str, int], float] = field(default_factory=dict)
     junit_cases: list[TestCase] = field(default_factory=list)
@@ -126,7 +129,7 @@ class SegmentReport:
 def classify(report: SegmentReport) -> End:
     """Pure: how the segment ended, from its parsed output."""
     output = report.output
-    if report.line_count == 0:
+    if report.printed == 0:
         return Silent()
     if output.finished:
         return Finished()
@@ -346,7 +349,7 @@ class _Segment:
         self.durations: dict[tuple[str, int], float] = {}
         self.last_event = time.monotonic()
         self.timed_out = False
-        self.line_count = 0
+        self.printed = 0            # characters of output
 
     def _started(self, attempt: FileAttempt) -> None:
         self.last_event = self.started_at[(attempt.name, attempt.attempt)] = time.monotonic()
@@ -369,29 +372,41 @@ class _Segment:
         env = {key: value for key, value in self.host.env.items() if key != "FORCE_COLOR"}
         process = subprocess.Popen(
             argv, cwd=self.host.cwd, env={**env, **NO_COLOUR}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_raise_stack_limit if self.options.stack_unlimited else None,
         )
+        # Its own session escapes a signal to the CLI's group: a cancel kills it by this registration.
+        cancel.register(process.pid)
         stop = threading.Event()
         watchdog = threading.Thread(target=self._watch, args=(process, stop), daemon=True)
         watchdog.start()
+        # Output as it comes, in pieces: any bytes (invalid UTF-8 becomes U+FFFD), lines of
+        # any length (the parser caps them), all of it in the log.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        fd = process.stdout.fileno()
         try:
-            for piece, whole in _lines(process.stdout):
-                self.log.write(piece)
-                if whole:
-                    self.line_count += 1
-                    self.parser.feed(piece)
+            while True:
+                data = os.read(fd, 1 << 16)
+                text = decoder.decode(data, final=not data)
+                if text:
+                    self.printed += len(text)
+                    self.log.write(text)
+                    self.parser.feed_text(text)
+                if not data:
+                    break
+            process.stdout.close()
             returncode = process.wait()
         except BaseException:
             _kill(process)
             raise
         finally:
+            cancel.unregister(process.pid)
             stop.set()
             self.log.flush()
         output = self.parser.close()
         if output.unfinished is not None:
             self._ended(output.unfinished)
-        return SegmentReport(output, returncode, self.line_count, self.timed_out, self.durations,
+        return SegmentReport(output, returncode, self.printed, self.timed_out, self.durations,
                              read_regrtest_junit(self.junit))
 
     def _watch(self, process: subprocess.Popen, stop: threading.Event) -> None:
@@ -405,18 +420,6 @@ class _Segment:
                                f"of {self.options.file_timeout:.0f} s; killing node\n")
                 _kill(process)
                 return
-
-
-def _lines(stream, limit: int = 1 << 20):
-    """(piece, is_line_start) from a text stream, never holding more than `limit` characters:
-    a longer line comes in pieces, all logged, and only its first piece is parsed."""
-    starts = True
-    while True:
-        piece = stream.readline(limit)
-        if not piece:
-            return
-        yield piece, starts
-        starts = piece.endswith("\n")
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -440,7 +443,9 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     (out_dir / "junit").mkdir(exist_ok=True)
     state = RunState(Selection(options.selection, lister=lambda names: list_tests(host, names)))
-    with open(out_dir / "logs" / f"{label}.log", "w", errors="replace") as console:
+    # Line-buffered while streaming: the CLI copies this file to stdout as it grows (stages.follow).
+    with open(out_dir / "logs" / f"{label}.log", "w", errors="replace",
+              buffering=1 if streaming() else -1) as console:
         segment_no = 0
         while state.remaining:
             segment_no += 1
@@ -448,6 +453,7 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
             junit_path.unlink(missing_ok=True)
             log(f"{label} segment {segment_no}: {len(state.remaining)} file(s) from {state.remaining[0]}")
             report = _Segment(host, options, state.remaining, junit_path, console).run()
+            cancel.check()      # node died of a cancel, not of a crash: start no further segment
             end = classify(report)
             message = state.apply(end, report)
             if isinstance(end, DiedIn) and options.on_file_done is not None and end.attempt.attempt == 1:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from debian_root import DebianRoot, SourceMirror, missing_prerequisites  # noqa: E402
+from debian_root import DebianRoot, SourceMirror, e2e_required, missing_prerequisites  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -26,18 +25,13 @@ def pytest_terminal_summary(terminalreporter, config):
             terminalreporter.write_line(line)
 
 
-def _required() -> bool:
-    # CI must never count a skipped real-toolchain test as a pass.
-    return os.environ.get("CI") == "true" or os.environ.get("EP_E2E_REQUIRED") == "1"
-
-
 @pytest.fixture(scope="session")
 def debian_env(request):
     missing = missing_prerequisites()
     if missing:
         message = (f"real-toolchain e2e tests need {', '.join(missing)}; run them as root on Debian with "
                    f"`apt-get install debootstrap` (see docs/e2e.rst)")
-        if _required():
+        if e2e_required():
             pytest.fail(message + " — and they are required here (CI / EP_E2E_REQUIRED=1)")
         pytest.skip(message)
     root = DebianRoot().ensure()

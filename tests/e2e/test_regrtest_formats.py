@@ -16,7 +16,6 @@ debootstrap of the sid root (~1.5 min).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from debian_root import SID_PACKAGES, SID_SUITE, DebianRoot, missing_prerequisites
+from debian_root import SID_PACKAGES, SID_SUITE, DebianRoot, e2e_required, missing_prerequisites
 
 from emscripten_python.testing.regrtest_output import file_outcome, parse_text
 from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
@@ -128,16 +127,12 @@ def regrtest_summary(text: str) -> dict[str, str]:
 
 # -- the roots ----------------------------------------------------------------------------------------
 
-def _required() -> bool:
-    return os.environ.get("CI") == "true" or os.environ.get("EP_E2E_REQUIRED") == "1"
-
-
 @pytest.fixture(scope="module")
 def roots(request):
     missing = missing_prerequisites()
     if missing:
         message = f"real regrtest output needs {', '.join(missing)} (see docs/e2e.rst)"
-        if _required():
+        if e2e_required():
             pytest.fail(message + " — and it is required here (CI / EP_E2E_REQUIRED=1)")
         pytest.skip(message)
     started = time.monotonic()

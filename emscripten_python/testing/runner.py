@@ -311,9 +311,15 @@ class RunState:
             log_excerpt=cap("\n".join(output.tail[-EXCERPT_LINES:])) or None)
 
     def ordered(self) -> list[TestFile]:
-        names = self.selection.names
-        ordered = [self.results[name] for name in names if name in self.results]
-        return ordered + [result for name, result in self.results.items() if name not in names]
+        """Results in selection order, a package's files in its place."""
+        parts: dict[str | None, list[TestFile]] = {}
+        for name, result in self.results.items():
+            if name not in self.selection.names:
+                parts.setdefault(self.selection.owner(name), []).append(result)
+        ordered = []
+        for name in self.selection.names:
+            ordered += ([self.results[name]] if name in self.results else []) + parts.pop(name, [])
+        return ordered + [result for rest in parts.values() for result in rest]
 
 
 def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput, report: SegmentReport,

@@ -12,6 +12,7 @@ Behaviour per test file name (for the runner tests):
   test_tbthencrash*  prints an unrelated Python traceback, then the runtime dies
   test_bigline*    prints one 10 MB line, then fails
   test_envcheck*   fails unless NO_COLOR=1 and PYTHON_COLORS=0 (regrtest must not colour)
+  test_pkg*        a package: runs as test_pkg.test_ok_a, test_pkg.test_crash_b, test_pkg.test_ok_c
 Environment: FAKE_STARTUP_DEATHS=<file> holding N: the first N starts die before any output.
 Usage: fake_regrtest.py -m test [regrtest options] FILE...
 """
@@ -21,7 +22,14 @@ import sys
 import time
 
 args = sys.argv[3:]
-files = [a for a in args if a.startswith("test_")]
+# A package (test_pkg*) runs as its parts, as regrtest splits test_asyncio into
+# test_asyncio.test_tasks, ...; a part behaves like the name after its last dot.
+PARTS = ("test_ok_a", "test_crash_b", "test_ok_c")
+files = [part for a in args if a.startswith("test_")
+         for part in ([f"{a}.{p}" for p in PARTS] if a.startswith("test_pkg") and "." not in a else [a])]
+if "--list-tests" in args:
+    print("\n".join(files))
+    sys.exit(0)
 rerun = "--rerun" in args
 deaths = os.environ.get("FAKE_STARTUP_DEATHS")
 if deaths and int(open(deaths).read() or 0) > 0:
@@ -43,36 +51,37 @@ def die(name, frames=1):
 
 
 def run_file(index, total, name, attempt):
-    if name.startswith("test_killstart"):
+    kind = name.rsplit(".", 1)[-1]
+    if kind.startswith("test_killstart"):
         print("Aborted(killed at import)", flush=True)
         sys.exit(1)
-    shown = name[:-3] if name.startswith("test_trunc") else name
+    shown = name[:-3] if kind.startswith("test_trunc") else name
     print(f"0:00:0{index % 10} load avg: 0.10 [{index}/{total}] {shown}", end="" if shown != name else "\n",
           flush=True)
-    if name.startswith("test_trunc"):
+    if kind.startswith("test_trunc"):
         sys.exit(1)
-    if name.startswith("test_crash") or (name.startswith("test_rerunboom") and attempt == 2):
+    if kind.startswith("test_crash") or (kind.startswith("test_rerunboom") and attempt == 2):
         die(name)
-    if name.startswith("test_deepstack"):
+    if kind.startswith("test_deepstack"):
         die(name, frames=5000)
-    if name.startswith("test_tbthencrash"):
+    if kind.startswith("test_tbthencrash"):
         print("test_caught (test.{0}.T.test_caught) ... Traceback (most recent call last):\n"
               '  File "/x/{0}.py", line 3, in helper\nTypeError: unrelated and caught'.format(name))
         print("ok")
         die(name)
-    if name.startswith("test_bigline"):
+    if kind.startswith("test_bigline"):
         print("x" * 10_000_000)
-    if name.startswith("test_hang"):
+    if kind.startswith("test_hang"):
         print(f"test_forever (test.{name}.T.test_forever) ... ", end="", flush=True)
         time.sleep(3600)
-    if name.startswith("test_skip"):
+    if kind.startswith("test_skip"):
         print(f"{name} skipped -- requires something")
         print(f"0:00:00 load avg: 0.10 [{index}/{total}] {name} skipped", flush=True)
         return "skipped"
     colours_off = os.environ.get("NO_COLOR") == "1" and os.environ.get("PYTHON_COLORS") == "0"
-    fail = (name.startswith(("test_fail", "test_bigline")) or (name.startswith("test_flaky") and attempt == 1)
-            or (name.startswith("test_rerunboom") and attempt == 1)
-            or (name.startswith("test_envcheck") and not colours_off))
+    fail = (kind.startswith(("test_fail", "test_bigline")) or (kind.startswith("test_flaky") and attempt == 1)
+            or (kind.startswith("test_rerunboom") and attempt == 1)
+            or (kind.startswith("test_envcheck") and not colours_off))
     for case in ("test_a", "test_b", "test_c"):
         verdict = "FAIL" if fail and case == "test_b" else "ok"
         print(f"{case} (test.{name}.T.{case}) ... {verdict}")
@@ -86,7 +95,7 @@ def run_file(index, total, name, attempt):
         return "failed"
     print("-" * 70 + "\nRan 3 tests in 0.010s\n\nOK")
     print(f"0:00:00 load avg: 0.10 [{index}/{total}] {name} passed", flush=True)
-    if name.startswith("test_diesafter"):
+    if kind.startswith("test_diesafter"):
         print("Aborted(after the verdict)", flush=True)
         sys.exit(1)
     return "passed"

@@ -185,3 +185,14 @@ def test_parsing_a_long_space_run_is_linear(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
+
+
+def test_crash_inside_a_package_runs_the_rest_of_the_package(tmp_path):
+    # regrtest runs test_pkg as test_pkg.test_ok_a, .test_crash_b, .test_ok_c; after the
+    # crash in the middle, the runner asks regrtest for the package's files (--list-tests).
+    files = _run(tmp_path, ["test_ok1", "test_pkg", "test_ok2"])
+    assert list(files) == ["test_ok1", "test_pkg.test_ok_a", "test_pkg.test_crash_b", "test_pkg.test_ok_c",
+                           "test_ok2"]
+    assert {n: f.outcome for n, f in files.items()} == {
+        "test_ok1": "passed", "test_ok2": "passed", "test_pkg.test_ok_a": "passed",
+        "test_pkg.test_crash_b": "crashed", "test_pkg.test_ok_c": "passed"}

@@ -117,14 +117,36 @@ def merge_runs(shards: list[tuple[str, Run]], base: Run | None = None) -> Run:
     merged.stages += test_stages
     merged.stages.append(Stage("test", "succeeded" if all(s.status == "succeeded" for s in test_stages) else "failed",
                                max(s.duration for s in test_stages)))
-    merged.tests = {"selection": selection, "regrtest_args": first.tests.get("regrtest_args"),
-                    "shards": count, "files": ordered}
+    # Other keys of the section (the runtime record, the tree's arguments) are the same on every shard.
+    merged.tests = {**{k: v for k, v in first.tests.items() if k not in ("logs", "shards")},
+                    "selection": selection, "shards": count, "files": ordered}
+    merged.runtimes = _merge_runtimes([run for _, (_, run) in sorted(by_index.items())], selection)
     merged.errors = [*merged.errors, *errors]
     merged.shard = {"count": count, "selection_digest": reference["selection_digest"], "build": build,
                     "method": reference.get("method"), "merged": per_shard}
     if not merged.node.get("version"):
         merged.node = dict(first.node)
     merged.decide_outcome()
+    return merged
+
+
+def _merge_runtimes(runs: list[Run], selection: list[str]) -> list[dict]:
+    """Further runtimes (`--node` given again): section k of every shard is one runtime's part."""
+    counts = {len(getattr(run, "runtimes", None) or []) for run in runs}
+    if counts == {0}:
+        return []
+    if len(counts) != 1:
+        raise ResultsError("the shards tested different numbers of further runtimes (--node)")
+    merged = []
+    for k in range(counts.pop()):
+        parts = [run.runtimes[k] for run in runs]
+        files = [f for part in parts for f in part.get("files", [])]
+        ordered = [f for name in selection for f in files if _belongs(f.name, name)]
+        section = {**parts[0], "files": ordered}
+        failed = [f"shard {i}: {part['error']}" for i, part in enumerate(parts, 1) if part.get("error")]
+        if failed:
+            section["error"] = "; ".join(failed)   # it could not run on some shard
+        merged.append(section)
     return merged
 
 

@@ -220,3 +220,18 @@ def test_unpack_refuses_tampered_or_layoutless_bundles(tmp_path):
         unpack_bundle(escaping, tmp_path / "z")
     with pytest.raises(BundleError, match="no such bundle"):
         unpack_bundle(tmp_path / "missing.tar.gz", tmp_path / "w")
+
+
+def test_merge_combines_further_runtimes_section_by_section():
+    one, two = _shard(1, 2), _shard(2, 2)
+    for run in (one, two):
+        run.runtimes = [{"runtime": {"kind": "node", "version": "24.1.0"},
+                         "files": [copy.deepcopy(f) for f in run.test_files]}]
+    two.runtimes[0]["error"] = "node 24 is not installed"
+    merged = merge_runs([("a", one), ("b", two)])
+    [section] = merged.runtimes
+    assert [f.name for f in section["files"]] == [f.name for f in _serial()]
+    assert section["runtime"]["version"] == "24.1.0" and section["error"] == "shard 2: node 24 is not installed"
+    two.runtimes = []
+    with pytest.raises(ResultsError, match="further runtimes"):
+        merge_runs([("a", one), ("b", two)])

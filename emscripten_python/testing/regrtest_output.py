@@ -271,7 +271,9 @@ class RegrtestParser:
         pos = 0
         run, feed = CASE_RUN.match, self.feed
         while pos < end:
-            if self.mode is Mode.RUN and self.current is not None and not self.error_left:
+            newline = text.index("\n", pos)
+            if self.mode is Mode.RUN and self.current is not None and not self.error_left \
+                    and text.find(" ... ", pos, newline) >= 0:
                 found = run(text, pos, end)
                 if found:
                     stop = found.end()
@@ -297,7 +299,6 @@ class RegrtestParser:
                     self.tail.extend(lines[-TAIL_LINES:])
                     pos = stop
                     continue
-            newline = text.index("\n", pos)
             feed(text[pos:newline])
             pos = newline + 1
 
@@ -365,6 +366,8 @@ class RegrtestParser:
             self.current.printed[f"_ ({case_id})"] = result
 
     def _close_section(self) -> None:
+        if self.section is None and self.mode is not Mode.SECTION and self.mode is not Mode.SECTION_HEAD:
+            return
         if self.section and self.current is not None:
             kind, case_id = self.section
             text = self.section_lines.text()

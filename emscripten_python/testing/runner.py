@@ -214,7 +214,8 @@ class RunState:
     selection: Selection
     results: dict[str, TestFile] = field(default_factory=dict)
     remaining: list[str] = field(default_factory=list)
-    startup_failures: int = 0
+    startup_failures: int = 0       # segments in a row in which no file started
+    ever_started: bool = False      # some segment of this run started a file: the runtime works
 
     def __post_init__(self) -> None:
         self.remaining = self.remaining or list(self.selection.names)
@@ -225,7 +226,7 @@ class RunState:
         started = bool(output.attempts)
         self._record(report, skip=end.attempt if isinstance(end, DiedIn) else None)
         if started:
-            self.startup_failures = 0
+            self.startup_failures, self.ever_started = 0, True
         match end:
             case Finished():
                 for name in self.selection.unresolved(self.results):
@@ -260,7 +261,7 @@ class RunState:
                         "NODERAWFS breakage, see `emscripten-python toolchain`); refusing to report "
                         "'0 tests, success'")
                 self.startup_failures += 1
-                if self.startup_failures >= MAX_STARTUP_CRASHES:
+                if self.startup_failures >= MAX_STARTUP_CRASHES and not self.ever_started:
                     raise TestRunError(
                         f"the interpreter died {self.startup_failures} times before running a test file "
                         f"(rc {report.returncode}); last output:\n" + "\n".join(output.tail[-10:] or ["(none)"]))
@@ -272,7 +273,10 @@ class RunState:
                         log_excerpt=cap(f"the runtime died {self.startup_failures} times in a row before {name} "
                                         "printed anything:\n" + "\n".join(output.tail[-EXCERPT_LINES:])))
                     self.remaining = self.selection.after(name, self.results)
-                    return f"{name}: the runtime died at its start {self.startup_failures} times; recorded as crashed"
+                    message = f"{name}: the runtime died at its start {self.startup_failures} times; recorded as crashed"
+                    if self.ever_started:
+                        self.startup_failures = 0      # the next file gets its own tries
+                    return message
                 return f"the runtime died before any file started (rc {report.returncode}); starting again"
         raise AssertionError(end)
 

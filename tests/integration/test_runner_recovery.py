@@ -136,6 +136,9 @@ def test_file_that_kills_the_runtime_at_its_start_is_crashed(tmp_path):
     assert {n: f.outcome for n, f in files.items()} == {
         "test_ok1": "passed", "test_killstart": "crashed", "test_ok2": "passed"}
     assert "Aborted(killed at import)" in files["test_killstart"].crash
+    # two such files in a row: each is blamed, the runtime is not declared broken
+    files = _run(tmp_path, ["test_ok1", "test_killstart1", "test_killstart2", "test_ok2"])
+    assert [f.outcome for f in files.values()] == ["passed", "crashed", "crashed", "passed"]
 
 
 def test_truncated_file_name_is_still_recorded(tmp_path):

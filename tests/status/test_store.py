@@ -76,7 +76,8 @@ def test_v1_store_is_migrated_pr_builds_set_apart(db_url):
                                                                                             ("main", "node")]
     names = {i["name"] for i in inspect(store.engine).get_indexes("runs")}
     assert {"ix_runs_grid", "ix_runs_pr"} <= names and "ix_runs_branch_builder_created" not in names
-    assert {i["name"] for i in inspect(store.engine).get_indexes("test_files")} == {"ix_test_files_run_outcome"}
+    assert {i["name"] for i in inspect(store.engine).get_indexes("test_files")} == {"ix_test_files_run_outcome",
+                                                                                 "ix_test_files_outcome_run"}
     store.close()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -31,12 +32,13 @@ def _store_session(db: str | None):
 
 
 def _results_path(spec: str) -> Path | None:
+    """The results.json `spec` names, or None when it is a run id (hex, 8 to 64 digits)."""
     path = Path(spec)
     if path.is_dir():
         return path / "results.json"
-    if path.exists() or spec.endswith(".json") or "/" in spec:
-        return path
-    return None
+    if not path.exists() and re.fullmatch(r"[0-9a-f]{8,64}", spec):
+        return None
+    return path
 
 
 def load_side(spec: str, db: str | None) -> Run:

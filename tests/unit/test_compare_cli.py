@@ -94,6 +94,10 @@ def test_report_with_an_unreadable_baseline_says_so(pair, tmp_path, capsys):
     assert run.comparison["base"] is None
     assert "could not be read" in run.comparison["baseline_missing"]
     assert "warning: no baseline" in capsys.readouterr().err
+    # A directory that was never downloaded is a missing file, not a run id to look up.
+    assert main(["report", "--out", str(head.parent), "--baseline", "base-results"]) == 0
+    assert Run.load(head).comparison["baseline_missing"] == \
+        "the baseline could not be read: base-results does not exist"
 
 
 def test_expectations_through_the_cli(pair, tmp_path, capsys):

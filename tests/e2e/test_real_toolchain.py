@@ -201,3 +201,45 @@ def test_warm_rebuild_skips_configure(real_run):
     assert (log.stat().st_mtime_ns if log.exists() else None) == before
     # make still runs (it decides itself) and finds nothing to do.
     assert stages["make-host"]["status"] == "succeeded" and stages["make-host"]["duration"] < 30
+
+
+INJECTED = '''
+
+class EmscriptenPythonInjectedRegression(unittest.TestCase):
+    def test_injected_regression(self):
+        self.assertEqual(1 + 1, 3, "injected by the e2e comparison test")
+'''
+
+
+def test_comparison_names_exactly_the_injected_regression(real_run):
+    """Two real test runs of the real build, the second with one failing test added to a
+    copy of a small test file of the tree: the delta names exactly that test, nothing else."""
+    env, results = real_run["env"], real_run["results"]
+    root, tree = env["root"], results["source"]["path"]
+    copy = root.path / tree.lstrip("/") / "Lib" / "test" / "test_ep_compare.py"
+    copy.write_text((root.path / tree.lstrip("/") / "Lib" / "test" / "test_bool.py").read_text())
+    started = time.monotonic()
+    selection = "test_ep_compare,test_int"
+    outs = {name: f"/var/lib/ep-e2e/out-compare-{name}" for name in ("base", "head")}
+    try:
+        for name, out in outs.items():
+            if name == "head":
+                copy.write_text(copy.read_text() + INJECTED)
+            root.chroot(f"rm -rf {out} && mkdir -p {out} && cp {OUT}/results.json {out}/")
+            extra = f" --baseline {outs['base']}/results.json" if name == "head" else ""
+            done = _cli(env, f"test --source {tree} --out {out} --jobs 1 --tests {selection} --timeout 600{extra}")
+            assert done.returncode == (30 if name == "head" else 0), (done.stdout or "")[-3000:] + (done.stderr or "")[-2000:]
+        compared = _cli(env, f"compare {outs['base']}/results.json {outs['head']}/results.json --format json")
+    finally:
+        copy.unlink(missing_ok=True)
+    assert compared.returncode == 30, (compared.stdout or "")[-2000:] + (compared.stderr or "")[-2000:]
+    delta = json.loads(compared.stdout)
+    name = "test.test_ep_compare.EmscriptenPythonInjectedRegression.test_injected_regression"
+    assert [(c["kind"], c["test"], c["base"], c["head"]) for c in delta["changes"]] == [
+        ("new-failure", name, "absent", "failed")]
+    assert delta["verdict"].startswith("1 new failure vs ")
+    # `test --baseline` wrote the same delta into the head run, and its summary leads with it.
+    head = json.loads((root.path / outs["head"].lstrip("/") / "results.json").read_text())
+    assert [c["test"] for c in head["comparison"]["changes"] if c["kind"] == "new-failure"] == [name]
+    assert head["comparison"]["base"]["run_id"] == delta["base"]["run_id"]
+    env["report"].append(f"comparison (2 test runs of {selection} + compare): {time.monotonic() - started:.0f} s")

@@ -335,13 +335,19 @@ def crash_summary(text: str | None) -> str:
                 lines[0] if lines else "no error text")
 
 
-def crashes(session: Session, branch: str | None = None, limit: int = 100) -> list:
-    """Newest crashed test files: the runtime died inside them (their own category, with the error)."""
+CRASH_RUNS = 2_000   # the crash lists look at the newest runs (of the branch), not at every run
+
+
+def crashes(session: Session, branch: str | None = None, limit: int = 100, scan: int = CRASH_RUNS) -> list:
+    """Newest crashed test files (the runtime died inside them: their own category, with the
+    error) among the newest `scan` runs: bounded however many runs or crashes the store holds."""
+    recent = select(RunRow.id).order_by(RunRow.created.desc()).limit(scan)
+    if branch is not None:
+        recent = recent.where(RunRow.branch == branch)
     query = (select(FileRow.name, FileRow.crash, RunRow.run_id, RunRow.branch, RunRow.builder, RunRow.created,
                     RunRow.pr)
-             .join(RunRow, FileRow.run_pk == RunRow.id).where(FileRow.outcome == "crashed"))
-    if branch is not None:
-        query = query.where(RunRow.branch == branch)
+             .join(RunRow, FileRow.run_pk == RunRow.id)
+             .where(FileRow.outcome == "crashed", FileRow.run_pk.in_(recent.scalar_subquery())))
     return session.execute(query.order_by(RunRow.created.desc()).limit(limit)).all()
 
 

@@ -73,6 +73,9 @@ class RunRow(Base):
               sqlite_where=text("pr IS NULL"), postgresql_where=text("pr IS NULL")),
         Index("ix_runs_pr", "pr", "created",
               sqlite_where=text("pr IS NOT NULL"), postgresql_where=text("pr IS NOT NULL")),
+        # The overview's newest pull requests: PR builds by time, without sorting them all.
+        Index("ix_runs_pr_created", "created",
+              sqlite_where=text("pr IS NOT NULL"), postgresql_where=text("pr IS NOT NULL")),
         Index("ix_runs_created", "created"),
     )
 

@@ -85,6 +85,8 @@ def test_hot_queries_use_the_indexes(hot_statements):
     assert any("ix_runs_grid" in plan for plan in lane_plans), "\n\n".join(lane_plans)
     if dialect == "sqlite":   # SQLite: every lane's window by the grid index, in its order (no sort step)
         assert all("ix_runs_grid" in plan and "TEMP B-TREE" not in plan for plan in lane_plans), lane_plans
+    recent_prs = [plan for statement, plan in plans if "runs.pr IS NOT NULL ORDER BY runs.created DESC" in statement]
+    assert recent_prs and all("ix_runs_pr_created" in plan for plan in recent_prs), recent_prs
     # PostgreSQL picks per lane by cost: the grid index for a small lane, a backward walk of
     # ix_runs_created for a lane holding most runs (benchmarks/status_store.py prints the plan
     # it picks at 100k runs).

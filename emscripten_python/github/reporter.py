@@ -469,6 +469,14 @@ class CheckRun:
                      output=self.output, **extra)
         return PartResult(self.name, action, current.html_url)
 
+    def abandon(self) -> None:
+        """After giving up: never leave a check run this reporter created in progress."""
+        for cid in sorted(self.known):
+            check = self.ctx.repo.get_check_run(cid)
+            if check.status != "completed":
+                check.edit(status="completed", conclusion=self.conclusion,
+                           output={"title": f"{self.title} (report incomplete)"[:255], "summary": self.summary})
+
     def verify(self) -> Verdict:
         shown = self._shown(_last_of(self.ctx, self._runs))
         if shown is None:
@@ -582,11 +590,17 @@ class Reporter:
                 if part is None:
                     results[name] = PartResult(name, "skipped", message=skipped)
                     continue
-                results[name] = ctx.retry(part.converge, self._what(name, target))
                 parts.append(part)
+                results[name] = ctx.retry(part.converge, self._what(name, target))
             except GiveUp as exc:
                 results[name] = PartResult(name, "failed", message=self.redact(str(exc)))
         self._settle(ctx, parts, results, target)
+        for part in parts:
+            if results[part.name].action == "failed" and hasattr(part, "abandon"):
+                try:
+                    ctx.retry(part.abandon, f"completing the {part.name} left behind")
+                except GiveUp as exc:
+                    self.log(f"github {part.name}: {exc}")
         ordered = [results[name] for name in PARTS if name in results]
         for result in ordered:
             self.log(f"github {result.part}: {result.action}" + (f" {result.url}" if result.url else "")

@@ -153,3 +153,23 @@ def test_missing_pr_or_sha_skips_that_part(fake, example_run):
     result = reporter(fake).report(run, target(pr=None, sha=None))
     assert [p.action for p in result.parts] == ["skipped"] * 3 and result.ok
     assert TOKEN not in repr(result.to_dict())
+
+
+def test_a_check_run_part_that_gives_up_completes_what_it_created(fake, example_run):
+    patches = []
+
+    def first_two_patches_fail(method, path):
+        if method == "PATCH" and "/check-runs/" in path:
+            patches.append(path)
+            return "503" if len(patches) <= 2 else None
+        return None
+
+    fake.faults = first_two_patches_fail
+    run = make_run(example_run, run_id="a" * 32, created=T0, failing=2)
+    result = reporter(fake, attempts=2).report(run, target(parts=("check",)))
+
+    [part] = result.parts
+    assert part.action == "failed" and "gave up after 2 attempts" in part.message
+    [check] = fake.check_runs.values()
+    assert (check["status"], check["conclusion"]) == ("completed", "failure"), "never left in progress"
+    assert check["output"]["title"].endswith("(report incomplete)")

@@ -12,7 +12,7 @@ Which page, by era (docs/runtimes.rst):
 - 3.11-3.13 (`configure`): `--with-emscripten-target=browser` built in its own directory
   (builddir/emscripten-browser, beside the node build, same build Python); make copies
   Tools/wasm/python.html + python.worker.js next to python.js/.wasm/.data. The page's input
-  path: the code box and its Run button (the worker runs `main.py`).
+  path: its Start REPL button and terminal (the worker feeds typed lines to `python -i -`).
 - 3.14+ (driver): make-host already builds `web_example_pyrepl_jspi/` (PyREPL over JSPI),
   the page CPython's browser_test drives: wait for the banner, type lines into the terminal.
 """
@@ -192,7 +192,7 @@ class PageServer:
 # finished) and any error a worker raises, without changing how the page works.
 _OBSERVER = """
 (() => {
-  const seen = window.__epSmoke = {stdout: [], stderr: [], finished: null, ready: false, errors: []};
+  const seen = window.__epSmoke = {stdout: [], stderr: [], finished: null, ready: false, errors: [], stdin: 0};
   const Original = window.Worker;
   if (!Original) return;
   window.Worker = class extends Original {
@@ -203,6 +203,7 @@ _OBSERVER = """
         if (data.type === 'stdout' && data.stdout) seen.stdout.push(data.stdout);
         else if (data.type === 'stderr' && data.stderr) seen.stderr.push(data.stderr);
         else if (data.type === 'ready') seen.ready = true;
+        else if (data.type === 'stdin') seen.stdin += 1;
         else if (data.type === 'finished') seen.finished = data.returnCode;
       });
       this.addEventListener('error', (event) => {
@@ -337,7 +338,14 @@ def _worker_problems(page) -> list[str]:
 
 
 def _drive_worker_repl(page, program: str, start_timeout: float, run_timeout: float) -> tuple[str, str | None]:
-    """3.11-3.13 python.html: the Run button is enabled once the worker says `ready`."""
+    """3.11-3.13 python.html: once the worker says `ready`, start the page's REPL and type the
+    program into its terminal, a line each time the worker asks for stdin, then Ctrl-D.
+
+    Not the page's Run button: its worker writes main.py through `Module.FS`, which newer
+    Emscripten (3.1.69 here) no longer exports, so Run dies with "Cannot read properties of
+    undefined (reading 'writeFile')" while the interpreter itself is fine. The REPL path is
+    what CPython's own browser test drives (typed lines), and it writes no file.
+    """
     deadline = time.monotonic() + start_timeout
     while not page.evaluate("() => !!(window.__epSmoke && window.__epSmoke.ready)"):
         problems = _worker_problems(page)
@@ -346,9 +354,26 @@ def _drive_worker_repl(page, program: str, start_timeout: float, run_timeout: fl
         if time.monotonic() > deadline:
             raise TestRunError(f"the interpreter did not get ready in {start_timeout:.0f} s")
         page.wait_for_timeout(250)
-    page.fill("#codebox", program)
-    page.click("#run")
-    page.wait_for_function("() => window.__epSmoke.finished !== null", timeout=run_timeout * 1000)
+    page.click("#repl")
+    terminal = page.locator("#terminal textarea").first     # xterm.js reads keys from its textarea
+    deadline = time.monotonic() + run_timeout
+
+    def asked_more_than(count: int) -> None:
+        # The terminal drops an Enter typed before the worker asks for input: wait for the ask.
+        page.wait_for_function(f"() => window.__epSmoke.stdin > {count} || window.__epSmoke.finished !== null",
+                               timeout=max(1.0, deadline - time.monotonic()) * 1000)
+
+    asked_more_than(0)
+    for line in program.splitlines():
+        asked = page.evaluate("() => window.__epSmoke.stdin")
+        terminal.focus()
+        page.keyboard.type(line)
+        page.keyboard.press("Enter")
+        asked_more_than(asked)
+    terminal.focus()
+    page.keyboard.press("Control+D")            # end of input: the REPL exits
+    page.wait_for_function("() => window.__epSmoke.finished !== null",
+                           timeout=max(1.0, deadline - time.monotonic()) * 1000)
     seen = page.evaluate("() => window.__epSmoke")
     text = bytes(seen["stdout"]).decode("utf-8", "replace") + bytes(seen["stderr"]).decode("utf-8", "replace")
     if seen["finished"] != 0:

@@ -1,9 +1,10 @@
 """The browser stage's driver in a real headless Chromium, against stand-in pages.
 
 The stand-in page follows the protocol of CPython 3.13's Tools/wasm/python.html and
-python.worker.js (a code box, a Run button enabled on the worker's `ready`, the worker
-posting `stdout` char codes and `finished` with the exit status), but its worker is not
-Python: it answers with fixed text. So these tests check the driver (serving with COOP/COEP,
+python.worker.js (a Start REPL button enabled on the worker's `ready`, the worker asking
+for each input line with `stdin`, a terminal that drops an Enter typed before that ask,
+Ctrl-D for end of input, `stdout` char codes and `finished` with the exit status), but its
+worker is not Python: once it has the program's lines it answers with fixed text. So these tests check the driver (serving with COOP/COEP,
 typing into the page, reading the worker's output, console capture, screenshot, offline CDN
 copies, failure text); the real interpreter in the real page is tests/e2e/test_runtimes.py.
 """
@@ -21,37 +22,56 @@ PAGE = """<!DOCTYPE html>
 <html><head><title>stand-in</title>
 <script src="https://cdn.stand-in.test/lib/greeting.js" crossorigin></script>
 <script type="module">
-const run = document.getElementById('run');
+const repl = document.getElementById('repl');
+const input = document.querySelector('#terminal textarea');
 const out = document.getElementById('out');
+let waiting = false;
 const worker = new Worker('./python.worker.js');
 worker.addEventListener('message', (event) => {
   const data = event.data;
-  if (data.type === 'ready') run.removeAttribute('disabled');
+  if (data.type === 'ready') repl.removeAttribute('disabled');
+  else if (data.type === 'stdin') waiting = true;
   else if (data.type === 'stdout') out.textContent += String.fromCharCode(data.stdout);
   else if (data.type === 'finished') out.textContent += '\\n[exit ' + data.returnCode + ']';
 });
-run.addEventListener('click', () => {
-  worker.postMessage({type: 'run', args: ['main.py'], files: {'main.py': document.getElementById('codebox').value}});
+repl.addEventListener('click', () => worker.postMessage({type: 'run', args: ['-i', '-'], files: {}}));
+input.addEventListener('keydown', (event) => {
+  if (event.key.toLowerCase() === 'd' && event.ctrlKey) {
+    event.preventDefault();
+    worker.postMessage({type: 'line', text: null});
+  } else if (event.key === 'Enter') {
+    event.preventDefault();
+    // Like the real terminal: an Enter before the worker asks for input is dropped.
+    if (!waiting) return;
+    waiting = false;
+    worker.postMessage({type: 'line', text: input.value});
+    input.value = '';
+  }
 });
 document.getElementById('isolated').textContent = String(self.crossOriginIsolated) + ' ' + (window.GREETING || 'no-cdn');
 </script></head>
-<body><textarea id="codebox"></textarea><button id="run" disabled>Run</button>
+<body><button id="repl" disabled>Start REPL</button><div id="terminal"><textarea></textarea></div>
 <div id="isolated"></div><pre id="out"></pre></body></html>
 """
 
 WORKER = """
 const OUTPUT = %s;
 const STATUS = %d;
+const lines = [];
 onmessage = (event) => {
-  if (event.data.type !== 'run') return;
-  // The page's own input path: the code box's text arrives as main.py.
-  const code = event.data.files['main.py'];
-  const text = code.includes('platform') ? OUTPUT : 'no program\\n';
-  for (const ch of new TextEncoder().encode(text)) postMessage({type: 'stdout', stdout: ch});
-  postMessage({type: 'finished', returnCode: STATUS});
+  const data = event.data;
+  if (data.type === 'run') {
+    postMessage({type: 'stdin'});
+  } else if (data.type === 'line' && data.text !== null) {
+    lines.push(data.text);       // the page's own input path: typed lines, one per stdin request
+    postMessage({type: 'stdin'});
+  } else if (data.type === 'line') {
+    const text = lines.length >= 8 && lines.join('\\n').includes('sys.platform') ? OUTPUT : 'not the program\\n';
+    for (const ch of new TextEncoder().encode(text)) postMessage({type: 'stdout', stdout: ch});
+    postMessage({type: 'finished', returnCode: STATUS});
+  }
 };
-// SharedArrayBuffer exists only with COOP/COEP: the real page needs it for stdin.
-postMessage({type: 'ready', shared: typeof SharedArrayBuffer});
+postMessage({type: 'ready'});
 """
 
 

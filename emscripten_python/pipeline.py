@@ -199,6 +199,9 @@ class Pipeline:
         if self._wanted("pythoninfo-host"):
             self.pythoninfo_stage("host", context, env)
         if self.options.browser:
+            from .browser import seed_config_cache
+            if self._wanted("configure-browser") and seed_config_cache(context.source.path):
+                say("configure-browser: starting from the node flavour's config.cache")
             for step in browser_build_steps(context):
                 if self._wanted(step.name):
                     self._build_step(step, context, env, fingerprint)

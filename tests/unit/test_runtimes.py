@@ -247,3 +247,23 @@ def test_browser_build_python_needs_zlib(tmp_path, monkeypatch):
     assert browser.browser_build_python(build_python, (3, 13)) == build_python
     with_zlib[str(build_python)] = True
     assert browser.browser_build_python(build_python, (3, 13)) == build_python
+
+
+def test_browser_config_cache_seeded_from_the_node_flavour(tmp_path):
+    node = tmp_path / "builddir" / "emscripten-node"
+    node.mkdir(parents=True)
+    (node / "config.cache").write_text(
+        "# a comment\n"
+        "ac_cv_func_getpid=${ac_cv_func_getpid=yes}\n"
+        "py_cv_module__testcapi=${py_cv_module__testcapi=yes}\n"
+        "ac_cv_prog_PYTHON_FOR_REGEN=${ac_cv_prog_PYTHON_FOR_REGEN=/build/python}\n"
+        "ac_cv_path_ac_pt_NODE=${ac_cv_path_ac_pt_NODE=/usr/bin/node}\n"
+        "ac_cv_tool_node_wasm_bigint=${ac_cv_tool_node_wasm_bigint=no}\n")
+    assert browser.seed_config_cache(tmp_path) is True
+    seeded = (tmp_path / "builddir" / "emscripten-browser" / "config.cache").read_text()
+    assert seeded == "# a comment\nac_cv_func_getpid=${ac_cv_func_getpid=yes}\n"
+    # A browser cache of its own is never replaced.
+    assert browser.seed_config_cache(tmp_path) is False
+    (tmp_path / "builddir" / "emscripten-browser" / "config.cache").write_text("mine\n")
+    assert browser.seed_config_cache(tmp_path) is False
+    assert (tmp_path / "builddir" / "emscripten-browser" / "config.cache").read_text() == "mine\n"

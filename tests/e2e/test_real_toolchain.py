@@ -243,3 +243,51 @@ def test_comparison_names_exactly_the_injected_regression(real_run):
     assert [c["test"] for c in head["comparison"]["changes"] if c["kind"] == "new-failure"] == [name]
     assert head["comparison"]["base"]["run_id"] == delta["base"]["run_id"]
     env["report"].append(f"comparison (2 test runs of {selection} + compare): {time.monotonic() - started:.0f} s")
+
+
+def test_shards_from_bundle_on_two_machines_merge_to_serial(real_run):
+    """Two "machines" (own directories, node only on PATH, the build tree's stdlib hidden) each
+    test one shard from the bundle alone; the merge equals the serial run file by file, crash included."""
+    env, results = real_run["env"], real_run["results"]
+    root, cli = env["root"], env["cli"]
+    bundle = f"{OUT}/{results['artifacts'][0]['path']}"
+    base = "/var/lib/ep-e2e/machines"
+    tree = results["source"]["path"]
+    root.chroot(f"rm -rf {base} && mkdir -p {base}/node-only && ln -s /usr/bin/node {base}/node-only/node && "
+                f"for i in 1 2; do mkdir -p {base}/m$i && cp {bundle} {OUT}/test-durations.json {base}/m$i/; done && "
+                f"mv {tree}/Lib {tree}/Lib.hidden-by-shard-test")
+    started = time.monotonic()
+    try:
+        shard = (f"cd {base}/m$i && PATH={base}/node-only {cli} test --from-bundle {Path(bundle).name} "
+                 f"--shard $i/2 --durations test-durations.json --tests {','.join(SELECTION)} --jobs 1 "
+                 f"--timeout 900 --out out > console.txt 2>&1; echo $? > rc")
+        root.chroot(f"for i in 1 2; do ( {shard} ) & done; wait", env={"EMSCRIPTEN_PYTHON_NO_RECORD": "1"})
+    finally:
+        root.chroot(f"mv {tree}/Lib.hidden-by-shard-test {tree}/Lib")
+    wall = time.monotonic() - started
+    machines = root.path / base.lstrip("/")
+    shards = []
+    for i in (1, 2):
+        console = (machines / f"m{i}" / "console.txt").read_text()
+        assert (machines / f"m{i}" / "rc").read_text().strip() in ("0", "30"), console[-3000:]
+        shards.append(json.loads((machines / f"m{i}" / "out" / "results.json").read_text()))
+    assert [s["shard"]["method"] for s in shards] == ["durations", "durations"]
+    assert all(s["shard"]["files"] for s in shards), [s["shard"]["files"] for s in shards]
+    merged = _cli(env, f"merge {base}/merged {base}/m2/out/results.json {base}/m1/out/results.json")
+    assert merged.returncode == 30, merged.stdout[-2000:]
+    merged_results = json.loads((machines / "merged" / "results.json").read_text())
+    serial = {f["name"]: f for f in results["tests"]["files"]}
+    files = merged_results["tests"]["files"]
+    assert [f["name"] for f in files] == SELECTION
+    for f in files:
+        assert f["outcome"] == serial[f["name"]]["outcome"], f["name"]
+        if f["outcome"] != "crashed":
+            assert (f["tests_run"], f["failures"], f["skipped"]) == \
+                (serial[f["name"]]["tests_run"], serial[f["name"]]["failures"], serial[f["name"]]["skipped"]), f["name"]
+    crashed = next(f for f in files if f["name"] == "test_compile")
+    assert crashed["outcome"] == "crashed" and "RuntimeError" in crashed["crash"], crashed["crash"]
+    assert merged_results["run_id"] == results["run_id"] and merged_results["outcome"] == "failure"
+    shard_walls = [next(st["duration"] for st in s["stages"] if st["name"] == "test") for s in shards]
+    env["report"].append(f"2 shards from the bundle (durations-balanced {[len(s['shard']['files']) for s in shards]} "
+                         f"files): wall {wall:.0f} s, shard test stages {shard_walls}, serial test stage "
+                         f"{next(s['duration'] for s in results['stages'] if s['name'] == 'test'):.0f} s")

@@ -72,8 +72,9 @@ def pid_alive(pid: int) -> bool:
 
 
 class Fleet:
-    def __init__(self, root: Path):
-        self.root = root
+    def __init__(self, root: Path, master_src: Path = REPO_ROOT / "master", builder: str = BUILDER,
+                 worker_name: str = "w1"):
+        self.root, self.master_src, self.builder, self.worker_name = root, master_src, builder, worker_name
         self.www, self.pb = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.www}/"
         self.hold = root / "hold"
@@ -83,7 +84,8 @@ class Fleet:
         toolchain = make_toolchain(root / "toolchain")
         repo = make_cpython_repo(root / "cpython")
         self.env = {**os.environ, "PATH": os.pathsep.join([str(toolchain), str(BIN), os.environ["PATH"]]),
-                    HOLD_ENV: str(self.hold), "EP_WORKERS": "w1:secret-pw",
+                    HOLD_ENV: str(self.hold), "EP_WORKERS": f"{worker_name}:secret-pw",
+                    "EP_WORKER_PASSWORD": "secret-pw",
                     "EP_WORKER_PORT": f"tcp:{self.pb}:interface=127.0.0.1",
                     "EP_WWW_PORT": f"tcp:{self.www}:interface=127.0.0.1", "EP_BUILDBOT_URL": self.url,
                     "EP_BRANCHES": "main", "EP_REPO_URL": f"file://{repo}", "EP_TOOLCHAIN": "system",
@@ -99,7 +101,8 @@ class Fleet:
     def start_master(self):
         self.master_dir.mkdir()
         for name in ("master.cfg", "buildbot.tac"):
-            shutil.copy(REPO_ROOT / "master" / name, self.master_dir / name)
+            shutil.copy(self.master_src / name if (self.master_src / name).exists() else REPO_ROOT / "master" / name,
+                        self.master_dir / name)
         subprocess.run([BIN / "buildbot", "upgrade-master", self.master_dir], env=self.env, check=True,
                        capture_output=True)
         self.master = subprocess.Popen([BIN / "buildbot", "start", "--nodaemon", self.master_dir], env=self.env,
@@ -107,7 +110,7 @@ class Fleet:
         wait_for(lambda: self._reachable(), 60, "the master's web API")
 
     def create_worker(self):
-        done = subprocess.run([BIN / "emscripten-python", "worker", "create", "w1", "--master",
+        done = subprocess.run([BIN / "emscripten-python", "worker", "create", self.worker_name, "--master",
                                f"127.0.0.1:{self.pb}", "--basedir", self.worker_dir, "--service", "systemd",
                                "--user", "buildbot"],
                               env=self.env, capture_output=True, text=True)
@@ -117,7 +120,7 @@ class Fleet:
         (self.worker_dir / "twistd.pid").unlink(missing_ok=True)
         self.worker = subprocess.Popen([BIN / "buildbot-worker", "start", "--nodaemon", self.worker_dir],
                                        env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: any(w["connected_to"] for w in self.get("workers")["workers"] if w["name"] == "w1"),
+        wait_for(lambda: any(w["connected_to"] for w in self.get("workers")["workers"] if w["name"] == self.worker_name),
                  60, "the worker to connect")
 
     def kill_worker(self):
@@ -147,7 +150,7 @@ class Fleet:
             return json.load(response)
 
     def builder_id(self) -> int:
-        return next(b["builderid"] for b in self.get("builders")["builders"] if b["name"] == BUILDER)
+        return next(b["builderid"] for b in self.get("builders")["builders"] if b["name"] == self.builder)
 
     def rpc(self, path: str, method: str, **params) -> dict:
         body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1, "params": params}).encode()
@@ -205,7 +208,7 @@ class Fleet:
         store = Store(self.status_db)
         try:
             with store.reader() as session:
-                return session.execute(select(RunRow).where(RunRow.builder == BUILDER).where(
+                return session.execute(select(RunRow).where(RunRow.builder == self.builder).where(
                     RunRow.build_url.endswith(f"/builds/{number}"))).scalars().first()
         finally:
             store.close()
@@ -225,16 +228,22 @@ class Fleet:
             raise AssertionError("\n".join([str(exc), f"build: {build['state_string']}", *map(str, steps), *logs]))
 
 
+    @contextmanager
+    def running(self):
+        """The master and a worker created by `worker create`, stopped at the end."""
+        try:
+            self.start_master()
+            self.create_worker()
+            self.start_worker()
+            yield self
+        finally:
+            self.stop()
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    fleet = Fleet(tmp_path_factory.mktemp("fleet"))
-    try:
-        fleet.start_master()
-        fleet.create_worker()
-        fleet.start_worker()
+    with Fleet(tmp_path_factory.mktemp("fleet")).running() as fleet:
         yield fleet
-    finally:
-        fleet.stop()
 
 
 def check_finished_build(fleet: Fleet, build: dict) -> None:
@@ -354,10 +363,10 @@ def check_early_end(fleet: Fleet, build: dict, failed_step: str, stored_outcome:
     assert steps["upload-results"]["results"] == SUCCESS
     assert steps["clean"]["results"] == SUCCESS
     try:
-        wait_for(lambda: not fleet.leftover_processes(), 20, "no process of the build left")
+        wait_for(lambda: not fleet.leftover_processes(), 60, "no process of the build left")
     except AssertionError:
         raise AssertionError(f"processes left behind: {fleet.leftover_processes()}") from None
-    row = wait_for(lambda: fleet.stored_run(build["number"]), 30, f"build {build['number']} in the status store")
+    row = wait_for(lambda: fleet.stored_run(build["number"]), 60, f"build {build['number']} in the status store")
     assert row.outcome == stored_outcome and row.files_total == 0
     return steps
 

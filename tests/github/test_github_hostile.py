@@ -67,6 +67,8 @@ def hostile_run(base: Run) -> Run:
                              matches_pin=False, minimum_version=None)
     data["node"]["version"] = next(pick)
     data["origin"]["builder"] = next(pick)
+    data["pythoninfo"] = {"host": {"status": "ok", "info": {"sys.version": "\n".join(HOSTILE),
+                                                            "platform.platform": next(pick)}}}
     validate_results(data)             # all of it is *valid*: shape is fine, content is hostile
     fresh = Run.from_dict(data)
     fresh.decide_outcome()

@@ -244,3 +244,22 @@ def test_quiet_314_output_of_stdlib_files():
     assert [n for n, o in outcomes.items() if o == "resource-denied"] == output.lists["skipped (resource denied)"]
     assert sum(o == "passed" for o in outcomes.values()) == 15
     assert output.total_tests == {"run": 603, "skipped": 6}
+
+
+def test_output_in_pieces_of_any_size_parses_the_same():
+    from emscripten_python.testing.regrtest_output import RegrtestParser
+
+    def summary(output):
+        return ([(a.name, a.attempt, a.outcome(), a.tests_run, a.failures, a.skipped,
+                  sorted((c.name, c.outcome, c.message) for c in a.cases.values())) for a in output.attempts],
+                output.lists, output.finished, output.crash)
+
+    for name in ("regrtest-3.13.15-emscripten-rerun.txt", "regrtest-3.13.15-emscripten-crash.txt",
+                 "regrtest-3.14.10-native-color-rerun.txt", "regrtest-3.15.2-native-verbose-rerun.txt"):
+        text = (DATA / name).read_text()
+        whole = summary(parse_lines(text.splitlines()))
+        for size in (1, 7, 64, 4096):
+            parser = RegrtestParser()
+            for at in range(0, len(text), size):
+                parser.feed_text(text[at:at + size])
+            assert summary(parser.close()) == whole, (name, size)

@@ -18,7 +18,7 @@ from .frombundle import add_test_args
 from .markdown import render_markdown
 from .pipeline import Options, Pipeline
 from .results import Run
-from .stages import set_streaming
+from .stages import set_silence_timeout, set_streaming
 
 
 def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
@@ -63,6 +63,9 @@ def _build_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", action="append", default=[], metavar="STAGE",
                         help="run only this build stage (repeatable), e.g. make-host, "
                              "pythoninfo-build or pythoninfo-host")
+    parser.add_argument("--silence-timeout", type=float, metavar="SECONDS",
+                        help="kill a build stage whose output has stopped for this long, and fail it "
+                             "(default: never); the Buildbot steps set it below their no-output timeout")
     parser.add_argument("--rebuild", action="store_true",
                         help="run every configure step even when its inputs are unchanged")
 
@@ -217,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         # later stages add to it. Build directories are reused either way.
         if args.stream:
             set_streaming(True)
+        set_silence_timeout(getattr(args, "silence_timeout", None))
         cancel.install()
         if args.command == "test" and not args.source and not args.from_bundle:
             raise SourceError("test needs --source (the built tree) or --from-bundle FILE")

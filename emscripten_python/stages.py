@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from . import cancel
 from .results import BAD_FILE_OUTCOMES, Stage
 
 HEARTBEAT_SECONDS = 60
@@ -279,6 +281,50 @@ def follow(path: Path, pattern: str | None = None):
         follower.poll(final=True)
 
 
+_silence = [None]
+
+
+def set_silence_timeout(seconds: float | None) -> None:
+    """--silence-timeout: a build stage whose log stays the same this long is killed and fails."""
+    _silence[0] = seconds
+
+
+def _run_watched(name: str, argv: list[str], cwd: Path, env: dict[str, str], log, log_path: Path) -> int:
+    """The stage's command in its own process group (registered for a cancel), killed with
+    everything it started when its log has not grown for --silence-timeout seconds: a hung
+    make fails here, as a failed stage, before a CI system's no-output timeout cancels it."""
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    limit, size, quiet_since = _silence[0], -1, time.monotonic()
+    try:
+        with cancel.registered(process.pid):
+            while True:
+                try:
+                    return process.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    pass
+                grown = log_path.stat().st_size
+                if grown != size:
+                    size, quiet_since = grown, time.monotonic()
+                elif limit and time.monotonic() - quiet_since > limit:
+                    _kill_group(process)
+                    log.write(f"\n[emscripten-python] {name}: no output for {limit:.0f} s; killed it and "
+                              f"everything it started (--silence-timeout)\n")
+                    log.flush()
+                    return process.returncode
+    except BaseException:
+        _kill_group(process)
+        raise
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
 def run_stage(name: str, argv: list[str], cwd: Path, env: dict[str, str], out_dir: Path) -> Stage:
     """Run argv to completion; never raises for a non-zero exit (the caller decides)."""
     log_relative = Path("logs") / f"{name}.log"
@@ -291,8 +337,7 @@ def run_stage(name: str, argv: list[str], cwd: Path, env: dict[str, str], out_di
         log.write(f"$ cd {cwd}\n$ {' '.join(argv)}\n")
         log.flush()
         try:
-            returncode = subprocess.run(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL).returncode
+            returncode = _run_watched(name, argv, cwd, env, log, log_path)
         except OSError as exc:
             log.write(f"cannot start: {exc}\n")
             returncode = 127

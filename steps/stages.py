@@ -12,6 +12,11 @@ from .command import CHECKOUT, OUT, OUT_DIR, CliStep, jobs_args
 from .summary import version_properties
 
 MINUTE, HOUR = 60, 60 * 60
+
+
+def silence_timeout(step_timeout: float) -> int:
+    """A minute under the step's no-output timeout (half of it, for a very short one)."""
+    return int(step_timeout - MINUTE if step_timeout > 2 * MINUTE else step_timeout / 2)
 BUNDLE_PROPERTY = "emscripten_bundle"
 
 
@@ -64,6 +69,10 @@ class EmscriptenBuildStage(CliStep):
         kwargs.setdefault("name", stages[0])
         kwargs.setdefault("timeout", 20 * MINUTE)
         kwargs.setdefault("maxTime", 3 * HOUR)
+        if isinstance(kwargs["timeout"], (int, float)) and kwargs["timeout"] > 0:
+            # The CLI kills a silent stage first and records a failed stage; the step's own
+            # no-output timeout (SIGTERM, which the CLI records as a cancel) is the backstop.
+            args += ["--silence-timeout", str(silence_timeout(kwargs["timeout"]))]
         super().__init__(args=args, **kwargs)
 
 

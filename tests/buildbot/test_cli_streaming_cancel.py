@@ -175,3 +175,28 @@ def test_follow_copies_whole_lines_and_the_unterminated_tail(tmp_path, monkeypat
         writer.write("no newline at the end")
         writer.flush()
     assert capfdbinary.readouterr().out == b"error: boom\nno newline at the end\n"
+
+
+def test_silent_stage_is_killed_and_fails_before_the_ci_timeout(tree):
+    # A hung make prints nothing; the CLI kills it (and its children) and fails the stage, so
+    # results.json says error rather than the cancel Buildbot's own timeout would leave.
+    tree["control"].write_text("hold make-host\n")
+    pids_file = Path(f"{tree['control']}.pids")
+    pids_file.unlink(missing_ok=True)
+    try:
+        started = time.monotonic()
+        process = start(tree, "build", "--only", "make-host", "--rebuild", "--stream", "--silence-timeout", "3")
+        stdout, _ = process.communicate(timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        tree["control"].unlink()
+    assert process.returncode == 20 and elapsed < 30
+    assert "make-host: no output for 3 s; killed it" in stdout
+    driver_pid = int(pids_file.read_text().split()[0])
+    assert not pid_alive(driver_pid)
+    results = json.loads((tree["out"] / "results.json").read_text())
+    assert results["outcome"] == "error" and results["cancelled"] is None
+    # A good build again for the tests after this one.
+    process = start(tree, "build", "--only", "make-host", "--rebuild")
+    process.communicate(timeout=60)
+    assert process.returncode == 0

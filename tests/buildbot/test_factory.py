@@ -73,7 +73,7 @@ def test_configure_era_settings_and_scaled_timeouts():
     assert (toolchain.sigtermTime, toolchain.interruptSignal) == (30, "KILL")
     assert "--mirror" in toolchain.command and (toolchain.timeout, toolchain.maxTime) == (3600, 14400)
     make_host = by_name["make-host"]
-    assert make_host.command[-4:] == ["--only", "make-host", "-j", "4"]
+    assert make_host.command[-6:] == ["--only", "make-host", "-j", "4", "--silence-timeout", "2340"]
     assert (make_host.timeout, make_host.maxTime, make_host.haltOnFailure) == (2400, 21600, True)
     test = by_name["test"]
     assert test.command[-6:] == ["--tests", "smoke", "--jobs", "4", "--timeout", "2400"]

@@ -23,6 +23,10 @@ from buildbot_helpers import make_run, results_json
 BASE = ["--source", ".", "--out", "../emscripten-python-out", "--stream"]
 
 
+# Build stages: the CLI kills a stage silent for a minute less than the step's 1200 s timeout.
+SILENCE = ["--silence-timeout", "1140"]
+
+
 def CliShell(**kwargs):
     """A CLI step's command: SIGTERM first on stop/timeout, SIGKILL 30 s later."""
     return ExpectShell(sigterm_time=30, **kwargs)
@@ -97,7 +101,7 @@ class TestBuildStage(StepTestCase):
     def test_one_stage_with_jobs(self):
         self.setup(EmscriptenBuildStage("make-host", jobs=8))
         self.expect_commands(CliShell(workdir="build", command=[
-            "emscripten-python", "build", *BASE, "--only", "make-host", "-j", "8"], timeout=1200, max_time=10800)
+            "emscripten-python", "build", *BASE, "--only", "make-host", "-j", "8", *SILENCE], timeout=1200, max_time=10800)
             .exit(0))
         self.expect_outcome(result=SUCCESS, state_string="make-host")
         return self.run_step()
@@ -107,7 +111,7 @@ class TestBuildStage(StepTestCase):
                                         jobs=Interpolate("%(prop:buildnumber)s")))
         self.expect_commands(CliShell(workdir="build", command=[
             "emscripten-python", "build", *BASE, "--only", "make-dependencies", "--only", "make-libffi",
-            "--only", "make-mpdec", "-j", "7"], timeout=1200, max_time=10800).exit(0))
+            "--only", "make-mpdec", "-j", "7", *SILENCE], timeout=1200, max_time=10800).exit(0))
         self.expect_outcome(result=SUCCESS, state_string="make-dependencies")
         return self.run_step()
 
@@ -115,7 +119,7 @@ class TestBuildStage(StepTestCase):
         step = EmscriptenBuildStage("configure-host")
         self.setup(step)
         self.expect_commands(CliShell(workdir="build", command=[
-            "emscripten-python", "build", *BASE, "--only", "configure-host"], timeout=1200, max_time=10800).exit(20))
+            "emscripten-python", "build", *BASE, "--only", "configure-host", *SILENCE], timeout=1200, max_time=10800).exit(20))
         self.expect_outcome(result=FAILURE, state_string="configure-host (failure)")
         self.assertTrue(step.haltOnFailure)
         return self.run_step()
@@ -231,7 +235,7 @@ class TestTest(StepTestCase):
         # The worker SIGTERMs a command that printed nothing for `timeout` seconds, like on stop.
         self.setup(EmscriptenBuildStage("make-host"))
         self.expect_commands(CliShell(workdir="build", command=[
-            "emscripten-python", "build", *BASE, "--only", "make-host"], timeout=1200, max_time=10800)
+            "emscripten-python", "build", *BASE, "--only", "make-host", *SILENCE], timeout=1200, max_time=10800)
             .update("failure_reason", "timeout_without_output").exit(130))
         self.expect_outcome(result=FAILURE)
         return self.run_step()
@@ -343,7 +347,7 @@ class TestExceptionsAreNotSwallowed(StepTestCase):
     def test_worker_lost_in_a_build_stage(self):
         self.setup(EmscriptenBuildStage("make-host"))
         self.expect_commands(CliShell(workdir="build", command=[
-            "emscripten-python", "build", *BASE, "--only", "make-host"], timeout=1200, max_time=10800)
+            "emscripten-python", "build", *BASE, "--only", "make-host", *SILENCE], timeout=1200, max_time=10800)
             .error(error.ConnectionLost()))
         self.expect_outcome(result=RETRY)
         return self.run_step()
@@ -351,7 +355,7 @@ class TestExceptionsAreNotSwallowed(StepTestCase):
     def test_unexpected_error_is_exception(self):
         self.setup(EmscriptenBuildStage("make-host"))
         self.expect_commands(CliShell(workdir="build", command=[
-            "emscripten-python", "build", *BASE, "--only", "make-host"], timeout=1200, max_time=10800)
+            "emscripten-python", "build", *BASE, "--only", "make-host", *SILENCE], timeout=1200, max_time=10800)
             .error(RuntimeError("boom")))
         self.expect_exception(RuntimeError)
         self.expect_outcome(result=EXCEPTION)
@@ -363,7 +367,7 @@ class TestPythonInfo(StepTestCase):
         step = EmscriptenPythonInfo("pythoninfo-host")
         self.setup(step)
         self.expect_commands(CliShell(workdir="build", command=[
-            "emscripten-python", "build", *BASE, "--only", "pythoninfo-host"], timeout=1200, max_time=10800).exit(20))
+            "emscripten-python", "build", *BASE, "--only", "pythoninfo-host", *SILENCE], timeout=1200, max_time=10800).exit(20))
         self.expect_outcome(result=FAILURE, state_string="pythoninfo-host (failure)")
         self.assertEqual((step.flunkOnFailure, step.warnOnFailure, step.haltOnFailure), (False, True, False))
         return self.run_step()

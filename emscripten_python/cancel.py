@@ -25,7 +25,8 @@ _cancelled = threading.Event()
 _reason: list[str] = []
 
 
-def _kill_group(pgid: int) -> None:
+def kill_group(pgid: int) -> None:
+    """SIGKILL a process group; one that is gone already is fine."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -37,7 +38,7 @@ def register(pgid: int) -> None:
     with _lock:
         _groups.add(pgid)
     if _cancelled.is_set():      # started while the cancel was under way
-        _kill_group(pgid)
+        kill_group(pgid)
 
 
 def unregister(pgid: int) -> None:
@@ -72,7 +73,7 @@ def cancel(reason: str) -> None:
     with _lock:
         groups = list(_groups)
     for pgid in groups:
-        _kill_group(pgid)
+        kill_group(pgid)
 
 
 def _handler(signum, frame):

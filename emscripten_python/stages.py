@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -318,10 +317,7 @@ def _run_watched(name: str, argv: list[str], cwd: Path, env: dict[str, str], log
 
 
 def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    cancel.kill_group(process.pid)
     process.wait()
 
 

@@ -99,3 +99,18 @@ def test_run_and_compare_pages_fit_the_screen_and_show_the_delta(served, browser
     assert "First failed at" in page.content()
     assert not problems, problems
     context.close()
+
+
+def test_every_page_fits_a_390_px_screen(served, browser):
+    url, runs = served
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    paths = ["/index.html", "/branch/3.13.html", "/crashes.html", "/flaky.html", "/pep11.html",
+             f"/run/{runs[0].run_id}.html", f"/compare/{runs[0].run_id}/{runs[-1].run_id}.html",
+             "/test/test_os.html", "/runs/3.13/emscripten%20node/1.html"]
+    widths = {}
+    for path in paths:
+        assert page.goto(url + path).status == 200, path
+        widths[path] = page.evaluate("document.documentElement.scrollWidth")
+    assert all(width <= 390 for width in widths.values()), widths
+    context.close()

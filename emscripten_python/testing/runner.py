@@ -148,12 +148,13 @@ class Selection:
 
     def __init__(self, names: list[str], lister: Callable[[list[str]], list[str]] | None = None):
         self.names = list(names)
+        self.selected = set(self.names)
         self.lister = lister
         self.parts: dict[str, list[str]] = {}      # package -> its files, once asked for
 
     def owner(self, ran: str) -> str | None:
         """The selected name a printed file name belongs to."""
-        if ran in self.names:
+        if ran in self.selected:
             return ran
         for name in self.names:
             if ran.startswith((f"{name}.", f"test.{name}.")):
@@ -174,7 +175,7 @@ class Selection:
     def unresolved(self, results: dict[str, TestFile]) -> list[str]:
         """Names to run, in order: every selected name without a result; a package whose
         files are known is replaced by its files without a result."""
-        done_packages = {self.owner(name) for name in results if name not in self.names}
+        done_packages = {self.owner(name) for name in results if name not in self.selected}
         todo = []
         for name in self.names:
             if name in results:
@@ -193,8 +194,8 @@ class Selection:
         if package is not None and package != crashed and package not in self.parts and self.lister:
             try:
                 self.parts[package] = self.lister([package])
-            except TestRunError:
-                self.parts[package] = []
+            except (TestRunError, OSError, subprocess.SubprocessError):
+                self.parts[package] = []      # its later files are reported as not run
         order = [part for name in self.names for part in (self.parts.get(name) or [name])]
         for anchor in (crashed, package):
             if anchor in order:

@@ -87,13 +87,17 @@ class Comparison:
     expectations: dict | None = None    # {"source": path, "entries": n, "not_seen": [...]}
     policy: str | None = None           # --fail-on the faces apply: new / any / never
     fails: bool | None = None           # whether the run fails under that policy
+    # Further runtimes (results.json `runtimes`): one comparison each, against the base's
+    # section of the same runtime (same name and major version).
+    runtimes: list["Comparison"] = field(default_factory=list)
+    runtime: str | None = None          # on such a comparison: its runtime, e.g. "node 24"
 
     def of(self, *kinds: str) -> list[Change]:
         return [c for c in self.changes if c.kind in kinds]
 
     @property
     def has_new(self) -> bool:
-        return any(c.kind in NEW_KINDS for c in self.changes)
+        return any(c.kind in NEW_KINDS for c in self.changes) or any(r.has_new for r in self.runtimes)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -102,7 +106,8 @@ class Comparison:
     def from_dict(cls, data: dict) -> "Comparison":
         try:
             changes = [Change(**c) for c in data.get("changes", [])]
-            return cls(**{**data, "changes": changes})
+            runtimes = [cls.from_dict(r) for r in data.get("runtimes", [])]
+            return cls(**{**data, "changes": changes, "runtimes": runtimes})
         except (TypeError, AttributeError) as exc:
             raise ResultsError(f"results.json comparison does not match the schema: {exc}") from None
 
@@ -397,7 +402,37 @@ def compare(base: Run | None, head: Run, *, expectations: list[Expectation] | No
         expectations=None if expectations is None else {
             "source": expectations_source, "entries": len(active), "not_seen": not_seen})
     comparison.verdict = verdict(comparison, head)
+    if head.runtimes:
+        comparison.runtimes = [_compare_runtime(base, head, section, expectations, expectations_source)
+                               for section in head.runtimes if section.get("files")]
+        new = [r for r in comparison.runtimes if r.has_new]
+        comparison.verdict += "".join(f"; under {r.runtime}: {r.verdict}" for r in new)
     return comparison
+
+
+def runtime_key(runtime: dict | None) -> str:
+    """A further runtime's identity across runs: its name, and its major version for node."""
+    runtime = runtime or {}
+    name = str(runtime.get("name") or runtime.get("kind") or "node")
+    major = str(runtime.get("version") or "").split(".")[0]
+    return f"{name} {major}" if major and name == "node" else name
+
+
+def _section_run(run: Run, section: dict) -> Run:
+    return Run(run_id=run.run_id, created=run.created, origin=run.origin, source=run.source,
+               outcome=run.outcome, tests=section)
+
+
+def _compare_runtime(base: Run | None, head: Run, section: dict, expectations, source) -> Comparison:
+    key = runtime_key(section.get("runtime"))
+    found = next((s for s in (base.runtimes if base is not None else []) if s.get("files")
+                  and runtime_key(s.get("runtime")) == key), None)
+    missing = None if found is not None else (
+        f"the base has no {key} results" if base is not None else "no baseline given")
+    result = compare(_section_run(base, found) if found is not None else None, _section_run(head, section),
+                     expectations=expectations, expectations_source=source, baseline_missing=missing)
+    result.runtime = key
+    return result
 
 
 def _plural(n: int, word: str) -> str:

@@ -57,7 +57,10 @@ def render_verdict(comparison: Comparison) -> str:
 
 
 def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
-    lines = [f"{heading} Δ {render_verdict(comparison)}", ""]
+    if comparison.runtime:      # a further runtime's own comparison (results.json `runtimes`)
+        lines = [f"{heading} Under {code(comparison.runtime, 60)}: {render_verdict(comparison)}", ""]
+    else:
+        lines = [f"{heading} Δ {render_verdict(comparison)}", ""]
     for kind, title in SECTIONS:
         found = comparison.of(kind)
         if found:
@@ -81,9 +84,11 @@ def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
                          f"{change:+.1f} s{ratio} |")
         lines += ["", "</details>", ""]
     expectations = comparison.expectations
-    if expectations and expectations.get("not_seen"):
+    if expectations and expectations.get("not_seen") and not comparison.runtime:
         patterns = ", ".join(code(p) for p in expectations["not_seen"][:MAX_ITEMS])
         lines += [f"Expected failures not seen in this run: {patterns}", ""]
+    for further in comparison.runtimes:
+        lines += [render_comparison(further, heading=heading + "#"), ""]
     return "\n".join(lines)
 
 

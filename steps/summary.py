@@ -73,10 +73,15 @@ def comparison_properties(run: Run) -> dict:
     comparison = run.comparison if isinstance(run.comparison, dict) else None
     if not comparison:
         return {}
-    changes = comparison.get("changes") if isinstance(comparison.get("changes"), list) else []
-    return {"comparison_verdict": str(comparison.get("verdict", "")),
-            "new_failures": [str(c.get("test")) for c in changes
-                             if isinstance(c, dict) and c.get("kind") in NEW_KINDS][:200]}
+    def new(part: dict, prefix: str = "") -> list[str]:
+        changes = part.get("changes") if isinstance(part.get("changes"), list) else []
+        return [prefix + str(c.get("test")) for c in changes if isinstance(c, dict) and c.get("kind") in NEW_KINDS]
+
+    names = new(comparison)
+    for further in comparison.get("runtimes") or []:      # "node 24: test.test_x.T.test_y"
+        if isinstance(further, dict):
+            names += new(further, f"{further.get('runtime')}: ")
+    return {"comparison_verdict": str(comparison.get("verdict", "")), "new_failures": names[:200]}
 
 
 def describe(run: Run) -> str:

@@ -65,3 +65,14 @@ class TestStepWithBaseline(TestBuildStepMixin, TestReactorMixin, unittest.TestCa
         self.expect_property("new_failures", [], "EmscriptenTest")
         self.expect_log_file("summary", render_markdown(head))
         return self.run_step()
+
+
+def test_new_failures_of_a_further_runtime_are_named_with_it():
+    base, head = make_run("passed"), make_run("passed")
+    for run, outcome in ((base, "passed"), (head, "failed")):
+        run.runtimes = [{"runtime": {"name": "node", "version": "24.1.0"},
+                         "files": [f for f in make_run(outcome).test_files]}]
+        run.decide_outcome()
+    head = compared(head, base)
+    assert summary.test_properties(head)["new_failures"] == ["node 24: test.test_0.T.test_b"]
+    assert result_of(head) == FAILURE

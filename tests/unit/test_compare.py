@@ -386,3 +386,34 @@ def test_run_markdown_leads_with_the_delta_and_folds_all_results():
     assert "### Δ the comparison in results.json could not be read" in render_markdown(head)
     head.comparison = None
     assert "Δ" not in render_markdown(head)
+
+
+def test_further_runtimes_are_compared_with_the_same_runtime_of_the_base():
+    def with_runtimes(run, node24_files, chromium_files=None):
+        run.runtimes = [{"runtime": {"kind": "node", "name": "node", "version": "24.1.0"}, "files": node24_files}]
+        if chromium_files is not None:
+            run.runtimes.append({"runtime": {"kind": "browser", "name": "chromium", "version": "142.0"},
+                                 "files": chromium_files})
+        run.decide_outcome()
+        return run
+
+    base = with_runtimes(run_of(os_file()), [os_file()])
+    base.runtimes[0]["runtime"]["version"] = "24.0.2"        # same major: the same runtime
+    head = with_runtimes(run_of(os_file()), [os_file("failed", test_c="failed")],
+                         [File("browser-smoke", "crashed", crash="TypeError: x is undefined")])
+    result = compare(base, head)
+    assert result.changes == [] and result.has_new
+    node24, chromium = result.runtimes
+    assert (node24.runtime, kinds(node24)) == ("node 24", {"new-failure": ["test.test_os.T.test_c"]})
+    assert chromium.runtime == "chromium" and chromium.base is None
+    assert chromium.baseline_missing == "the base has no chromium results"
+    assert result.verdict == ("0 new failures vs 3.13 @aaaaaaa, 0 known failures unchanged; "
+                              "under node 24: 1 new failure vs 3.13 @aaaaaaa, 0 known failures unchanged; "
+                              "under chromium: 1 failure not known to fail (no baseline: the base has no "
+                              "chromium results)")
+    assert fails(result, head, "new")
+    back = Comparison.from_dict(result.to_dict())
+    assert back == result and back.runtimes[0].of("new-failure")[0].test == "test.test_os.T.test_c"
+    markdown = render_comparison(result)
+    assert "#### Under `node 24`: 1 new failure" in markdown
+    assert markdown.index("#### Under `node 24`") < markdown.index("`test.test_os.T.test_c`")

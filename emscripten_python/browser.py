@@ -173,14 +173,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                       ".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
                       ".data": "application/octet-stream"}
 
-    def __init__(self, *args, requests: list, **kwargs):
-        self._requests = requests
+    def __init__(self, *args, requests: list, isolated: bool, **kwargs):
+        self._requests, self._isolated = requests, isolated
         super().__init__(*args, **kwargs)
 
     def end_headers(self) -> None:
-        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        if self._isolated:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
@@ -189,12 +190,17 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 class PageServer:
-    """`with PageServer(dir) as server:` serves dir on 127.0.0.1:<free port>."""
+    """`with PageServer(dir) as server:` serves dir on 127.0.0.1:<free port>.
 
-    def __init__(self, directory: Path):
+    isolated: send COOP/COEP, as Tools/wasm/wasm_webserver.py does for the 3.11-3.13 page
+    (its stdin is a SharedArrayBuffer). The 3.14+ PyREPL page is served without them, as
+    CPython's browser_test serves it (plain `http-server`, browser_test/playwright.config.ts).
+    """
+
+    def __init__(self, directory: Path, isolated: bool = True):
         self.directory = directory
         self.requests: list[str] = []
-        handler = functools.partial(_Handler, directory=str(directory), requests=self.requests)
+        handler = functools.partial(_Handler, directory=str(directory), requests=self.requests, isolated=isolated)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -296,7 +302,8 @@ def run_smoke(page_spec: WebPage, out_dir: Path, *, chromium: str = CHROMIUM, as
     out_dir.mkdir(parents=True, exist_ok=True)
     result = SmokeResult(passed=False)
     started = time.monotonic()
-    with PageServer(page_spec.directory) as server, sync_playwright() as playwright:
+    with PageServer(page_spec.directory, isolated=page_spec.kind == "worker-repl") as server, \
+            sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             result.browser_version = browser.version

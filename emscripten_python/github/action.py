@@ -26,6 +26,7 @@ from .. import errors as core_errors
 from ..artifacts import sha256_of
 from ..errors import EmscriptenPythonError
 from ..markdown import render_markdown
+from ..compare import policy_outcome
 from ..results import BAD_FILE_OUTCOMES, Run
 from ..source import _GIT_URL, DRIVER_ERA_NODE, CPythonSource, inspect_tree
 from ..untrusted import code_block
@@ -437,7 +438,7 @@ def exit_code_of(run: Run) -> int:
     cancelled = getattr(core_errors, "Cancelled", None)
     codes = {"failure": core_errors.TestsFailed.exit_code, "error": EmscriptenPythonError.exit_code,
              "cancelled": cancelled.exit_code if cancelled else EmscriptenPythonError.exit_code}
-    return codes.get(run.outcome, 0)
+    return codes.get(policy_outcome(run), 0)      # a failure --fail-on accepts exits 0, as in the CLI
 
 
 def publish(out: Path, exit_code: int | None) -> int:

@@ -73,3 +73,13 @@ def test_action_inputs_baseline_expected_and_fail_on(monkeypatch, tmp_path):
     monkeypatch.delenv("INPUT_EXPECTED")
     monkeypatch.setenv("INPUT_FAIL_ON", "new")
     assert "--fail-on" not in action.cli_argv(tmp_path / "out", tmp_path / "cache", None, "n")
+
+
+def test_report_only_exit_code_follows_the_policy(example_run):
+    from emscripten_python.github import action
+
+    base = make_run(example_run, run_id="a" * 32, created=T0, failing=2)
+    known = compared(make_run(example_run, run_id="b" * 32, created=T1, failing=2), base)
+    assert known.outcome == "failure" and action.exit_code_of(known) == 0
+    new = compared(make_run(example_run, run_id="c" * 32, created=T1, failing=3), base)
+    assert action.exit_code_of(new) == 30

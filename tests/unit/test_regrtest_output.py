@@ -263,3 +263,16 @@ def test_output_in_pieces_of_any_size_parses_the_same():
             for at in range(0, len(text), size):
                 parser.feed_text(text[at:at + size])
             assert summary(parser.close()) == whole, (name, size)
+
+
+def test_subtest_and_odd_lines_that_end_like_a_verdict():
+    output = parse_text("0:00:00 [1/1] test_x\n"
+                        "test_sub (test.test_x.T.test_sub) (i=1) ... FAIL\n"
+                        "test_a (test.test_x.T.test_a) ... ok\n"
+                        "the test printed this ... ok\n"
+                        " ... ok\n"
+                        "test_b (test.test_x.T.test_b) ... some output ... skipped 'no'\n")
+    cases = output.attempts[0].cases
+    assert {c.name: (c.outcome, c.message) for c in cases.values()} == {
+        "test.test_x.T.test_sub": ("failed", None), "test.test_x.T.test_a": ("passed", None),
+        "test.test_x.T.test_b": ("skipped", "no")}

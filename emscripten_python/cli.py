@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "test" or (args.command == "run" and args.tests != "none"):
                 pipeline.test_stage()
                 if attach_comparison(args, pipeline.run):    # --baseline / --expected
-                    pipeline.save()
+                    pipeline.report_stage()     # summary.md leads with the delta too
             if args.command in ("run", "bundle"):
                 pipeline.bundle_stage()
         except Cancelled as exc:

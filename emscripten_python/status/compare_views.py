@@ -143,6 +143,16 @@ def github_links(run) -> dict:
     return links
 
 
+def group_flaky(flaky: list) -> list[tuple[str, list]]:
+    """Flaky rows (one per test × branch × builder, highest flake rate first) as one entry per
+    test file, in the order of its highest rate, with its lanes: a test flaky on every builder
+    is one row, not one per builder."""
+    groups: dict[str, list] = {}
+    for row in flaky:
+        groups.setdefault(row.name, []).append(row)
+    return list(groups.items())
+
+
 def exporting() -> bool:
     """True while `status export` renders the page: links to the paged history are left out,
     or the static copy would hold every run ever stored."""
@@ -157,7 +167,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(run_delta=run_delta, delta_sections=SECTIONS, delta_folded=FOLDED,
                                  delta_kinds=KINDS, failing_files=failing_files, max_names=MAX_NAMES,
                                  generated_at=generated_at, crash_groups=crash_groups, crash_scan=CRASH_SCAN,
-                                 exporting=exporting, github_links=github_links)
+                                 exporting=exporting, github_links=github_links, group_flaky=group_flaky)
     app.jinja_env.filters["test_page"] = lambda name: f"test/{test_slug(name)}.html"
 
     def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:

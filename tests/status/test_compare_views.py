@@ -192,3 +192,20 @@ def test_run_page_links_commit_pr_and_stage_logs(sqlite_url):
             'title="in the build\'s logs"><bdi>logs/test.log</bdi></a>') in text
     text = page(client, f"/run/{other.run_id}.html")
     assert "github.com" not in text and 'title="in the build\'s logs"><bdi>logs/build.log' in text
+
+
+def test_flaky_page_has_one_row_per_test_file_with_its_lanes(sqlite_url):
+    store = Store(sqlite_url)
+    try:
+        for builder in ("node", "browser", "node 24"):
+            for hour in range(4):
+                files = {"test_math": "passed", "test_threading": "flaky" if hour % 2 else "passed"}
+                ingest(store, make_run(builder=builder, hours=hour, files=files))
+    finally:
+        store.close()
+    client = create_app(sqlite_url).test_client()
+    text = page(client, "/flaky.html")
+    assert text.count('<bdi>test_threading</bdi></a>') == 1
+    assert '<td rowspan="3"><a href="test/test_threading.html"><bdi>test_threading</bdi></a><br>' \
+           '<span class="muted">on 3 lanes</span>' in text
+    assert all(f"<bdi>{b}</bdi></td>" in text for b in ("node", "browser", "node 24"))

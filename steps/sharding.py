@@ -33,6 +33,7 @@ from .upload import EmscriptenUpload, _slug
 SHARD_PROPERTY = "shard"                    # "I/N" on each shard build
 BUNDLE_SOURCE = "shard_bundle"              # the bundle's path on the master
 RESULTS_DEST = "shard_results_dest"         # where the shard uploads its results.json on the master
+SHARD_SUFFIX = " shards"                   # "<parent builder> shards": the shard builder and its scheduler
 SHARDS_IN = "emscripten-python-in"          # builddir/: the downloaded bundle (shard) or shard results (parent)
 SHARD_BUNDLE = f"../{SHARDS_IN}/bundle.tar.gz"
 
@@ -54,7 +55,7 @@ class EmscriptenShardTrigger(Trigger):
 
     name = "shards"
 
-    def __init__(self, scheduler: str, shards: int, *, upload_dir="artifacts", **kwargs):
+    def __init__(self, scheduler, shards: int, *, upload_dir="artifacts", **kwargs):
         self.shards = int(shards)
         kwargs.setdefault("waitForFinish", True)
         # The verdict is the merge's (`test`): a shard whose tests failed must not flunk twice,
@@ -115,14 +116,16 @@ class EmscriptenMergeTest(EmscriptenTest):
 
 
 class EmscriptenShardedFactory(EmscriptenFactory):
-    """EmscriptenFactory whose tests run as `shards` builds of the shard builder (`scheduler`).
+    """EmscriptenFactory whose tests run as `shards` builds of the shard builder (`scheduler`,
+    default: the Triggerable "<this builder's name> shards" that add_shard_builders makes).
 
     Same steps before and after; the `test` + `bundle` pair becomes `bundle`,
     `upload-bundle-for-shards`, `shards` (the Trigger) and `test` (the merge).
     """
 
-    def __init__(self, *args, shards: int = 2, scheduler: str, upload_dir="artifacts", upload_url=None,
+    def __init__(self, *args, shards: int = 2, scheduler=None, upload_dir="artifacts", upload_url=None,
                  cli=CLI, **kwargs):
+        scheduler = scheduler or Interpolate(f"%(prop:buildername)s{SHARD_SUFFIX}")
         super().__init__(*args, upload_dir=upload_dir, upload_url=upload_url, cli=cli, **kwargs)
         index = next(i for i, step in enumerate(self.steps) if step.step_class is EmscriptenTest)
         test = self.steps[index]
@@ -160,6 +163,24 @@ class EmscriptenShardFactory(BuildFactory):
         self.addStep(EmscriptenClean(dirs=(OUT_DIR, SHARDS_IN)))
 
 
+def add_shard_builders(c: dict, parents: list[str], workernames: list[str], *, tests="all", jobs=None,
+                       timeout_factor=1.0, cli=CLI, tags=("emscripten", "tier-3")) -> list[str]:
+    """For a master.cfg whose parent builders use EmscriptenShardedFactory: per parent, the
+    shard builder and Triggerable "<parent> shards". Returns the shard builders' names."""
+    names = []
+    for parent in parents:
+        name = f"{parent}{SHARD_SUFFIX}"
+        # collapseRequests=False: Buildbot would otherwise fold pending requests with the same
+        # sourcestamps (the other shards of the same parent) into one build.
+        c["builders"].append(BuilderConfig(
+            name=name, workernames=workernames, builddir=f"{_slug(parent.lower())}-shard", tags=[*tags, "shard"],
+            collapseRequests=False, factory=EmscriptenShardFactory(tests, jobs=jobs, timeout_factor=timeout_factor,
+                                                                   cli=cli)))
+        c["schedulers"].append(Triggerable(name=name, builderNames=[name]))
+        names.append(name)
+    return names
+
+
 def sharded_builders(name: str, workernames: list[str], *, shards: int, shard_workernames: list[str] | None = None,
                      tests="all", jobs=None, timeout_factor=1.0, upload_dir="artifacts", cli=CLI,
                      builddir: str | None = None, tags=(), **factory_kwargs):
@@ -169,16 +190,12 @@ def sharded_builders(name: str, workernames: list[str], *, shards: int, shard_wo
     it at least `shards` workers, and note a worker running the parent (max_builds=1) cannot run a
     shard meanwhile.
     """
-    shard_name, scheduler = f"{name} shards", f"{name} shards"
     slug = builddir or _slug(name.lower())
     parent = BuilderConfig(
         name=name, workernames=workernames, builddir=slug, tags=list(tags),
-        factory=EmscriptenShardedFactory(shards=shards, scheduler=scheduler, tests=tests, jobs=jobs,
-                                         timeout_factor=timeout_factor, upload_dir=upload_dir, cli=cli,
-                                         **factory_kwargs))
-    # collapseRequests=False: Buildbot would otherwise fold pending requests with the same
-    # sourcestamps (the other shards of the same parent) into one build.
-    shard = BuilderConfig(name=shard_name, workernames=shard_workernames or workernames, builddir=f"{slug}-shard",
-                          tags=[*tags, "shard"], collapseRequests=False,
-                          factory=EmscriptenShardFactory(tests, jobs=jobs, timeout_factor=timeout_factor, cli=cli))
-    return parent, shard, Triggerable(name=scheduler, builderNames=[shard_name])
+        factory=EmscriptenShardedFactory(shards=shards, tests=tests, jobs=jobs, timeout_factor=timeout_factor,
+                                         upload_dir=upload_dir, cli=cli, **factory_kwargs))
+    made = {"builders": [], "schedulers": []}
+    add_shard_builders(made, [name], shard_workernames or workernames, tests=tests, jobs=jobs,
+                       timeout_factor=timeout_factor, cli=cli, tags=tags)
+    return parent, made["builders"][0], made["schedulers"][0]

@@ -1,4 +1,5 @@
-"""A real master and 2 real workers run a sharded build (steps/sharding.py) of the stand-in tree.
+"""The project's master (master/master.cfg, EP_SHARDS=2) and 2 real workers run a sharded build
+(steps/sharding.py) of the stand-in tree.
 
 The parent builds once and bundles; the Trigger step starts 2 shard builds through a
 Triggerable scheduler; each runs on its own worker (its own directory), downloads the bundle
@@ -26,48 +27,15 @@ from stand_in import SELECTION, make_relocatable_repo  # noqa: E402
 pytestmark = pytest.mark.timeout(240)
 PARENT, SHARDS = "Emscripten main", "Emscripten main shards"
 
-MASTER_CFG = '''
-import os
-from buildbot.plugins import schedulers, worker
-from emscripten_python.steps.sharding import sharded_builders
-
-env = os.environ.get
-c = BuildmasterConfig = {}
-c["buildbotURL"] = env("EP_BUILDBOT_URL")
-c["buildbotNetUsageData"] = None
-c["db"] = {"db_url": "sqlite:///state.sqlite"}
-c["protocols"] = {"pb": {"port": env("EP_WORKER_PORT")}}
-# No max_builds: the worker running the (waiting) parent also runs a shard.
-c["workers"] = [worker.Worker(name, password) for name, _, password in
-                (spec.partition(":") for spec in env("EP_WORKERS").split())]
-names = [w.workername for w in c["workers"]]
-parent, shard, triggerable = sharded_builders(
-    "Emscripten main", names, shards=2, tests=env("EP_TESTS"), jobs=1, toolchain="system",
-    repourl=env("EP_REPO_URL"), branch="main", cache_dir=env("EP_CACHE_DIR"),
-    upload_dir=env("EP_ARTIFACTS_DIR"), upload_url=env("EP_ARTIFACTS_URL"))
-c["builders"] = [parent, shard]
-c["schedulers"] = [triggerable, schedulers.ForceScheduler(name="force", builderNames=[parent.name])]
-c["www"] = {"port": env("EP_WWW_PORT"), "plugins": {}}
-'''
-
-
 class ShardFleet(Fleet):
     def __init__(self, root: Path):
         super().__init__(root)
         repo = make_relocatable_repo(root / "cpython-relocatable")
+        # The project's master.cfg with EP_SHARDS: every builder tests as 2 shard builds;
+        # EP_MAX_BUILDS 2 lets the worker running the (waiting) parent also run a shard.
         self.env.update({"EP_WORKERS": "w1:secret-pw w2:secret-pw", "EP_REPO_URL": f"file://{repo}",
-                         "EP_TESTS": ",".join(SELECTION)})
+                         "EP_TESTS": ",".join(SELECTION), "EP_SHARDS": "2", "EP_MAX_BUILDS": "2", "EP_JOBS": "1"})
         self.worker2_dir, self.worker2 = root / "worker2", None
-
-    def start_master(self):
-        self.master_dir.mkdir()
-        (self.master_dir / "master.cfg").write_text(MASTER_CFG)
-        done = subprocess.run([BIN / "buildbot", "create-master", "-r", self.master_dir], env=self.env,
-                              capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout + done.stderr
-        self.master = subprocess.Popen([BIN / "buildbot", "start", "--nodaemon", self.master_dir], env=self.env,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: self._reachable(), 60, "the master's web API")
 
     def create_worker(self, name="w1", basedir=None):
         # Buildbot's own worker layout (test_integration.py covers `emscripten-python worker create`).
@@ -137,6 +105,7 @@ def test_sharded_build_on_two_workers_merges_in_the_parent(shard_fleet):
         assert build["results"] == FAILURE, build["state_string"]
         steps = fleet.steps(build)
         names = list(steps)
+        assert {"pythoninfo-host", "upload-results"} <= set(names), names
         # The unsharded factory's steps, with `test` + `bundle` replaced by the sharded four.
         assert names[names.index("pythoninfo-host"):names.index("upload-results")] == [
             "pythoninfo-host", "bundle", "upload-bundle-for-shards", "shards", "test"]

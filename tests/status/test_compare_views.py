@@ -17,9 +17,10 @@ EVIL = "test.test_os.T.test_<script>alert(1)</script>"
 
 
 @pytest.fixture
-def history(tmp_path):
-    """One lane: passing, then test_os failing from the third run on, then test_zlib crashes."""
-    url = f"sqlite:///{tmp_path / 'status.sqlite'}"
+def history(db_url):
+    """One lane: passing, then test_os failing from the third run on, then test_zlib crashes.
+    On SQLite and on PostgreSQL (db_url)."""
+    url = db_url
     store = Store(url)
     runs = [make_run(hours=0, commit="c0" * 20, files={"test_math": "passed", "test_os": "passed"}),
             make_run(hours=1, commit="c1" * 20, files={"test_math": "passed", "test_os": "passed"}),

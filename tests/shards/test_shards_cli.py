@@ -31,7 +31,7 @@ def built(tmp_path_factory):
                "--toolchain", "system", env=env)
     assert done.returncode == 30, done.stdout + done.stderr
     return {"root": root, "bundle": bundle, "serial": json.loads((serial / "results.json").read_text()),
-            "build": json.loads((out / "results.json").read_text())}
+            "build": json.loads((out / "results.json").read_text()), "env": env}
 
 
 def _shards(built, count, name, *extra):
@@ -121,3 +121,21 @@ def test_bundle_errors(built):
     assert done.returncode == 10 and "--from-bundle" in done.stderr
     done = cli("test", "--from-bundle", built["bundle"], "--shard", "3/2", "--out", built["root"] / "b3", env=env)
     assert done.returncode == 2 and "1 <= I <= N" in done.stderr
+
+
+def test_shards_of_the_tree_itself_without_a_bundle(built):
+    """`test --source TREE --shard I/N` in copies of the build's --out: the build run is the identity."""
+    root, paths = built["root"], []
+    for index in (1, 2):
+        out = root / f"tree-shard-{index}"
+        shutil.copytree(root / "build-out", out)
+        done = cli("test", "--source", root / "cpython", "--out", out, "--shard", f"{index}/2", "--tests", TESTS,
+                   "--jobs", "1", "--toolchain", "system", env=built["env"])
+        assert done.returncode in (0, 30), done.stdout[-2000:] + done.stderr[-2000:]
+        shard = json.loads((out / "results.json").read_text())
+        assert shard["shard"]["build"]["run_id"] == built["build"]["run_id"] != shard["run_id"]
+        paths.append(out / "results.json")
+    done = cli("merge", root / "merged-tree", *paths)
+    assert done.returncode == 30, done.stderr
+    merged = json.loads((root / "merged-tree" / "results.json").read_text())
+    assert _files(merged) == _files(built["serial"]) and merged["run_id"] == built["build"]["run_id"]

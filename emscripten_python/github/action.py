@@ -511,6 +511,17 @@ def run() -> int:
     return exit_code
 
 
+def compare_results(out: Path) -> int:
+    """Report-only mode with baseline:/expected:: the comparison goes into results.json
+    first (`report --baseline`), so the summary, comment and check run lead with it."""
+    flags = [arg for flag, name in (("--baseline", "baseline"), ("--expected", "expected"))
+             if _input(name) for arg in (flag, _input(name))]
+    if not flags:
+        return 0
+    return subprocess.call([sys.executable, "-m", "emscripten_python.cli", "report", "--out", str(out), *flags,
+                            "--fail-on", _input("fail-on", "new"), "--format", "json"], stdout=subprocess.DEVNULL)
+
+
 def report() -> int:
     """Post to GitHub if asked. A failed delivery is a warning: it never fails the build."""
     out = Path(os.environ["EP_OUT"])
@@ -523,6 +534,7 @@ def report() -> int:
             set_output("exit-code", core_errors.ResultsError.exit_code)
             set_output("report-status", "skipped")
             return core_errors.ResultsError.exit_code
+        compare_results(out)
         publish(out, None)
     mode = _input("report", "summary")
     if mode != "github":

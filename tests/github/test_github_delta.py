@@ -83,3 +83,25 @@ def test_report_only_exit_code_follows_the_policy(example_run):
     assert known.outcome == "failure" and action.exit_code_of(known) == 0
     new = compared(make_run(example_run, run_id="c" * 32, created=T1, failing=3), base)
     assert action.exit_code_of(new) == 30
+
+
+def test_report_only_mode_compares_before_publishing(monkeypatch, tmp_path, example_run):
+    from emscripten_python.github import action
+    from emscripten_python.results import Run
+
+    base = make_run(example_run, run_id="a" * 32, created=T0, failing=1)
+    head = make_run(example_run, run_id="b" * 32, created=T1, failing=2)
+    base.save(tmp_path / "base" / "results.json")
+    head.save(tmp_path / "out" / "results.json")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "output"))
+    monkeypatch.setenv("EP_OUT", str(tmp_path / "out"))
+    monkeypatch.setenv("INPUT_RESULTS_FROM", str(tmp_path / "out"))
+    monkeypatch.setenv("INPUT_BASELINE", str(tmp_path / "base"))
+    monkeypatch.setenv("INPUT_REPORT", "summary")
+    assert action.report() == 0
+    comparison = Run.load(tmp_path / "out" / "results.json").comparison
+    assert [c["test"] for c in comparison["changes"] if c["kind"] == "new-failure"] == ["test.test_os.T.test_1"]
+    assert "### Δ 1 new failure vs" in summary.read_text()
+    assert "exit-code=30" in (tmp_path / "output").read_text()

@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         if args.command not in ("run", "test"):
             return 0
-        if not pipeline.run.shard:      # a shard is part of a run: `merge` records the whole
+        # A shard is part of a run (`merge` records the whole); `run --tests none` tested nothing.
+        if not pipeline.run.shard and args.tests != "none":
             record_in_status_store(pipeline.results_path)
         return exit_code_of(pipeline.run, _finish(pipeline))
     except EmscriptenPythonError as exc:

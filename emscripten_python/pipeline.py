@@ -321,7 +321,7 @@ class Pipeline:
         self.run.runtimes.append(section)
         started, status = time.monotonic(), "failed"
         try:
-            with progress(f"stage {name} ({len(selection)} files)"):
+            with progress(f"stage {name} ({len(selection)} files)"), follow(out / "logs", "test*.log"):
                 section["files"] = run_sharded(other, TestOptions(selection=selection, regrtest_args=args,
                                                                   file_timeout=self.options.file_timeout),
                                                out, self.options.test_jobs, _load_durations(self.out), log=say)

@@ -294,9 +294,17 @@ def check_finished_build(fleet: Fleet, build: dict) -> None:
     row = wait_for(lambda: fleet.stored_run(number), 30, f"build {number} in the status store")
     assert (row.origin, row.run_id, row.outcome, row.files_total) == ("buildbot", results["run_id"], "failure", 5)
     assert row.build_url.startswith(fleet.url) and row.branch == "main"
-    with urllib.request.urlopen(f"{fleet.url}plugins/wsgi_dashboards/emscripten-status/index.html",
-                                timeout=10) as response:
-        assert BUILDER in response.read().decode()
+    dashboard = f"{fleet.url}plugins/wsgi_dashboards/emscripten-status/"
+    with urllib.request.urlopen(f"{dashboard}index.html", timeout=10) as response:
+        html = response.read().decode()
+    assert BUILDER in html
+    # The web UI shows this HTML at the master's root (/#/emscripten-status): links and the
+    # badge are absolute under the dashboard's mount, and the badge answers there.
+    assert f'href="{dashboard}pep11.html"' in html
+    badge = re.search(r'src="([^"]+/badge/[^"]+\.svg)"', html).group(1)
+    assert badge.startswith(dashboard)
+    with urllib.request.urlopen(badge, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("image/svg+xml")
 
 
 def test_factory_end_to_end(fleet):

@@ -92,6 +92,19 @@ def install() -> None:
         signal.signal(signum, _handler)
 
 
+@contextmanager
+def restored_afterwards():
+    """Put back the SIGTERM/SIGINT handlers of before, and forget any cancel, on leaving."""
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+        reset()
+
+
 def reason() -> str | None:
     return _reason[0] if _reason else None
 

@@ -206,6 +206,13 @@ def _record_cancel(pipeline: Pipeline, command: str, exc: Cancelled) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The command's SIGTERM/SIGINT handling (cancel.install) ends with the command: a caller
+    # that runs main() in its own process (tests, a wrapper) gets its handlers back.
+    with cancel.restored_afterwards():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "report":      # --baseline/--expected/--fail-on: into results.json first

@@ -200,3 +200,21 @@ def test_silent_stage_is_killed_and_fails_before_the_ci_timeout(tree):
     process = start(tree, "build", "--only", "make-host", "--rebuild")
     process.communicate(timeout=60)
     assert process.returncode == 0
+
+
+def test_main_gives_the_callers_signal_handlers_back(tmp_path, monkeypatch):
+    import signal as signals
+
+    from emscripten_python import cancel
+    from emscripten_python.cli import main
+    mine = lambda signum, frame: None     # noqa: E731
+    before = {s: signals.signal(s, mine) for s in (signals.SIGTERM, signals.SIGINT)}
+    try:
+        monkeypatch.setenv("EMSCRIPTEN_PYTHON_NO_RECORD", "1")
+        rc = main(["bundle", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
+        assert rc != 0                    # no tree there; what matters is what main leaves behind
+        assert signals.getsignal(signals.SIGTERM) is mine and signals.getsignal(signals.SIGINT) is mine
+        assert not cancel.is_cancelled()
+    finally:
+        for signum, handler in before.items():
+            signals.signal(signum, handler)

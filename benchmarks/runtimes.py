@@ -9,7 +9,9 @@ COLD.json (default: RESULTS.json): a run whose build stages ran cold (not `cache
 the build's wall time; configure-browser / make-browser may be in either file.
 
 N separate full runs = for every node runtime, the whole node build + its tests; for the
-browser, the build Python + the browser flavour + the smoke test (it needs no node build).
+browser, the build Python + the browser flavour + the smoke test (it needs no node build;
+its configure cannot start from the node flavour's cache, so it costs at least the node
+flavour's cold configure-host).
 One build + N runtimes = the node build once + the browser flavour once + every test stage.
 Prints both and their ratio; nothing is timed here (numbers come from real runs).
 """
@@ -55,7 +57,11 @@ def estimate(results: dict[str, tuple[float, str]], cold: dict[str, tuple[float,
     one_build = node_build + sum(tests.values()) + ((browser_build + smoke) if smoke is not None else 0.0)
     separate = sum(node_build + t for t in tests.values())
     if smoke is not None:
-        separate += build_python + browser_build + smoke
+        # A browser-only run has no node config.cache to start configure-browser from: its
+        # configure costs at least what the node flavour's cold configure-host did.
+        configure_host, _ = build(("configure-host",))
+        configure_browser, _ = build(("configure-browser",))
+        separate += build_python + browser_build - configure_browser + max(configure_browser, configure_host) + smoke
     return {"runtimes": runtimes, "node_build": node_build, "browser_build": browser_build,
             "tests": tests, "smoke": smoke, "one_build": one_build, "separate": separate,
             "missing": node_missing + browser_missing}

@@ -102,3 +102,19 @@ def test_ingest_keeps_statistics(store):
             analyzed = conn.exec_driver_sql(
                 "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'runs'").scalar()
             assert analyzed is not None
+
+
+def test_statistics_are_refreshed_periodically_by_single_ingests(sqlite_url, monkeypatch):
+    """One run at a time (the master hook): ANALYZE each time the run ids pass a multiple
+    of ANALYZE_EVERY, never for a small batch in between."""
+    from emscripten_python.status import ingest as ingest_module
+    from emscripten_python.status.store import Store
+
+    calls = []
+    monkeypatch.setattr(ingest_module, "ANALYZE_EVERY", 5)
+    monkeypatch.setattr(ingest_module, "analyze", lambda store: calls.append(store))
+    store = Store(sqlite_url)
+    for i in range(12):
+        ingest_module.ingest(store, make_run(hours=i))
+    store.close()
+    assert len(calls) == 2   # at run ids 5 and 10

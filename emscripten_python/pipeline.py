@@ -312,7 +312,10 @@ class Pipeline:
         A node that cannot run the tests at all is recorded in its section (`error`) and the
         other runtimes still run.
         """
-        version = node_version(node, host.env)
+        try:
+            version, problem = node_version(node, host.env), None
+        except ToolchainNotFound as exc:        # not there, or not a node: this runtime's error
+            version, problem = None, str(exc)
         other = host_for_node(host, node, version, flags)
         runtime = node_runtime(node, version, [*flags, *jspi_flags(self.source.era, version)])
         name = f"test-{runtime_slug(runtime)}"
@@ -321,6 +324,8 @@ class Pipeline:
         self.run.runtimes.append(section)
         started, status = time.monotonic(), "failed"
         try:
+            if problem:
+                raise TestRunError(problem)
             with progress(f"stage {name} ({len(selection)} files)"), follow(out / "logs", "test*.log"):
                 section["files"] = run_sharded(other, TestOptions(selection=selection, regrtest_args=args,
                                                                   file_timeout=self.options.file_timeout),

@@ -55,7 +55,8 @@ def _unsafe_path(value: str) -> str | None:
 
 
 def check_row(values: dict, test_files: list, source: str) -> None:
-    """Raise ResultsError naming `source` and every problem of the values a run would be stored with."""
+    """Raise ResultsError naming `source` and every problem of the values a run would be stored
+    with; `test_files`: (where in results.json, stored name, TestFile)."""
     problems = []
     for key in ("builder", "branch", "commit", "cpython_version", "emcc_version", "node_version", "origin"):
         value = values.get(key)
@@ -67,13 +68,13 @@ def check_row(values: dict, test_files: list, source: str) -> None:
         problems.append(f"branch: {values['branch'][:60]!r} {reason}")
     if isinstance(values.get("builder"), str) and (not values["builder"].strip() or _BIDI.search(values["builder"])):
         problems.append(f"builder: {values['builder'][:60]!r} is empty or holds direction controls")
-    for i, test_file in enumerate(test_files):
-        if len(test_file.name) > LENGTHS["file"]:
-            problems.append(f"tests.files[{i}].name: {len(test_file.name):,} characters, more than the "
-                            f"store's limit of {LENGTHS['file']}")
+    for where, name, test_file in test_files:
+        if len(name) > LENGTHS["file"]:
+            problems.append(f"{where}.name: {len(name):,} characters, more than the store's limit of "
+                            f"{LENGTHS['file']}")
         for j, case in enumerate(test_file.cases):
             if len(case.name) > LENGTHS["case"]:
-                problems.append(f"tests.files[{i}].cases[{j}].name: {len(case.name):,} characters, more than "
+                problems.append(f"{where}.cases[{j}].name: {len(case.name):,} characters, more than "
                                 f"the store's limit of {LENGTHS['case']}")
     if problems:
         shown = problems[:10]

@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import EmscriptenPythonError, ResultsError
-from ..results import BAD_FILE_OUTCOMES, Run
+from ..results import BAD_FILE_OUTCOMES, Run, TestFile
+from ..runtimes import runtime_slug
 from ..validation import Limits, load_validated
 from .checks import check_row, pr_number
 from .migrations import PR_REF
@@ -107,6 +108,19 @@ class _Item:
     overrides: dict
     digest: str
     values: dict
+    files: list        # (where in results.json, stored name, TestFile)
+
+
+def stored_files(run: Run) -> list[tuple[str, str, TestFile]]:
+    """Every runtime's test files: the primary runtime's under their own names, a further
+    runtime's as "<runtime slug>/<name>" (chromium/test_os, node-24/test_os), so each
+    runtime's files keep their own history, flaky verdicts and crashes."""
+    found = []
+    for k, section in enumerate(run.sections):
+        prefix = "" if k == 0 else runtime_slug(section.get("runtime")) + "/"
+        where = "tests" if k == 0 else f"runtimes[{k - 1}]"
+        found += [(f"{where}.files[{i}]", prefix + f.name, f) for i, f in enumerate(section.get("files", []))]
+    return found
 
 
 def _prepare(run: Run, overrides: dict, source: str) -> _Item:
@@ -116,8 +130,9 @@ def _prepare(run: Run, overrides: dict, source: str) -> _Item:
         values = _run_values(run, digest, overrides)
     except (ResultsError, TypeError, ValueError) as exc:   # TypeError/ValueError: a Run built in Python
         raise ResultsError(f"{source} cannot be stored: {exc}") from None
-    check_row(values, run.test_files, source)
-    return _Item(run, overrides, digest, values)
+    files = stored_files(run)
+    check_row(values, files, source)
+    return _Item(run, overrides, digest, values, files)
 
 
 def _insert_lanes(session: Session, items: list[_Item]) -> None:
@@ -147,16 +162,16 @@ def _insert(session: Session, items: list[_Item]) -> list[int]:
     # triple the ingest time (benchmarks/status_store.py).
     run_pks = session.execute(insert(RunRow).returning(RunRow.id, sort_by_parameter_order=True),
                               [i.values for i in items]).scalars().all()
-    files = [(run_pk, f) for run_pk, item in zip(run_pks, items) for f in item.run.test_files]
+    files = [(run_pk, name, f) for run_pk, item in zip(run_pks, items) for _, name, f in item.files]
     if files:
         file_pks = session.execute(
             insert(FileRow).returning(FileRow.id, sort_by_parameter_order=True),
-            [dict(run_pk=run_pk, name=f.name, outcome=f.outcome, duration=f.duration, tests_run=f.tests_run,
+            [dict(run_pk=run_pk, name=name, outcome=f.outcome, duration=f.duration, tests_run=f.tests_run,
                   failures=f.failures, attempts=f.attempts, crash=f.crash, log_excerpt=f.log_excerpt)
-             for run_pk, f in files]).scalars().all()
+             for run_pk, name, f in files]).scalars().all()
         cases = [dict(file_pk=file_pk, name=c.name, outcome=c.outcome, duration=c.duration, message=c.message,
                       traceback=c.traceback)
-                 for file_pk, (_, test_file) in zip(file_pks, files)
+                 for file_pk, (_, _, test_file) in zip(file_pks, files)
                  for c in test_file.cases if c.outcome in STORED_CASE_OUTCOMES]
         if cases:
             session.execute(insert(CaseRow), cases)

@@ -184,3 +184,23 @@ def test_export_of_awkward_ids_succeeds(store, tmp_path):
     for page in site.rglob("*.html"):   # every relative link points to an exported file
         for link in re.findall(r'(?:href|src)="([^"#:]+)"', page.read_text()):
             assert (page.parent / unquote(link)).resolve().is_file(), (page, link)
+
+
+def test_every_runtime_of_a_run_is_stored_under_its_own_name(store):
+    """A run tested under node and chromium (results.json `runtimes`): the browser's files are
+    stored as chromium/<name>, so their crashes and history stay apart from node's."""
+    from emscripten_python.results import TestFile
+
+    run = make_run(files={"test_os": "passed", "test_math": "passed"})
+    run.tests["runtime"] = {"kind": "node", "name": "node", "version": "20.19.2"}
+    run.runtimes = [{"runtime": {"kind": "browser", "name": "chromium", "version": "142.0"},
+                     "selection": [], "files": [TestFile("test_os", "crashed", crash="RuntimeError: unreachable"),
+                                                TestFile("test_math", "passed")]}]
+    run.decide_outcome()
+    ingest(store, run)
+    client = create_app(store.url).test_client()
+    data = client.get(f"/api/run/{run.run_id}.json").get_json()
+    assert {f["name"]: f["outcome"] for f in data["files"]} == {
+        "test_os": "passed", "test_math": "passed", "chromium/test_os": "crashed", "chromium/test_math": "passed"}
+    assert data["files_total"] == 4 and data["files_crashed"] == 1 and data["outcome"] == "failure"
+    assert "chromium/test_os" in client.get("/crashes.html").get_data(as_text=True)

@@ -87,7 +87,9 @@ def _handler(signum, frame):
 
 
 def install() -> None:
-    """SIGTERM and SIGINT cancel the run (main thread only)."""
+    """SIGTERM and SIGINT cancel the run (main thread only: elsewhere Python cannot set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _handler)
 
@@ -99,9 +101,10 @@ def restored_afterwards():
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            if handler is not None:
-                signal.signal(signum, handler)
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in previous.items():
+                if handler is not None:
+                    signal.signal(signum, handler)
         reset()
 
 

@@ -218,3 +218,16 @@ def test_main_gives_the_callers_signal_handlers_back(tmp_path, monkeypatch):
     finally:
         for signum, handler in before.items():
             signals.signal(signum, handler)
+
+
+def test_main_in_a_thread_runs_without_signal_handlers(tmp_path, monkeypatch):
+    import threading
+
+    from emscripten_python.cli import main
+    monkeypatch.setenv("EMSCRIPTEN_PYTHON_NO_RECORD", "1")
+    codes = []
+    thread = threading.Thread(target=lambda: codes.append(
+        main(["bundle", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])))
+    thread.start()
+    thread.join(30)
+    assert codes == [10]          # the source error, not "signal only works in main thread"

@@ -42,12 +42,12 @@ EXCERPT_LINES = 20
 CRASH_AFTER = 12              # lines kept after a crash's error line
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-PROGRESS = re.compile(r"\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[ *\d+/\d+(?:/\d+)?\] ")
+PROGRESS = re.compile(r"\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[ *(\d+)/\d+(?:/\d+)?\] ")
 NAME = re.compile(r"test[\w.]*")
 VERDICT = re.compile(
     r"(?P<name>test[\w.]*) (?P<state>skipped \(resource denied\)|failed \(env changed\)|passed|failed|"
-    r"skipped|ran no tests|run no tests|timed out|crashed|interrupted|did not run|uncaught exception|"
-    r"env changed|worker non-zero exit code|worker bug)(?P<rest>.*)"
+    r"skipped|ran no tests|run no tests|timed out|process crashed|crashed|interrupted|did not run|"
+    r"uncaught exception|env changed|worker non-zero exit code|worker bug)(?P<rest>.*)"
 )
 CASE_FAST = re.compile(r"(\S+) \(([\w.]+)\) \.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)")
 # Whole runs of lines ending in a case verdict are taken from a block of output at once
@@ -79,6 +79,7 @@ CASE_OUTCOMES = {"ok": "passed", "FAIL": "failed", "ERROR": "error", "expected f
 STATE_TO_OUTCOME = {
     "passed": "passed", "failed": "failed", "skipped": "skipped", "run no tests": "no-tests",
     "ran no tests": "no-tests", "timed out": "timed-out", "crashed": "crashed", "interrupted": "failed",
+    "process crashed": "crashed",      # a -jN worker (State.MULTIPROCESSING_ERROR)
     "did not run": "failed", "uncaught exception": "failed", "worker non-zero exit code": "failed",
     "worker bug": "failed", "skipped (resource denied)": "resource-denied",
     "failed (env changed)": "env-changed", "env changed": "env-changed",
@@ -108,6 +109,7 @@ class FileAttempt:
 
     name: str
     attempt: int = 1
+    index: int | None = None          # its number on the progress line, `[index/total]`
     state: str | None = None          # regrtest's own verdict, when it printed one
     tests_run: int | None = None
     failures: int = 0
@@ -311,8 +313,8 @@ class RegrtestParser:
                 return name
         return token
 
-    def _start(self, name: str) -> FileAttempt:
-        attempt = FileAttempt(name=name, attempt=self.attempt_no)
+    def _start(self, name: str, index: int | None = None) -> FileAttempt:
+        attempt = FileAttempt(name=name, attempt=self.attempt_no, index=index)
         key = (name, self.attempt_no)
         if key in self.index:            # the same file again in one phase (regrtest --forever)
             self.out.attempts.remove(self.index[key])
@@ -406,7 +408,7 @@ class RegrtestParser:
         if first.isdigit() or "] test" in line:
             progress = PROGRESS.match(line) if first.isdigit() else PROGRESS.search(line)
             if progress:
-                self._progress(line[progress.end():].strip())
+                self._progress(line[progress.end():].strip(), int(progress.group(1)))
                 return
         if mode is not Mode.SECTION and ("Error" in line or "Abort" in line or "Fatal" in line or "FATAL" in line or "fault" in line) \
                 and ERROR_LINE.match(line):
@@ -488,7 +490,7 @@ class RegrtestParser:
                 self._case(self.pending_case, result)
                 self.pending_case = None
 
-    def _progress(self, rest: str) -> None:
+    def _progress(self, rest: str, index: int) -> None:
         self._close_section()
         self.mode = Mode.RUN
         # 3.13+ repeats the progress prefix with the verdict: "[1/9] test_math passed in 42.6 sec"
@@ -498,11 +500,19 @@ class RegrtestParser:
         token = NAME.match(head)
         if not token:
             return
-        if previous:                       # 3.12: "[2/3] test_b -- test_a failed (2 failures)"
-            self._verdict(previous)
-        if self.current is not None and self.current.state is None and self.current.attempt == self.attempt_no:
-            self._ended(self.current)      # 3.12 prints no verdict for a file that passed
-        self._start(self._resolve(token.group()))
+        current = self.current
+        running = current is not None and current.state is None and current.attempt == self.attempt_no
+        if running and index == current.index and not previous:
+            # The running file's own progress line again with no verdict that can be read (cut
+            # off by a crash: "[1/9] test_math pa"): it is still the file without a verdict.
+            return
+        if previous and self._verdict(previous):
+            pass                           # 3.12: "[2/3] test_b -- test_a failed (2 failures)"
+        elif running:
+            if previous:                   # a suffix that is not a verdict (cut off) is no pass
+                current.state = "verdict unreadable"
+            self._ended(current)           # 3.12 prints no verdict for a file that passed
+        self._start(self._resolve(token.group()), index)
 
     def _list_header(self, what: str) -> None:
         title = re.sub(r"^(tests?|re-run tests?) ", "", what)
@@ -548,6 +558,10 @@ class RegrtestParser:
             self.partial, self.dropping = "", False
         self._close_section()
         out = self.out
+        last = out.attempts[-1] if out.attempts else None
+        if out.finished and last is not None and last.state is None and "INTERRUPTED" in (
+                out.final_result or out.summary_state or ""):
+            last.state = "interrupted"     # regrtest stops at once and prints no verdict for it
         if not out.finished:
             if self.pending_case and out.unfinished is not None:
                 out.running_case = self.pending_case

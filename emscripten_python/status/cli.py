@@ -87,7 +87,10 @@ def _ingest(args: argparse.Namespace) -> int:
     import dataclasses
     import sys
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ..errors import ResultsError
+    from .errors import StatusError
     from .ingest import ingest_paths
     from .store import Store
 
@@ -105,6 +108,9 @@ def _ingest(args: argparse.Namespace) -> int:
 
     try:
         outcomes = ingest_paths(store, args.results, limits=limits, overrides=overrides, report=report)
+    except SQLAlchemyError as exc:   # the database went away or refused a write: the store's problem
+        raise StatusError(f"status store {store.safe_url} failed while storing: "
+                          f"{getattr(exc, 'orig', None) or exc}") from None
     finally:
         store.close()
     bad = [o for o in outcomes if o.error is not None]

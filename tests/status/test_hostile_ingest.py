@@ -150,3 +150,13 @@ def test_nan_in_an_old_store_is_emitted_as_null(postgresql_url):
         assert "NaN" not in text, path
         json.loads(text)
     assert json.loads(client.get(f"/api/run/{run.run_id}.json").data)["duration"] is None
+
+
+def test_a_store_that_fails_while_storing_is_exit_51(sqlite_url, tmp_path):
+    store = Store(sqlite_url)
+    with store.engine.begin() as conn:   # the database refuses every new run (as a full disk would)
+        conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'no space'); END")
+    store.close()
+    result = _cli("ingest", "--db", sqlite_url, str(write_run(make_run(), tmp_path)))
+    assert result.returncode == 51, result.stderr
+    assert "failed while storing: no space" in result.stderr and "Traceback" not in result.stderr

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import re
 
-from .compare import Change, Comparison
-from .untrusted import code_span as code, escape_markdown as text
+from .compare import CASE_STATES, FILE_STATES, Change, Comparison
+from .untrusted import code_span as code
 
 MAX_ITEMS = 50           # per list; the rest is counted, and is in results.json
 MAX_DETAIL = 200
+# A state of ours (compare.py) is shown plain; anything else in code. Escaping is not
+# enough: GitHub links #N, GH-N, SHAs, www. and :emoji: in text even after a backslash.
+STATES = frozenset({*FILE_STATES.values(), *CASE_STATES.values(), "absent", "not-run", "unknown"})
+# The only issue links kept as links: plainly a GitHub issue or pull request.
+ISSUE_URL = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/(?:issues|pull)/[0-9]+\Z")
 
 SECTIONS = (
     ("new-crash", "New crashes"),
@@ -33,14 +38,20 @@ FOLDED = (
 def _item(change: Change) -> str:
     implied = change.level == "file" or change.test.startswith((f"{change.file}.", f"test.{change.file}."))
     where = "" if implied else f" in {code(change.file)}"
-    line = f"- {code(change.test)}{where} · {text(change.base, 20)} → {text(change.head, 20)}"
+    line = f"- {code(change.test)}{where} · {_state(change.base)} → {_state(change.head)}"
     if change.detail:
         line += f": {code(change.detail, MAX_DETAIL)}"
     if change.reason:
-        line += f" — {text(change.reason, MAX_DETAIL)}"
-    if change.issue and change.issue.startswith(("https://", "http://")) and not re.search(r"[\s()<>]", change.issue):
+        line += f" — {code(change.reason, MAX_DETAIL)}"
+    if isinstance(change.issue, str) and ISSUE_URL.match(change.issue):
         line += f" ([issue]({change.issue}))"
+    elif change.issue:
+        line += f" (issue {code(change.issue, MAX_DETAIL)})"
     return line
+
+
+def _state(value) -> str:
+    return value if value in STATES else code(value, 20)
 
 
 def _items(changes: list[Change]) -> list[str]:
@@ -51,9 +62,9 @@ def _items(changes: list[Change]) -> list[str]:
 
 
 def render_verdict(comparison: Comparison) -> str:
-    """The verdict line, escaped as a whole: it names a branch, and a comparison read back
-    from a results.json is as untrusted as the rest of that file."""
-    return text(comparison.verdict, 400)
+    """The verdict line, in code as a whole: it names a branch and a commit, and a comparison
+    read back from a results.json is as untrusted as the rest of that file."""
+    return code(comparison.verdict, 400)
 
 
 def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:

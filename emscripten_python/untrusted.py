@@ -20,7 +20,9 @@ import re
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _BACKTICKS = re.compile(r"`+")
 _SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&\"'=:@$%^/])")
-_COMMAND = re.compile(r"^(\s*)(::|##\[)", re.M)
+# A line start for the Actions runner: after \n and also after a lone \r (it reads lines
+# with .NET's ReadLine, which ends a line at either).
+_COMMAND = re.compile(r"(?:^|(?<=\r))(\s*)(::|##\[)", re.M)
 WORD_JOINER = "\u2060"
 
 
@@ -64,7 +66,9 @@ def html_code(text: object, limit: int | None = 300) -> str:
 
 def escape_markdown(text: object, limit: int | None = 300) -> str:
     """``text`` as plain inline text: every Markdown special and HTML character escaped,
-    mentions broken with a word joiner, one line."""
+    mentions broken with a word joiner, one line. Not inert on GitHub: it still links
+    ``#N``, ``GH-N``, commit SHAs, ``www.`` and emails in escaped text, so nothing from a
+    results.json uses it; untrusted text goes in ``code_span``."""
     value = _SPECIALS.sub(r"\\\1", _shorten(" ".join(clean(text).split()), limit))
     return value.replace("@", "@" + WORD_JOINER)
 

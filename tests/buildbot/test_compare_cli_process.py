@@ -44,5 +44,5 @@ def test_test_with_baseline_writes_the_delta_everywhere_and_exits_by_policy(tmp_
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [c["file"] for c in results["comparison"]["changes"] if c["kind"] == "new-failure"] == ["test_fail_new"]
     summary = (tmp_path / "out" / "summary.md").read_text()
-    assert summary.splitlines()[4].startswith("### Δ 1 new failure vs ")
+    assert summary.splitlines()[4].startswith("### Δ `1 new failure vs ")
     assert summary.index("test_fail_new") < summary.index("<details><summary>All results</summary>")

@@ -26,7 +26,7 @@ def test_known_failures_only_give_a_neutral_check_led_by_the_delta(fake, example
     assert result.ok, result.to_dict()
     [comment] = [c for c in fake.comments_on(7) if MARKER.match(c["body"])]
     body = comment["body"]
-    assert "### Δ 0 new failures vs" in body
+    assert "### Δ `0 new failures vs" in body
     assert body.index("### Δ") < body.index("<details><summary>All results</summary>") < body.index("Failed test files")
     [check] = fake.check_runs.values()
     assert (check["status"], check["conclusion"]) == ("completed", "neutral")
@@ -103,5 +103,5 @@ def test_report_only_mode_compares_before_publishing(monkeypatch, tmp_path, exam
     assert action.report() == 0
     comparison = Run.load(tmp_path / "out" / "results.json").comparison
     assert [c["test"] for c in comparison["changes"] if c["kind"] == "new-failure"] == ["test.test_os.T.test_1"]
-    assert "### Δ 1 new failure vs" in summary.read_text()
+    assert "### Δ `1 new failure vs" in summary.read_text()
     assert "exit-code=30" in (tmp_path / "output").read_text()

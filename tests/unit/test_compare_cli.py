@@ -61,7 +61,7 @@ def test_compare_json_to_a_file_and_save_into_head(pair, tmp_path):
 def test_compare_markdown_and_bad_inputs(pair, tmp_path, capsys):
     base, head = pair
     assert main(["compare", str(base), str(head)]) == 30
-    assert capsys.readouterr().out.startswith("## Δ 1 new failure")
+    assert capsys.readouterr().out.startswith("## Δ `1 new failure")
     assert main(["compare", str(tmp_path / "missing.json"), str(head)]) == 40
     assert "does not exist" in capsys.readouterr().err
     bad = tmp_path / "e.toml"
@@ -76,7 +76,7 @@ def test_report_with_baseline_writes_the_comparison_and_leads_with_it(pair, caps
     base, head = pair
     assert main(["report", "--out", str(head.parent), "--baseline", str(base)]) == 0
     out = capsys.readouterr().out
-    assert "### Δ 1 new failure" in out and out.index("### Δ") < out.index("<details><summary>All results")
+    assert "### Δ `1 new failure" in out and out.index("### Δ") < out.index("<details><summary>All results")
     run = Run.load(head)
     assert run.comparison["base"]["commit"] == "a" * 40 and run.comparison["fails"] is True
     assert exit_code_of(run, 30) == 30

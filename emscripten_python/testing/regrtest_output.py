@@ -57,6 +57,10 @@ CASE_RUN = re.compile(r"(?:[^\n]* \.\.\. (?:ok|FAIL|ERROR|skipped.*|expected fai
 SECTION_STOP = re.compile(r"^(?:={20}|-{20}|\d+:\d\d:\d\d )|\] test", re.M)
 CASE_LINE = re.compile(r"(\S+) \(([\w.]+)\)(.*)")
 SECTION_HEADER = re.compile(r"(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([\w.]+)\)")
+# faulthandler.dump_traceback_later(timeout, exit=True), armed by regrtest's --timeout
+# (single.py), prints this (on stderr: after a case's "... " in verbose mode), the threads'
+# stacks, and exits: the file ran out of time.
+FAULT_TIMEOUT = re.compile(r"(?:^|\.\.\. )Timeout \(\d+:\d\d:\d\d(?:\.\d+)?\)!$")
 RAN = re.compile(r"Ran (\d+) tests? in ")
 UNITTEST_END = re.compile(r"(OK|FAILED)(?: \(([^)]*)\))?")
 LIST_HEADER = re.compile(
@@ -110,6 +114,7 @@ class FileAttempt:
     name: str
     attempt: int = 1
     index: int | None = None          # its number on the progress line, `[index/total]`
+    timed_out: bool = False           # faulthandler's "Timeout (0:20:00)!" while it ran
     state: str | None = None          # regrtest's own verdict, when it printed one
     tests_run: int | None = None
     failures: int = 0
@@ -459,6 +464,9 @@ class RegrtestParser:
         if current is None:
             return
         if first == "t" and self._verdict(stripped):
+            return
+        if stripped.endswith(")!") and current.state is None and FAULT_TIMEOUT.search(stripped):
+            current.timed_out = True      # regrtest --timeout: faulthandler's dump, then exit 1
             return
         if first == "R":
             ran = RAN.match(line)

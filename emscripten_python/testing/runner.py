@@ -134,7 +134,7 @@ def classify(report: SegmentReport) -> End:
     if output.finished:
         return Finished()
     if output.unfinished is not None:
-        return DiedIn(output.unfinished, timed_out=report.timed_out)
+        return DiedIn(output.unfinished, timed_out=report.timed_out or output.unfinished.timed_out)
     if not output.attempts:
         return NeverStarted()
     return DiedBetween()

@@ -47,6 +47,10 @@ def one(i, total, name, attempt):
     if name == "test_dies" and scenario.startswith("in-file") and start == 1:
         out("wasm://wasm/0001:1\nRuntimeError: unreachable")
         die(scenario.split(":")[1])
+    if name == "test_fhtimeout" and start == 1:
+        out("Timeout (0:00:30)!\nThread 0x00007f3a1c5ff740 (most recent call first):\n"
+            '  File "/lib/test/test_fhtimeout.py", line 9 in test_x')
+        die("1")
     if name == "test_rerundies" and attempt == 2:
         out("RangeError: Maximum call stack size exceeded")
         die(scenario.split(":")[1])
@@ -165,3 +169,9 @@ def test_killed_while_printing_its_own_verdict_is_no_pass(tmp_path):
         "test_a": "passed", "test_cutverdict": "crashed", "test_b": "passed"}
     assert [c.name for c in files["test_cutverdict"].cases] == ["test.test_cutverdict.T.test_x"]
     assert starts == 2
+
+
+def test_regrtest_timeout_through_faulthandler_is_timed_out(tmp_path):
+    files, starts = _run(tmp_path, "fh", ["test_fhtimeout", "test_b"], args=("-v", "--timeout", "30"))
+    assert {n: f.outcome for n, f in files.items()} == {"test_fhtimeout": "timed-out", "test_b": "passed"}
+    assert "Timeout (0:00:30)!" in files["test_fhtimeout"].log_excerpt

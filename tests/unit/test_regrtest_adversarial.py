@@ -226,3 +226,18 @@ def test_pieces_of_every_size_with_crlf_give_the_same_results():
         out = parser.close()
         assert [(a.name, a.attempt, a.outcome()) for a in out.attempts] == \
             [(a.name, a.attempt, a.outcome()) for a in whole.attempts]
+
+
+def test_faulthandler_timeout_of_regrtest_timeout_is_timed_out_not_crashed():
+    # single.py arms faulthandler.dump_traceback_later(timeout, exit=True) for --timeout: it
+    # prints "Timeout (H:MM:SS)!" and every thread's stack, then the process exits 1.
+    dump = "".join(f'  File "/lib/test/test_b.py", line {n} in f{n}\n' for n in range(300))
+    text = (P + "[1/2] test_a\n" + P + "[1/2] test_a passed\n" + P + "[2/2] test_b\n"
+            "test_slow (test.test_b.T.test_slow) ... Timeout (0:20:00)!\n"
+            "Thread 0x00007f3a1c5ff740 (most recent call first):\n" + dump)
+    state, end = _judge(text, ["test_a", "test_b"])
+    assert state.results["test_b"].outcome == "timed-out"
+    # a test that prints the words itself is not timed out
+    state, _ = _judge(text.replace("Timeout (0:20:00)!", "Timeout (0:20:00)! is what we print"),
+                      ["test_a", "test_b"])
+    assert state.results["test_b"].outcome == "crashed"

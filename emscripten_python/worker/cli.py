@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
+import pwd
 from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-from .create import create_worker, default_service, read_password
+from .create import create_worker, default_service, read_password, user_cache_dir_of
 from .doctor import MIN_FREE_GIB, failed, render, run_checks
 
 
-def _default_cache() -> Path:
-    # The same default as the pipeline's --cache-dir, so doctor checks the directory builds use.
+def _default_cache(user: str | None = None) -> Path:
+    # The same default as the pipeline's --cache-dir, so doctor checks the directory builds use;
+    # for a service running as another account (root creating a worker for `buildbot`), theirs.
+    if user and user != getpass.getuser():
+        try:
+            return user_cache_dir_of(pwd.getpwnam(user))
+        except KeyError:
+            pass
     return Path(os.environ.get("EMSCRIPTEN_PYTHON_CACHE", user_cache_dir("emscripten-python")))
 
 
@@ -36,7 +44,8 @@ def register(subparsers) -> None:
                         help="file holding the worker password (default: $EMSCRIPTEN_PYTHON_WORKER_PASSWORD)")
     create.add_argument("--admin", help="who runs this worker, e.g. 'Jane Doe <jane@example.org>'")
     create.add_argument("--host-info", help="description of the machine shown on the master")
-    create.add_argument("--cache-dir", type=Path, default=_default_cache(), help="emsdk and Emscripten caches")
+    create.add_argument("--cache-dir", type=Path, help="emsdk and Emscripten caches (default: the service "
+                        "user's cache directory)")
     create.add_argument("--service", choices=["systemd", "launchd", "none"], default=default_service(),
                         help="service file to write into the worker directory (default: this OS's)")
     create.add_argument("--user", help="the account the service runs as (default: you; never root: "
@@ -54,7 +63,7 @@ def _doctor(args: argparse.Namespace) -> int:
 def _create(args: argparse.Namespace) -> int:
     basedir = args.basedir or Path(args.name)
     service = create_worker(args.name, args.master, basedir, read_password(args.password_file),
-                         cache_dir=args.cache_dir, service=args.service, admin=args.admin,
+                         cache_dir=args.cache_dir or _default_cache(args.user), service=args.service, admin=args.admin,
                          host_info=args.host_info, user=args.user, force=args.force)
     print(f"worker {args.name} created in {basedir.resolve()} (master {args.master})")
     if service:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import platform
+import pwd
 import re
 import shlex
 import shutil
@@ -120,6 +121,38 @@ def service_values(name: str, basedir: Path, kind: str, executable: str, cache_d
     return values
 
 
+def user_cache_dir_of(account: pwd.struct_passwd) -> Path:
+    """The service user's own cache directory (what the pipeline's default is when it runs)."""
+    home = Path(account.pw_dir)
+    return home / ("Library/Caches" if platform.system() == "Darwin" else ".cache") / "emscripten-python"
+
+
+def hand_over(user: str, basedir: Path, cache_dir: Path) -> list[str]:
+    """Makes the worker directory the service user's: as root, chown it (and a cache directory
+    `worker create` made) to them; otherwise say why the service would fail to start."""
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        return [f"there is no account {user!r} on this machine: create it (sudo useradd --system "
+                f"--create-home {user}) and give it {basedir} before starting the service"]
+    if account.pw_uid == os.geteuid():
+        return []
+    if os.geteuid() != 0:
+        return [f"{basedir} belongs to you, not to {user!r}: the service cannot write to it; run "
+                f"`worker create` as {user} (sudo -u {user} ...) or as root"]
+    for path in (basedir, *basedir.rglob("*")):
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+    if cache_dir.exists():
+        return []               # an existing cache is the operator's; only a new one is handed over
+    top = next(parent for parent in (cache_dir, *cache_dir.parents) if parent.parent.exists())
+    if top.is_relative_to(account.pw_dir) and not Path(account.pw_dir).is_dir():
+        return [f"{user}'s home {account.pw_dir} does not exist: pass --cache-dir, a directory {user} can write"]
+    cache_dir.mkdir(parents=True)
+    for path in (top, *top.rglob("*")):
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+    return []
+
+
 def create_worker(name: str, master: str, basedir: Path, password: str, *, cache_dir: Path, service: str,
                   admin: str | None = None, host_info: str | None = None, user: str | None = None,
                   force: bool = False) -> tuple[Path, str] | None:
@@ -148,4 +181,6 @@ def create_worker(name: str, master: str, basedir: Path, password: str, *, cache
     values = service_values(name, basedir, service, executable, cache_dir, user=user)
     unit = Path(values["unit_file"])
     unit.write_text(render_service(service, values))
+    for warning in hand_over(values["user"], basedir, cache_dir):
+        print(f"warning: {warning}", file=sys.stderr)
     return unit, values["install"]

@@ -64,11 +64,12 @@ def systemd_specifiers(value: str) -> str:
     return value.replace("%", "%%")
 
 
-def systemd_quoted(value: str) -> str:
-    """One ExecStart= argument or Environment= assignment, double-quoted (systemd.syntax(7)):
-    a basedir with a space stays one argument."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + systemd_specifiers(escaped).replace("$", "$$") + '"'
+def systemd_quoted(value: str, *, command: bool = True) -> str:
+    """One ExecStart= argument (command) or Environment= assignment, double-quoted
+    (systemd.syntax(7)): a basedir with a space stays one argument. Only a command line
+    expands $VARIABLES (systemd.service(5)); Environment= takes "$" literally."""
+    escaped = systemd_specifiers(value.replace("\\", "\\\\").replace('"', '\\"'))
+    return '"' + (escaped.replace("$", "$$") if command else escaped) + '"'
 
 
 def render_service(kind: str, values: dict[str, str]) -> str:
@@ -78,9 +79,10 @@ def render_service(kind: str, values: dict[str, str]) -> str:
         values = {key: escape(value, {'"': "&quot;"}) for key, value in values.items()}
     else:
         values = {**{key: systemd_specifiers(value) for key, value in values.items()},
+                  "install": values["install"],         # a comment: shown as typed, never parsed
                   **{f"q_{key}": systemd_quoted(values[key]) for key in ("basedir", "buildbot_worker")},
-                  "q_path_env": systemd_quoted(f"PATH={values['path']}"),
-                  "q_cache_env": systemd_quoted(f"EMSCRIPTEN_PYTHON_CACHE={values['cache_dir']}")}
+                  "q_path_env": systemd_quoted(f"PATH={values['path']}", command=False),
+                  "q_cache_env": systemd_quoted(f"EMSCRIPTEN_PYTHON_CACHE={values['cache_dir']}", command=False)}
     return Template(template).substitute(values)
 
 

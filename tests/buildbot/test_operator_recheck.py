@@ -54,3 +54,23 @@ def test_unknown_service_account_is_named(tmp_path, monkeypatch, capsys):
     rc, basedir = _create(tmp_path, monkeypatch, "--user", "no-such-account-c3", "--cache-dir", str(tmp_path / "c"))
     assert rc == 0 and (basedir / "emscripten-python-worker-w1.service").exists()
     assert "there is no account 'no-such-account-c3' on this machine" in capsys.readouterr().err
+
+
+def _unit_lines(text: str, key: str) -> list[str]:
+    return [line.partition("=")[2] for line in text.splitlines() if line.startswith(f"{key}=")]
+
+
+def test_systemd_environment_values_are_literal(tmp_path):
+    """systemd.exec(5): Environment= does no variable expansion ("$" has no special meaning), only
+    specifiers (%); so a `$` in the cache path must not be doubled there, as it must in ExecStart.
+    The install comment is not parsed: it shows the path as typed."""
+    from emscripten_python.worker.create import render_service, service_values
+
+    basedir = tmp_path / "w $HOME 50%"
+    values = service_values("w1", basedir, "systemd", "/venv/bin/buildbot-worker", tmp_path / "cache $x 5%",
+                            user="buildbot", path="/usr/bin:/bin")
+    text = render_service("systemd", values)
+    assert _unit_lines(text, "Environment")[1] == f'"EMSCRIPTEN_PYTHON_CACHE={tmp_path}/cache $x 5%%"'
+    assert _unit_lines(text, "ExecStart")[0].endswith(f'"{tmp_path}/w $$HOME 50%%"')
+    install = next(line for line in text.splitlines() if line.startswith("# Install: "))
+    assert f"'{basedir}/emscripten-python-worker-w1.service'" in install

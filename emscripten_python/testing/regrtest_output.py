@@ -447,7 +447,7 @@ class RegrtestParser:
                 self.section = (header.group(1), header.group(3))
                 self.mode = Mode.SECTION_HEAD
                 return
-        if "Re-running" in line and RERUN_HEADER.match(line):
+        if "Re-running" in line and RERUN_HEADER.search(line):   # also after spliced stderr
             self.attempt_no = 2
             self.out.rerun_started = True
             self.out.finished = False

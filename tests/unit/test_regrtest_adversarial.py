@@ -241,3 +241,18 @@ def test_faulthandler_timeout_of_regrtest_timeout_is_timed_out_not_crashed():
     state, _ = _judge(text.replace("Timeout (0:20:00)!", "Timeout (0:20:00)! is what we print"),
                       ["test_a", "test_b"])
     assert state.results["test_b"].outcome == "crashed"
+
+
+@pytest.mark.parametrize("log", ["regrtest-3.14.10-native-color-rerun.txt", "regrtest-3.15.2-native-verbose-rerun.txt"])
+def test_stderr_spliced_before_every_timestamped_line_keeps_the_rerun(log):
+    # Before: stderr glued before "0:00:00 load avg: … Re-running 3 failed tests in verbose
+    # mode" hid the re-run, and a file that failed and then passed came out `passed`, not `flaky`.
+    raw = (DATA / log).read_text()
+    names = _names(raw.encode())
+    noisy = re.sub(r"\n(\d+:\d\d:\d\d load avg)", "\nWarning -- threading_cleanup() failed\\1", raw)
+    assert noisy != raw
+    plain, _ = _judge(raw, names)
+    dirty, _ = _judge(noisy, names)
+    assert plain.results["test_ep_flaky"].outcome == "flaky"
+    assert {n: (r.outcome, r.attempts) for n, r in dirty.results.items()} == \
+        {n: (r.outcome, r.attempts) for n, r in plain.results.items()}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 from buildbot.process.results import CANCELLED, FAILURE, worst_status
 
 from ..markdown import render_markdown
@@ -46,7 +49,38 @@ class EmscriptenTest(CliStep):
             await self.addCompleteLog("summary", f"{problem}; the test command exited with rc {cmd.rc} "
                                                  "(see the stdio log).\n")
             return FAILURE
-        self.set_properties(test_properties(run))
+        properties = test_properties(run)
+        self.set_properties(properties)
+        await self.add_result_section(run, properties)
         self.descriptionDone = describe(run) if run.test_files else "no test results"
         await self.addCompleteLog("summary", render_markdown(run))
         return worst_status(result, result_of(run))
+
+    async def add_result_section(self, run, properties: dict) -> None:
+        """Ends stdio with one result section in regrtest's format for the whole run.
+
+        Each regrtest process (shards, crash isolation, re-runs) printed its own summary and a
+        crashed one none; CPython's failure extraction reads the step named "test" for the last
+        "N tests failed:" block, which must name every file that failed, crashed or timed out
+        (and "N re-run tests:" the flaky ones). Names come from results.json: only a module
+        name's characters are kept, so no line can be made up.
+        """
+        def block(names: list[str], singular: str, plural: str) -> str:
+            names = sorted(re.sub(r"[^A-Za-z0-9_.]", "?", name) for name in names)
+            if not names:
+                return ""
+            listed = textwrap.fill(" ".join(names), width=80, initial_indent="    ", subsequent_indent="    ",
+                                   break_on_hyphens=False)
+            return f"{len(names)} {singular if len(names) == 1 else plural}:\n{listed}\n\n"
+
+        failing = properties["failed_tests"] + properties["crashed_tests"]
+        verdict = "FAILURE" if failing else "SUCCESS"
+        section = (f"\n== Tests result: {verdict} (all regrtest processes; emscripten-python) ==\n\n"
+                   + block(failing, "test failed", "tests failed")
+                   + block(properties["flaky_tests"], "re-run test", "re-run tests")
+                   + f"Total test files: run={len(run.test_files)} failed={len(failing)}\n"
+                   + f"Tests result: {verdict}\n")
+        try:
+            await self.getLog("stdio").addStdout(section)
+        except KeyError:        # no stdio (a step configured without one)
+            pass

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib  # noqa: F401 (hmac algorithms by name)
+import hmac
+import json
 import os
 import pwd
 from pathlib import Path
@@ -74,3 +77,127 @@ def test_systemd_environment_values_are_literal(tmp_path):
     assert _unit_lines(text, "ExecStart")[0].endswith(f'"{tmp_path}/w $$HOME 50%%"')
     install = next(line for line in text.splitlines() if line.startswith("# Install: "))
     assert f"'{basedir}/emscripten-python-worker-w1.service'" in install
+
+
+# -- the test step's stdio as CPython's buildmaster reads it ----------------------------------
+# buildmaster-config (custom/testsuite_utils.py) takes the first log of the step named "test",
+# strips a leading "o"/"e" channel letter from each line and finds blocks that start at a line
+# "<N> test(s) failed:" (or "<N> re-run test(s):") and run until a line starting with a digit,
+# "test", "Total" or the end; it means to use the last block (upstream it picks from a set).
+
+def cpython_blocks(stdio: str, header: str) -> list[list[str]]:
+    import re
+    text = "\n".join(line.lstrip("eo") for line in stdio.splitlines()) + "\n"
+    blocks = re.findall(rf"^\d+\s{header}:[\s\S]+?(?=^(?:\d|test|\Z|Total))", text, re.M)
+    return [block.split(None, 3)[3].split() if len(block.split(None, 3)) > 3 else [] for block in blocks]
+
+
+# What the CLI streams with two shards: each regrtest process prints its own summary, one of
+# them names a flaky file (passed on re-run) as failed, and a crashed file has no summary at all.
+SHARDED_CONSOLE = """0:00:00 load avg: 0.10 [1/2] test_failed_1
+0:00:01 load avg: 0.10 [2/2] test_passed_0
+
+== Tests result: FAILURE ==
+
+1 test failed:
+    test_failed_1
+
+1 test OK.
+0:00:00 load avg: 0.10 [1/2] test_crashed_2
+RuntimeError: memory access out of bounds
+0:00:00 load avg: 0.10 [1/1] test_flaky_3
+
+== Tests result: FAILURE ==
+
+1 test failed:
+    test_flaky_3
+
+0:00:01 load avg: 0.10 Re-running 1 failed tests in verbose mode
+0:00:01 load avg: 0.10 [1/1] test_flaky_3 passed
+
+== Tests result: FAILURE then SUCCESS ==
+
+Total tests: run=3
+Result: FAILURE then SUCCESS
+"""
+
+from buildbot.process.results import FAILURE  # noqa: E402
+from buildbot.test.reactor import TestReactorMixin  # noqa: E402
+from buildbot.test.steps import TestBuildStepMixin  # noqa: E402
+from twisted.internet import defer  # noqa: E402
+from twisted.trial import unittest  # noqa: E402
+
+from buildbot_helpers import make_run, results_json  # noqa: E402
+
+
+class TestStdioForCPythonExtraction(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step()
+
+    def test_last_failed_block_names_every_failing_file_of_every_shard(self):
+        from emscripten_python.steps import EmscriptenTest
+        from test_steps import CliShell, expect_results
+
+        self.setup_step(EmscriptenTest())
+        run = make_run("passed", "failed", "crashed", "flaky", "timed-out")
+        self.expect_commands(CliShell(workdir="build", command=["emscripten-python", "test", "--source", ".", "--out",
+                                                                 "../emscripten-python-out", "--stream", "--tests", "all"],
+                                      timeout=1800, max_time=21600).stdout(SHARDED_CONSOLE).exit(30),
+                             expect_results(results_json(run)))
+        self.expect_outcome(result=FAILURE)
+        # Before: the last block named only the flaky file, no block the crash or the timeout.
+        assert cpython_blocks(SHARDED_CONSOLE, r"tests?\sfailed")[-1] == ["test_flaky_3"]
+        d = self.run_step()
+
+        def check(_):
+            stdio = "".join(f"o{line}\n" for line in self.get_nth_step(0).getLog("stdio").stdout.splitlines())
+            assert cpython_blocks(stdio, r"tests?\sfailed")[-1] == [
+                "test_crashed_2", "test_failed_1", "test_timed_out_4"], stdio[-600:]
+            assert cpython_blocks(stdio, r"re-run\stests?")[-1] == ["test_flaky_3"]
+            assert stdio.startswith("o" + SHARDED_CONSOLE.splitlines()[0])    # regrtest's own text kept
+        return d.addCallback(check)
+
+
+# -- the webhook's signature, as GitHub's webhook docs describe it ------------------------------
+# GitHub signs the body with the secret: X-Hub-Signature-256: sha256=<HMAC-SHA256 hex> (the one
+# GitHub tells receivers to check) and, for older receivers, X-Hub-Signature: sha1=<HMAC-SHA1 hex>.
+
+class FakeRequest:
+    def __init__(self, body: bytes, headers: dict[str, str]):
+        import io
+        self.content = io.BytesIO(body)
+        self.headers = {name.lower().encode(): value.encode() for name, value in headers.items()}
+        self.args = {}
+
+    def getHeader(self, name):
+        return self.headers.get(name.lower() if isinstance(name, bytes) else name.lower().encode())
+
+
+class TestWebhookSignature(unittest.TestCase):
+    SECRET = "s3cret"
+    BODY = json.dumps({"action": "labeled", "number": 42, "label": {"name": "test-with-buildbots"}}).encode()
+
+    def sign(self, algorithm: str, body: bytes = BODY, secret: str = SECRET) -> str:
+        return f"{algorithm}={hmac.new(secret.encode(), body, algorithm).hexdigest()}"
+
+    def payload(self, **signatures):
+        from emscripten_python.steps import LabelGatedGitHubEventHandler
+        handler = LabelGatedGitHubEventHandler(self.SECRET, True)
+        headers = {"Content-Type": "application/json", "X-GitHub-Event": "pull_request"}
+        for name, value in signatures.items():
+            headers[{"sha1": "X-Hub-Signature", "sha256": "X-Hub-Signature-256"}[name]] = value
+        return defer.maybeDeferred(handler._get_payload, FakeRequest(self.BODY, headers))
+
+    @defer.inlineCallbacks
+    def test_both_valid_and_sha256_alone_are_accepted(self):
+        self.assertEqual((yield self.payload(sha1=self.sign("sha1"), sha256=self.sign("sha256")))["number"], 42)
+        self.assertEqual((yield self.payload(sha256=self.sign("sha256")))["number"], 42)
+
+    @defer.inlineCallbacks
+    def test_a_wrong_sha256_is_refused_even_with_a_valid_sha1(self):
+        forged = self.sign("sha256", secret="guess")
+        for signatures in (dict(sha1=self.sign("sha1"), sha256=forged), dict(sha256=forged),
+                           dict(sha256="sha256=zz"), dict(sha256="md5=" + "0" * 32), {}):
+            with self.assertRaises(ValueError, msg=str(signatures)):
+                yield self.payload(**signatures)

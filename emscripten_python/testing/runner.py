@@ -50,6 +50,9 @@ STARTUP_BLAME = 2
 # regrtest must not colour its output (3.14+ does when it thinks it may); the parser copes
 # with colour anyway.
 NO_COLOUR = {"NO_COLOR": "1", "PYTHON_COLORS": "0"}
+# With -q regrtest prints no progress line at all (Logger.display_progress returns at once):
+# no file could be told to have started, passed or crashed.
+QUIET_ARGS = {"-q", "--quiet"}
 
 
 @dataclass
@@ -451,6 +454,9 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
     """Run every selected file to a result; the console log goes to out_dir/logs/<label>.log."""
     if not options.selection:
         raise TestRunError("the test selection is empty")
+    if QUIET_ARGS.intersection(options.regrtest_args):
+        raise TestRunError("regrtest's -q/--quiet prints no per-file progress, so no result could be "
+                           "told apart from a crash; drop it from the regrtest arguments")
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     (out_dir / "junit").mkdir(exist_ok=True)
     state = RunState(Selection(options.selection, lister=lambda names: list_tests(host, names)))

@@ -256,3 +256,16 @@ def test_stderr_spliced_before_every_timestamped_line_keeps_the_rerun(log):
     assert plain.results["test_ep_flaky"].outcome == "flaky"
     assert {n: (r.outcome, r.attempts) for n, r in dirty.results.items()} == \
         {n: (r.outcome, r.attempts) for n, r in plain.results.items()}
+
+
+@pytest.mark.parametrize("quiet", ["-q", "--quiet"])
+def test_quiet_regrtest_is_refused_before_anything_runs(tmp_path, quiet):
+    # Logger.display_progress returns at once under -q: no start line, no verdict line; every
+    # passing file would have come out "regrtest finished without a result", a crash as a
+    # broken interpreter.
+    from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
+    host = HostPython(argv=[str(tmp_path / "never-started")], cwd=tmp_path, env={})
+    with pytest.raises(TestRunError, match="-q"):
+        run_regrtest(host, TestOptions(selection=["test_a"], regrtest_args=["-v", quiet]), tmp_path,
+                     log=lambda message: None)
+    assert not (tmp_path / "logs").exists()

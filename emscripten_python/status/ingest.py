@@ -98,8 +98,36 @@ def _run_values(run: Run, digest: str, overrides: dict) -> dict:
         stages=[{"name": s.name, "status": s.status, "duration": s.duration, "returncode": s.returncode,
                  "log": s.log} for s in run.stages],
         artifacts=[{"path": a.path, "size": a.size, "sha256": a.sha256, "url": a.url} for a in run.artifacts],
-        errors=list(run.errors),
+        errors=list(run.errors), pythoninfo=stored_pythoninfo(run.pythoninfo),
     )
+
+
+PYTHONINFO_KEYS = 500      # per interpreter, as validation.Limits allows
+PYTHONINFO_KEY = 200       # characters of a key
+PYTHONINFO_VALUE = 500     # characters of a value
+
+
+def _plain_text(value, limit: int) -> str:
+    return str(value).replace("\x00", "")[:limit]
+
+
+def stored_pythoninfo(pythoninfo) -> dict | None:
+    """results.json `pythoninfo` as stored: only "build" and "host", each {"status", "log",
+    "info": {str: str}}, at most PYTHONINFO_KEYS keys, keys and values cut (a Run built in
+    Python skips the file validation, so the bounds are applied here too). None when empty."""
+    stored = {}
+    for which in ("build", "host"):
+        section = pythoninfo.get(which) if isinstance(pythoninfo, dict) else None
+        if not isinstance(section, dict):
+            continue
+        info = section.get("info") if isinstance(section.get("info"), dict) else {}
+        stored[which] = {
+            "status": _plain_text(section.get("status") or "unknown", 16),
+            "log": _plain_text(section["log"], 300) if section.get("log") else None,
+            "info": {_plain_text(k, PYTHONINFO_KEY): _plain_text(v, PYTHONINFO_VALUE)
+                     for k, v in list(info.items())[:PYTHONINFO_KEYS]},
+        }
+    return stored or None
 
 
 @dataclass

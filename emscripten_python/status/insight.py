@@ -9,7 +9,7 @@ from functools import cached_property
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from ..results import BAD_FILE_OUTCOMES
 from .models import FileRow, LaneRow, RunRow
@@ -352,9 +352,10 @@ def crashes(session: Session, branch: str | None = None, limit: int = 100, scan:
 
 
 def run_detail(session: Session, run_id: str) -> RunRow | None:
-    """A run with its files and their cases: three queries, however many files it has."""
+    """A run (with its pythoninfo) with its files and their cases: three queries, however
+    many files it has."""
     return session.scalar(select(RunRow).where(RunRow.run_id == run_id)
-                          .options(selectinload(RunRow.files).selectinload(FileRow.cases)))
+                          .options(undefer(RunRow.pythoninfo), selectinload(RunRow.files).selectinload(FileRow.cases)))
 
 
 def branches(session: Session) -> list[str]:

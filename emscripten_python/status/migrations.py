@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from .errors import StatusError
 from .models import Base, FileRow, LaneRow, RunRow, SchemaVersion
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PR_REF = re.compile(r"^refs/pull/(\d+)/")
 
 
@@ -38,7 +38,19 @@ def _v2_pr_builds(conn: Connection) -> None:
                       "FROM runs WHERE pr IS NULL GROUP BY branch, builder"))
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_pr_builds}
+def _add_column(conn: Connection, table: str, column) -> None:
+    """ALTER TABLE … ADD COLUMN for a models.py column (nothing when the table already has it)."""
+    if column.name not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+
+
+def _v3_pythoninfo(conn: Connection) -> None:
+    """runs.pythoninfo (results.json `pythoninfo`, for the run page); NULL for older runs."""
+    _add_column(conn, "runs", RunRow.__table__.c.pythoninfo)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_pr_builds, 3: _v3_pythoninfo}
 
 # Any constant works; it only has to be the same in every process that migrates.
 _PG_LOCK_KEY = 0x656D7079

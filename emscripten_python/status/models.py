@@ -61,6 +61,10 @@ class RunRow(Base):
     stages: Mapped[list] = mapped_column(JSON)           # [{name, status, duration, returncode, log}]
     artifacts: Mapped[list] = mapped_column(JSON)        # [{path, size, sha256, url}]
     errors: Mapped[list] = mapped_column(JSON)
+    # results.json `pythoninfo` ({"build"|"host": {"status", "log", "info": {key: value}}}),
+    # bounded at ingest (ingest.stored_pythoninfo). Deferred: only the run page and api/run
+    # read it, never a list of runs. NULL for runs stored before schema 3.
+    pythoninfo: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     # Read-only relationships for the pages; ingest writes with Core inserts, and deleting a
     # run removes its files and cases through ON DELETE CASCADE.
     files: Mapped[list[FileRow]] = relationship(back_populates="run", order_by="FileRow.id", viewonly=True)

@@ -47,6 +47,7 @@ def run_json(row: RunRow) -> dict:
         "cpython_version": row.cpython_version, "emcc_version": row.emcc_version,
         "node_version": row.node_version, "tests_run": row.tests_run, "files_total": row.files_total,
         "stages": row.stages, "artifacts": row.artifacts, "errors": row.errors,
+        "pythoninfo": row.pythoninfo or {},
         "files": [{"name": f.name, "outcome": f.outcome, "duration": f.duration, "tests_run": f.tests_run,
                    "failures": f.failures, "attempts": f.attempts, "crash": f.crash,
                    "cases": [{"name": c.name, "outcome": c.outcome, "message": c.message,

@@ -15,6 +15,7 @@ from flask import Flask, Response, abort, current_app, g, jsonify, render_templa
 from markupsafe import Markup
 from flask.json.provider import DefaultJSONProvider
 
+from ..pythoninfo_markdown import SHOWN_KEYS
 from . import compare_views, insight, svg
 from .checks import strip_bidi
 from .serialize import flaky_json, health_json, pr_json, run_json
@@ -129,7 +130,7 @@ def _no_bidi(value):
 
 def _filters(app: Flask) -> None:
     app.jinja_env.finalize = _no_bidi
-    app.jinja_env.globals.update(link=_link, svg=svg, insight=insight)
+    app.jinja_env.globals.update(link=_link, svg=svg, insight=insight, pythoninfo_keys=SHOWN_KEYS)
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if isinstance(d, datetime) else "–"
     app.jinja_env.filters["pct"] = lambda x: "–" if x is None else f"{x * 100:.0f}%"

@@ -11,7 +11,9 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 # Run the real CLI, with every logger at DEBUG so PyGithub's and urllib3's request logs are seen.
+# (PyGithub sets its "github" logger to INFO on import: set it back to DEBUG.)
 LAUNCH = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, stream=sys.stderr); "
+          "import github; logging.getLogger('github').setLevel(logging.DEBUG); "
           "from emscripten_python.cli import main; sys.exit(main(sys.argv[1:]))")
 
 

@@ -185,6 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str, headers: dict | None = None) -> None:
         if self.github.echo:
             message += " (request was " + self._echo() + ")"
+            headers = {**(headers or {}), "x-request-echo": self._echo()}
         self._send(status, {"message": message,
                             "documentation_url": "https://docs.github.com/rest"}, headers)
 
@@ -332,6 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if method == "GET":
                     return 200, self._public(item.data), {}
                 if item.data["user"]["login"] != account.login:
+                    gh.journal.entries.append(("FORBIDDEN " + method, "comment", account.login, int(cid), None))
                     raise _Refused(403, "You do not have permission to edit this comment")
                 if method == "PATCH":
                     text = body.get("body")

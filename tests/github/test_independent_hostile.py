@@ -177,6 +177,14 @@ BAD_FILES = {
     "huge": '{"schema_version": 2, "run_id": "a", "created": "2026-01-01T00:00:00", "outcome": "success", '
             '"errors": ["' + "x" * 300000 + '"]}',
     "not an object": '[1, 2, 3]',
+    "nested 20": '{"schema_version": 2, "run_id": "a", "created": "2026-01-01T00:00:00", "outcome": "success", '
+                 '"node": ' + '{"a": ' * 20 + '1' + '}' * 20 + '}',
+    "command in a key": '{"schema_version": 2, "run_id": "a", "created": "2026-01-01T00:00:00", "outcome": "success", '
+                        '"\n::add-mask::x\r::error::y": 1, "tests": {"files": [{"name": "\r::error::z"}]}}',
+    "bool as count": '{"schema_version": 2, "run_id": "a", "created": "2026-01-01T00:00:00", "outcome": "success", '
+                     '"tests": {"files": [{"name": "test_os", "outcome": "passed", "failures": true}]}}',
+    "huge number": '{"schema_version": 2, "run_id": "a", "created": "2026-01-01T00:00:00", "outcome": "success", '
+                   '"tests": {"files": [{"name": "test_os", "outcome": "passed", "duration": 1e400}]}}',
     "comparison as list": '{"schema_version": 2, "run_id": "a", "created": "2026-01-01T00:00:00", "outcome": "success", '
                           '"comparison": [1]}',
 }
@@ -246,3 +254,37 @@ def test_workflow_commands_after_a_carriage_return_are_broken():
     for text in ("x\r::add-mask::EVIL", "x\r\r::set-output name=a::b", "x\r  ##[error]EVIL"):
         for line in re.split(r"\r\n|\r|\n", neutralise_commands(text)):
             assert not line.strip().startswith(("::", "##[")), (text, line)
+
+
+def test_a_comparison_made_by_report_from_hostile_base_and_expectations_is_inert(tmp_path):
+    """`report --github --baseline B --expected E`: the base's branch and the expectations'
+    reasons and issue URLs (a PR can change that file) reach the delta, the check run and the title."""
+    base, head = _base(), _base()
+    base["source"]["branch"] = "3.13 #31337 @evilbot www.evil.example deadbeefcafe1"
+    base["source"]["commit"] = "deadbeefcafe1234"
+    base["run_id"] = "b" * 32
+    for test_file in base["tests"]["files"]:
+        test_file.update(outcome="passed", cases=[]) if test_file["name"] == "test_os" else None
+    head["run_id"] = "c" * 32
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "results.json").write_text(json.dumps(base))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(head))
+    expected = tmp_path / "expected.toml"
+    expected.write_text('[[expected]]\ntests = ["test_compile"]\nreason = "GH-31337 @evilbot :smile: #1 see '
+                        'www.evil.example"\nissue = "https://evil.example/#31337"\n'
+                        '[[expected]]\ntests = ["test_nothing_*"]\nreason = "python/cpython#31337"\n'
+                        'issue = "javascript:alert(1)"\n')
+    with IndependentGitHub(tokens={TOKEN: Account("ep-bot")}, pr_head=SHA) as gh:
+        proc = start_report(out, gh.base_url, TOKEN, "--pr", "7", "--sha", SHA, "--timeout", "1", "--settle", "0.1",
+                            "--throttle", "0", "--details-url", "https://ci.example.org/builds/17",
+                            "--baseline", str(tmp_path / "base"), "--expected", str(expected))
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode in (0, 50), stderr[-2000:]
+        [comment] = gh.live_comments(7)
+        [check] = gh.live_checks(SHA, "wasm32-emscripten node 3.13")
+    assert "Δ" in comment["body"] and "31337" in comment["body"]     # the delta is there
+    trusted = frozenset({"https://ci.example.org/builds/17"})
+    assert scan(comment["body"], trusted) == []
+    assert scan(check["output"]["summary"], trusted) == []

@@ -251,6 +251,7 @@ class RegrtestParser:
         self.error_left = 0
         self.partial = ""                 # an incomplete last line of feed_text (at most MAX_LINE)
         self.dropping = False             # the rest of an over-long line is being skipped
+        self.at_cut = False               # feeding the output's last line, which has no newline
 
     # -- pieces of output --------------------------------------------------------------------
     def feed_text(self, text: str) -> None:
@@ -517,7 +518,9 @@ class RegrtestParser:
         if previous and self._verdict(previous):
             pass                           # 3.12: "[2/3] test_b -- test_a failed (2 failures)"
         elif running:
-            if previous:                   # a suffix that is not a verdict (cut off) is no pass
+            # A suffix that is not a verdict, or a start line cut off where a suffix could
+            # still have followed (the output's unfinished last line), is no pass.
+            if previous or self.at_cut:
                 current.state = "verdict unreadable"
             self._ended(current)           # 3.12 prints no verdict for a file that passed
         self._start(self._resolve(token.group()), index)
@@ -562,6 +565,7 @@ class RegrtestParser:
 
     def close(self) -> RegrtestOutput:
         if self.partial:
+            self.at_cut = True
             self.feed(self.partial)
             self.partial, self.dropping = "", False
         self._close_section()

@@ -140,9 +140,12 @@ def test_old_format_suffix_cut_off_is_no_pass():
     state, _ = _judge(text, ["test_a", "test_b"])
     assert state.results["test_a"].outcome != "passed"
     assert state.results["test_b"].outcome == "crashed"
-    # while no suffix at all does (regrtest says nothing of a file that passed quickly)
-    state, _ = _judge(P + "[1/2] test_a\n" + P + "[2/2] test_b", ["test_a", "test_b"])
+    # while a whole start line with no suffix does (regrtest says nothing of a file that
+    # passed quickly); the same line with no newline yet could still have had a suffix
+    state, _ = _judge(P + "[1/2] test_a\n" + P + "[2/2] test_b\n", ["test_a", "test_b"])
     assert state.results["test_a"].outcome == "passed"
+    state, _ = _judge(P + "[1/2] test_a\n" + P + "[2/2] test_b", ["test_a", "test_b"])
+    assert state.results["test_a"].outcome != "passed"
 
 
 def test_worker_process_crashed_verdict_in_the_rerun_phase():
@@ -269,3 +272,57 @@ def test_quiet_regrtest_is_refused_before_anything_runs(tmp_path, quiet):
         run_regrtest(host, TestOptions(selection=["test_a"], regrtest_args=["-v", quiet]), tmp_path,
                      log=lambda message: None)
     assert not (tmp_path / "logs").exists()
+
+
+def _as_312(text: str) -> str:
+    """A 3.13+ log rewritten the way 3.12's run_tests_sequentially prints it: no verdict line;
+    the previous file's verdict rides on the next start line (`-- test_a failed (…)`) unless it
+    passed quickly, and the last one is printed bare before the summary."""
+    progress = re.compile(r"^(\d+:\d\d:\d\d load avg: [\d.]+ \[ *\d+/\d+(?:/\d+)?\] )(test\w*)(?: (.*))?$")
+    lines, pending = [], None
+    for line in text.split("\n"):
+        found = progress.match(line)
+        if found and found.group(3):
+            pending = None if found.group(3) == "passed" else f"{found.group(2)} {found.group(3)}"
+            continue
+        if found:
+            lines.append(line + (f" -- {pending}" if pending else ""))
+            pending = None
+            continue
+        if line.startswith("== Tests result") and pending:
+            lines += [pending, ""]
+            pending = None
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("log", ["regrtest-3.13.15-emscripten-crash.txt", "regrtest-3.14.10-native-quiet.txt"])
+def test_312_format_cut_anywhere_never_invents_a_pass(log):
+    # In 3.12's format a file that passed quickly gets no verdict: the next file's whole start
+    # line, with no `-- …` suffix, says it passed. A start line cut off before its end could
+    # still have carried `-- test_a failed (…)`. Before, such a cut made test_a `passed`.
+    text = (DATA / log).read_text(errors="replace")
+    names = _names(text.encode())
+    old = _as_312(text)
+    assert " -- " in old and old != text
+    whole, _ = _judge(text, names)
+    assert {n: r.outcome for n, r in _judge(old, names)[0].results.items()} == \
+        {n: r.outcome for n, r in whole.results.items()}
+    raw = old.encode()
+    said, pos, previous = {}, 0, None
+    for line in raw.split(b"\n"):
+        start = re.match(rb"\d+:\d\d:\d\d load avg: [\d.]+ \[ *\d+/\d+(?:/\d+)?\] (test\w*)", line)
+        if start:
+            if previous and b" -- " not in line:
+                said.setdefault(previous, pos + len(line) + 1)
+            suffix = re.search(rb" -- (test\w*) passed", line)
+            if suffix:
+                said.setdefault(suffix.group(1).decode(), pos + suffix.end())
+            previous = start.group(1).decode()
+        pos += len(line) + 1
+    invented = []
+    for cut in _cut_points(raw):
+        state, end = _judge(raw[:cut].decode("utf-8", "replace"), names)
+        invented += [(cut, name) for name, result in state.results.items()
+                     if result.outcome == "passed" and said.get(name, len(raw) + 1) > cut]
+    assert not invented, invented[:10]

@@ -220,6 +220,7 @@ class RunState:
     remaining: list[str] = field(default_factory=list)
     startup_failures: int = 0       # segments in a row in which no file started
     ever_started: bool = False      # some segment of this run started a file: the runtime works
+    blamed_in_row: int = 0          # files blamed for start-up deaths since a file last started
 
     def __post_init__(self) -> None:
         self.remaining = self.remaining or list(self.selection.names)
@@ -230,7 +231,7 @@ class RunState:
         started = bool(output.attempts)
         self._record(report, skip=end.attempt if isinstance(end, DiedIn) else None)
         if started:
-            self.startup_failures, self.ever_started = 0, True
+            self.startup_failures, self.ever_started, self.blamed_in_row = 0, True, 0
         match end:
             case Finished():
                 for name in self.selection.unresolved(self.results):
@@ -278,6 +279,17 @@ class RunState:
                                         "printed anything:\n" + "\n".join(output.tail[-EXCERPT_LINES:])))
                     self.remaining = self.selection.after(name, self.results)
                     message = f"{name}: the runtime died at its start {self.startup_failures} times; recorded as crashed"
+                    self.blamed_in_row += 1
+                    if self.blamed_in_row >= MAX_STARTUP_CRASHES:
+                        # Not one file after another killing it: the interpreter no longer starts.
+                        # The rest did not run; they are not blamed one by one (two starts each).
+                        message += f"; the interpreter no longer starts, {len(self.remaining)} file(s) not run"
+                        for rest in self.remaining:
+                            self.results[rest] = TestFile(
+                                name=rest, outcome="failed",
+                                log_excerpt=f"did not run: the interpreter died at its start for the "
+                                            f"{self.blamed_in_row} files before it in a row (rc {report.returncode})")
+                        self.remaining = []
                     if self.ever_started:
                         self.startup_failures = 0      # the next file gets its own tries
                     return message

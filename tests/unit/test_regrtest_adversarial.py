@@ -326,3 +326,27 @@ def test_312_format_cut_anywhere_never_invents_a_pass(log):
         invented += [(cut, name) for name, result in state.results.items()
                      if result.outcome == "passed" and said.get(name, len(raw) + 1) > cut]
     assert not invented, invented[:10]
+
+
+def test_an_interpreter_that_stops_starting_mid_run_is_not_blamed_on_every_file():
+    # After a crash the runtime never starts again (say the crash left the tree unusable):
+    # before, every remaining file was recorded `crashed`, two node starts each, with no end.
+    from emscripten_python.testing.runner import MAX_STARTUP_CRASHES
+    names = [f"test_{n}" for n in range(8)]
+    state = RunState(Selection(names))
+    first = (P + "[1/8] test_0\n" + P + "[1/8] test_0 passed\n" + P + "[2/8] test_1\n"
+             "RuntimeError: memory access out of bounds\n")
+    starts = 0
+    for text in [first] + ["Aborted(cannot start)\n"] * 40:
+        if not state.remaining:
+            break
+        starts += 1
+        report = SegmentReport(parse_text(text), 1, len(text))
+        state.apply(classify(report), report)
+    outcomes = {name: result.outcome for name, result in state.results.items()}
+    assert outcomes["test_0"] == "passed" and outcomes["test_1"] == "crashed"
+    blamed = [name for name in names[2:] if outcomes[name] == "crashed"]
+    assert len(blamed) == MAX_STARTUP_CRASHES
+    assert all(outcomes[name] == "failed" and "did not run" in state.results[name].log_excerpt
+               for name in names[2 + len(blamed):])
+    assert starts == 1 + 2 * MAX_STARTUP_CRASHES

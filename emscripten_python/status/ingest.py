@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import EmscriptenPythonError, ResultsError
 from ..results import BAD_FILE_OUTCOMES, Run, TestFile
-from ..runtimes import runtime_slug
+from ..runtimes import runtime_label, runtime_slug
 from ..validation import Limits, load_validated
 from .checks import check_row, pr_number
 from .migrations import PR_REF
@@ -99,7 +99,42 @@ def _run_values(run: Run, digest: str, overrides: dict) -> dict:
                  "log": s.log} for s in run.stages],
         artifacts=[{"path": a.path, "size": a.size, "sha256": a.sha256, "url": a.url} for a in run.artifacts],
         errors=list(run.errors), pythoninfo=stored_pythoninfo(run.pythoninfo),
+        runtimes=stored_runtimes(run, counts),
     )
+
+
+def _section_outcome(run: Run, section: dict, files: dict) -> str:
+    """One runtime's own outcome, by the rules of Run.decide_outcome applied to its section."""
+    if run.outcome in ("cancelled", "pending"):
+        return run.outcome
+    if section.get("error"):
+        return "error"
+    if not files["total"]:
+        return run.outcome if run.outcome == "error" else "pending"
+    if any(files[o] for o in BAD_FILE_OUTCOMES):
+        return "failure"
+    return "warnings" if files["flaky"] else "success"
+
+
+def stored_runtimes(run: Run, counts: dict) -> list[dict] | None:
+    """Each runtime's slug (node-20, node-24, chromium), label, outcome and counts, primary
+    first; None for a run whose results name no runtime (one series, as before)."""
+    sections = run.sections
+    if len(sections) == 1 and not isinstance(sections[0].get("runtime"), dict):
+        return None
+    found, seen = [], set()
+    for section, own in zip(sections, counts["by_runtime"]):
+        runtime = section.get("runtime") if isinstance(section.get("runtime"), dict) else {}
+        slug = runtime_slug(runtime)[:40]
+        if slug in seen:     # two sections of one major: the store keys by slug, the first counts
+            continue
+        seen.add(slug)
+        files = own["files"]
+        found.append({"slug": slug, "label": runtime_label(runtime), "outcome": _section_outcome(run, section, files),
+                      "files_total": files["total"], "files_bad": sum(files[o] for o in BAD_FILE_OUTCOMES),
+                      "files_crashed": files["crashed"], "files_flaky": files["flaky"],
+                      "tests_run": own["tests"]["run"]})
+    return found
 
 
 PYTHONINFO_KEYS = 500      # per interpreter, as validation.Limits allows

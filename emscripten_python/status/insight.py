@@ -38,7 +38,7 @@ FLAKY_RULE = (f"A test file is flaky when, within the last {WINDOW} runs of one 
 
 _RUN_COLUMNS = (RunRow.id, RunRow.run_id, RunRow.created, RunRow.outcome, RunRow.duration, RunRow.commit,
                 RunRow.commit_message, RunRow.pr, RunRow.cpython_version, RunRow.files_bad,
-                RunRow.files_crashed, RunRow.files_flaky, RunRow.files_total, RunRow.build_url)
+                RunRow.files_crashed, RunRow.files_flaky, RunRow.files_total, RunRow.build_url, RunRow.runtimes)
 
 
 def utcnow() -> datetime:
@@ -105,10 +105,57 @@ class Health:
         return [(state_of(r.outcome), f"{r.outcome} · {r.created:%Y-%m-%d %H:%M} · {(r.commit or '')[:10]}")
                 for r in reversed(self.finished)]
 
+    @cached_property
+    def by_runtime(self) -> list[RuntimeSeries]:
+        """The lane's history per runtime (node-20, node-24, chromium), from each run's stored
+        runtimes, in the order the newest runs list them; [] while the window holds one
+        runtime only (the lane is then its runtime's series)."""
+        series: dict[str, RuntimeSeries] = {}
+        for run in self.runs:
+            for entry in run.runtimes or ():
+                if not isinstance(entry, dict) or not isinstance(entry.get("slug"), str):
+                    continue
+                found = series.get(entry["slug"])
+                if found is None:
+                    found = series[entry["slug"]] = RuntimeSeries(entry["slug"], str(entry.get("label") or ""))
+                found.entries.append((run, entry))
+        return list(series.values()) if len(series) > 1 else []
+
     @property
     def stable(self) -> bool:
         last = self.finished[:STABLE_LAST]
         return len(last) == STABLE_LAST and all(r.outcome in GREEN for r in last)
+
+
+@dataclass
+class RuntimeSeries:
+    """One runtime of a lane: (run, its stored runtime entry) newest first."""
+    slug: str
+    label: str
+    entries: list = field(default_factory=list)
+
+    @cached_property
+    def finished(self) -> list:
+        return [(run, e) for run, e in self.entries if e.get("outcome") not in NO_VERDICT]
+
+    @property
+    def last(self) -> dict:
+        return self.entries[0][1]
+
+    @property
+    def state(self) -> str:
+        return state_of(self.finished[0][1].get("outcome", "")) if self.finished else "pending"
+
+    @property
+    def pass_rate(self) -> float | None:
+        finished = self.finished
+        return sum(e.get("outcome") in GREEN for _, e in finished) / len(finished) if finished else None
+
+    @property
+    def dots(self) -> list[tuple[str, str]]:
+        """(state, tooltip) per finished run of this runtime, oldest first."""
+        return [(state_of(e.get("outcome", "")), f"{e.get('outcome')} · {run.created:%Y-%m-%d %H:%M} · "
+                 f"{e.get('files_bad', 0)} bad") for run, e in reversed(self.finished)]
 
 
 def rolling_pass_rate(chrono: list, over: int = 10) -> list[tuple[str, float]]:

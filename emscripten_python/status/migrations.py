@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from .errors import StatusError
 from .models import Base, FileRow, LaneRow, RunRow, SchemaVersion
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PR_REF = re.compile(r"^refs/pull/(\d+)/")
 
 
@@ -50,7 +50,13 @@ def _v3_pythoninfo(conn: Connection) -> None:
     _add_column(conn, "runs", RunRow.__table__.c.pythoninfo)
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_pr_builds, 3: _v3_pythoninfo}
+def _v4_runtimes(conn: Connection) -> None:
+    """runs.runtimes (each runtime's outcome and counts); NULL for older runs, which show as
+    one series, as they were stored."""
+    _add_column(conn, "runs", RunRow.__table__.c.runtimes)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_pr_builds, 3: _v3_pythoninfo, 4: _v4_runtimes}
 
 # Any constant works; it only has to be the same in every process that migrates.
 _PG_LOCK_KEY = 0x656D7079

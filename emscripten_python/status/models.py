@@ -61,6 +61,12 @@ class RunRow(Base):
     stages: Mapped[list] = mapped_column(JSON)           # [{name, status, duration, returncode, log}]
     artifacts: Mapped[list] = mapped_column(JSON)        # [{path, size, sha256, url}]
     errors: Mapped[list] = mapped_column(JSON)
+    # One entry per runtime the run was tested under (results.json `tests` + `runtimes`),
+    # primary first: {"slug", "label", "outcome", "files_total", "files_bad", "files_crashed",
+    # "files_flaky", "tests_run"} (ingest.stored_runtimes). A lane's runs carry it, so each
+    # runtime of a builder has its own series (insight.Health.by_runtime). NULL before schema 4
+    # and for a run whose results name no runtime.
+    runtimes: Mapped[list | None] = mapped_column(JSON)
     # results.json `pythoninfo` ({"build"|"host": {"status", "log", "info": {key: value}}}),
     # bounded at ingest (ingest.stored_pythoninfo). Deferred: only the run page and api/run
     # read it, never a list of runs. NULL for runs stored before schema 3.

@@ -15,13 +15,16 @@ def _iso(when: datetime | None) -> str | None:
 def _run_summary(row) -> dict:
     return {"run_id": row.run_id, "created": _iso(row.created), "outcome": row.outcome,
             "duration": row.duration, "commit": row.commit, "pr": row.pr,
-            "files_bad": row.files_bad, "files_crashed": row.files_crashed, "files_flaky": row.files_flaky}
+            "files_bad": row.files_bad, "files_crashed": row.files_crashed, "files_flaky": row.files_flaky,
+            "runtimes": row.runtimes or []}
 
 
 def health_json(h: Health, runs: bool = False) -> dict:
     data = {"branch": h.branch, "builder": h.builder, "state": h.state, "streak": h.streak,
             "last_run": _run_summary(h.last) if h.last else None, "last_green": _iso(h.last_green),
-            "pass_rate": h.pass_rate, "duration_trend": h.duration_trend, "stable": h.stable}
+            "pass_rate": h.pass_rate, "duration_trend": h.duration_trend, "stable": h.stable,
+            "by_runtime": [{"runtime": rt.slug, "label": rt.label, "state": rt.state, "pass_rate": rt.pass_rate,
+                            "last": rt.last} for rt in h.by_runtime]}
     if runs:
         data["runs"] = [_run_summary(r) for r in h.runs]
     return data

@@ -66,27 +66,31 @@ def test_run_without_pythoninfo_has_no_section(store):
     assert client.get(f"/api/run/{run.run_id}.json").get_json()["pythoninfo"] == {}
 
 
-def test_v2_store_gets_the_pythoninfo_column(db_url):
-    """A store of schema 2 (no runs.pythoninfo): opened, it is migrated; its runs still show."""
+def test_v2_store_gets_the_pythoninfo_and_runtimes_columns(db_url):
+    """A store of schema 2 (no runs.pythoninfo, no runs.runtimes): opened, it is migrated
+    (schema 3 and 4); its runs still show."""
     engine = create_engine(db_url)
     with engine.begin() as conn:
         Base.metadata.create_all(conn)
         conn.execute(text("ALTER TABLE runs DROP COLUMN pythoninfo"))
+        conn.execute(text("ALTER TABLE runs DROP COLUMN runtimes"))
         conn.execute(text("INSERT INTO schema_version (version, applied) VALUES (2, '2026-01-01 00:00:00')"))
         conn.execute(text(
             "INSERT INTO runs (run_id, digest, created, ingested, origin, builder, branch, outcome, duration, "
             "files_total, files_bad, files_crashed, files_flaky, tests_run, stages, artifacts, errors) VALUES "
             "('old', 'd', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'buildbot', 'node', 'main', "
             "'success', 1.0, 0, 0, 0, 0, 0, '[]', '[]', '[]')"))
+        conn.execute(text("INSERT INTO lanes (branch, builder, origin) VALUES ('main', 'node', 'buildbot')"))
     engine.dispose()
     store = Store(db_url)
     try:
-        assert "pythoninfo" in {c["name"] for c in inspect(store.engine).get_columns("runs")}
+        assert {"pythoninfo", "runtimes"} <= {c["name"] for c in inspect(store.engine).get_columns("runs")}
         with store.reader() as session:
             assert session.scalar(text("SELECT max(version) FROM schema_version")) == migrations.SCHEMA_VERSION
         client = create_app(store.url).test_client()
         page = client.get("/run/old.html")
         assert page.status_code == 200 and "<h2>pythoninfo</h2>" not in page.get_data(as_text=True)
+        assert client.get("/index.html").status_code == 200 and client.get("/branch/main.html").status_code == 200
         run = make_run(branch="main", builder="node", hours=5)
         run.pythoninfo = {"host": {"status": "succeeded", "log": None, "info": {"sys.version": "3.13.15"}}}
         ingest(store, run)

@@ -17,8 +17,8 @@ LAUNCH = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, stream=
           "from emscripten_python.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
-def start_report(out: Path, base_url: str, token: str, *args: str) -> subprocess.Popen:
-    env = {"PATH": "/usr/bin:/bin", "GITHUB_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+def start_report(out: Path, base_url: str, token: str, *args: str, env: dict | None = None) -> subprocess.Popen:
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_TOKEN": token, "PYTHONUNBUFFERED": "1", **(env or {})}
     command = [sys.executable, "-c", LAUNCH, "report", "--out", str(out), "--github", "--repo", "python/cpython",
                "--base-url", base_url, *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

@@ -5,7 +5,8 @@ end to end with real PyGithub in separate processes.
 What it serves (docs.github.com/rest, "Issue comments", "Check runs", "Commit statuses",
 "Users", "Apps", "Pagination", "Rate limits"):
 
-- ``GET /user``, ``GET /app``; ``GET /repos/O/R``, ``/issues/N``, ``/pulls/N``, ``/commits/REF``
+- ``GET /user``, ``GET /app`` and ``POST /app/installations/N/access_tokens`` (with the App's
+  RS256 JWT, which is good for nothing else); ``GET /repos/O/R``, ``/issues/N``, ``/pulls/N``, ``/commits/REF``
 - issue comments: list (``per_page`` up to 100, ``page``, ``Link`` header with ``next``/``last``),
   create (201), get, edit (PATCH), delete (204); each has ``user.login``/``user.type``
 - check runs: create (201), get, update (PATCH; ``output.annotations`` at most 50 a request,
@@ -21,7 +22,7 @@ Faults, chosen per request by ``faults(method, path) -> str | None``:
 ``retry-after``), ``429``, ``reset`` (the connection is reset before the request is applied),
 ``lost`` (applied, then the connection is reset: the answer is lost), ``hang`` (applied, then
 no answer for ``hang`` seconds, longer than the client's timeout), ``hang-late`` (no answer for
-``hang`` seconds, then applied). Lists lag: an object shows in list answers only ``lag`` seconds
+``hang`` seconds, then applied), ``slow`` (applied and answered after 0.2-0.8 s). Lists lag: an object shows in list answers only ``lag`` seconds
 after it was created (random per object, up to ``max_lag``), and a deleted one lingers as long.
 ``echo``: error answers quote the caller's credentials, plain, URL-encoded and base64, as a
 careless proxy would.
@@ -32,6 +33,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import socket
 import struct
 import threading
@@ -73,8 +75,11 @@ class Journal:
 
 class IndependentGitHub:
     def __init__(self, *, tokens: dict[str, Account], repo: str = "python/cpython", pr_head: str = "",
-                 seed: int = 0, max_lag: float = 0.0, hang: float = 2.0, app_slug: str = "ep-app") -> None:
+                 seed: int = 0, max_lag: float = 0.0, hang: float = 2.0, app_slug: str = "ep-app",
+                 app_id: str = "", app_public_key=None) -> None:
         self.tokens, self.repo, self.pr_head = tokens, repo, pr_head
+        self.app_id, self.app_public_key = app_id, app_public_key
+        self.minted: list[str] = []       # installation tokens handed out
         self.rng = random.Random(seed)
         self.max_lag, self.hang, self.app_slug = max_lag, hang, app_slug
         self.lock = threading.RLock()
@@ -164,8 +169,22 @@ class _Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() in ("token", "bearer"):
-            return self.github.tokens.get(value.strip())
+            value = value.strip()
+            if value.count(".") == 2 and self.github.app_public_key:
+                return self._app_jwt(value)
+            return self.github.tokens.get(value)
         return None
+
+    def _app_jwt(self, value: str) -> Account | None:
+        """A GitHub App's JWT (RS256, iss = the App id): only for /app endpoints."""
+        import jwt
+
+        try:
+            claims = jwt.decode(value, self.github.app_public_key, algorithms=["RS256"],
+                                options={"verify_aud": False})
+        except jwt.PyJWTError:
+            return None
+        return Account("app-jwt", "App") if str(claims.get("iss")) == self.github.app_id else None
 
     def _send(self, status: int, payload=None, headers: dict | None = None) -> None:
         body = b"" if payload is None else json.dumps(payload).encode()
@@ -260,6 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "hang-late":
             time.sleep(gh.hang)
+        if fault == "slow":      # slow, but within the client's timeout: the answer arrives
+            time.sleep(gh.rng.uniform(0.2, 0.8))
         if body is None:
             self._error(400, "Problems parsing JSON")
             return
@@ -281,6 +302,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict, body: dict, account: Account):
         gh = self.github
         base = f"/repos/{gh.repo}"
+        if (account.type == "App") != path.startswith("/app"):
+            raise _Refused(401, "A JSON web token could not be decoded" if account.type != "App" else "Bad credentials")
+        if method == "POST" and re.fullmatch(r"/app/installations/\d+/access_tokens", path):
+            token = "ghs_" + "".join(gh.rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+                                     for _ in range(36))
+            with gh.lock:
+                gh.tokens[token] = Account(f"{gh.app_slug}[bot]", "Bot", 77)
+                gh.minted.append(token)
+            return 201, {"token": token, "expires_at": "2099-01-01T00:00:00Z", "permissions": {}}, {}
         if path == "/user" and method == "GET":
             if account.type == "Bot":
                 raise _Refused(403, "Resource not accessible by integration")

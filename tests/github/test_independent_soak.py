@@ -45,7 +45,7 @@ SETTLE = 2.6          # longer than a hung write takes to land
 RATE = float(os.environ.get("EP_INDEPENDENT_FAULT_RATE", "0.07"))      # per request
 WRITE_BIAS = 2.5      # writes fail more often: lost answers and late writes are the hard cases
 MAX_LAG = float(os.environ.get("EP_INDEPENDENT_LAG", "1.0"))     # seconds lists lag behind
-FAULTS = ("503", "502", "secondary", "429", "reset", "lost", "hang", "hang-late")
+FAULTS = ("503", "502", "secondary", "429", "reset", "lost", "hang", "hang-late", "slow", "slow")
 
 
 def spoof(order: int, created: str = "29991231T235959Z", run: str = "f" * 32) -> str:
@@ -172,3 +172,37 @@ def _failing(runs, key) -> int:
     data = json.loads((out / "results.json").read_text())
     test_os = next(f for f in data["tests"]["files"] if f["name"] == "test_os")
     return len(test_os["cases"])
+
+
+def test_a_github_app_reports_as_its_bot_and_its_tokens_never_show(tmp_path, example):
+    """--app-id: GET /app names the bot (SLUG[bot]); the installation token GitHub mints and
+    the private key are secrets too. The server echoes credentials on every error."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    rng = random.Random(3)
+    with IndependentGitHub(tokens={FOREIGN_TOKEN: MALLORY}, app_id="4242", app_public_key=key.public_key(),
+                           app_slug="ep-app", pr_head=SHA, max_lag=0.5) as gh:
+        gh.echo = True
+        gh.add_comment(PR, MALLORY, spoof(10 ** 9))
+        for round_number in range(2):
+            gh.faults = _faults(rng, rate=0.15)
+            out = dump(tmp_path / f"app{round_number}", make_run(example, run_id=f"{round_number}" * 32,
+                                                               created="2026-03-01T00:00:00+00:00"))
+            proc = start_report(out, gh.base_url, "unused", "--pr", str(PR), "--sha", SHA, "--name", NAME,
+                                "--order", str(round_number + 1), "--app-id", "4242", "--installation-id", "99",
+                                "--timeout", "1", "--backoff", "0.05", "--throttle", "0", "--attempts", "8",
+                                "--settle", "0.5", env={"GITHUB_APP_PRIVATE_KEY": pem})
+            stdout, stderr = proc.communicate(timeout=240)
+            assert proc.returncode == 0, stderr[-3000:]
+            output = stdout + stderr + (out / "github-report.json").read_text()
+            for secret in gh.minted:
+                assert leaks(output, secret) == [], secret
+            assert not any(line in output for line in pem.splitlines()[1:-1])
+        [comment] = [c for c in gh.live_comments(PR) if MARKER.match(c["body"]) and c["user"]["type"] == "Bot"]
+        assert comment["user"]["login"] == "ep-app[bot]" and "run=" + "1" * 32 in comment["body"]
+        assert gh.live_comments(PR)[0]["user"]["login"] == MALLORY.login      # the spoof is left alone
+        assert gh.minted

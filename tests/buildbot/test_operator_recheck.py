@@ -201,3 +201,53 @@ class TestWebhookSignature(unittest.TestCase):
                            dict(sha256="sha256=zz"), dict(sha256="md5=" + "0" * 32), {}):
             with self.assertRaises(ValueError, msg=str(signatures)):
                 yield self.payload(**signatures)
+
+
+# -- every documented exit code, as a build step's result --------------------------------------
+
+def documented_exit_codes() -> list[int]:
+    import re
+    text = (Path(__file__).parents[2] / "docs" / "cli.rst").read_text()
+    table = text[text.index("\nExit codes\n"):]
+    return [int(code) for code in re.findall(r"^   \* - (\d+)$", table, re.M)]
+
+
+def test_every_error_class_has_a_documented_exit_code():
+    from emscripten_python import artifacts, errors
+    codes = {cls.exit_code for module in (errors, artifacts) for cls in vars(module).values()
+             if isinstance(cls, type) and isinstance(getattr(cls, "exit_code", None), int)}
+    assert codes <= set(documented_exit_codes()), codes - set(documented_exit_codes())
+
+
+class TestExitCodesAsResults(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    """docs/buildbot.rst: 0 SUCCESS, 130 CANCELLED, anything else FAILURE (never EXCEPTION)."""
+
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step()
+
+    def test_each_documented_code(self):
+        from buildbot.process.results import CANCELLED, SUCCESS
+        from emscripten_python.steps.command import DECODE_RC
+        from buildbot.process.remotecommand import RemoteCommand
+
+        codes = documented_exit_codes()
+        assert {0, 1, 2, 20, 30, 130} <= set(codes)
+        for code in codes:
+            command = RemoteCommand("shell", {}, decodeRC=DECODE_RC)
+            command.rc = code
+            expected = SUCCESS if code == 0 else CANCELLED if code == 130 else FAILURE
+            self.assertEqual(command.results(), expected, code)
+
+    def test_a_build_stage_exiting_130_unstopped_is_cancelled(self):
+        """130 without a Stop (the CLI got SIGTERM/SIGINT from elsewhere): documented CANCELLED."""
+        from buildbot.process.results import CANCELLED
+        from emscripten_python.steps import EmscriptenBuildStage
+        from test_steps import SILENCE, CliShell
+
+        self.setup_step(EmscriptenBuildStage("make-host"))
+        self.expect_commands(CliShell(workdir="build", command=[
+            "emscripten-python", "build", "--source", ".", "--out", "../emscripten-python-out", "--stream",
+            "--only", "make-host", *SILENCE], timeout=1200, max_time=10800).exit(130))
+        self.expect_outcome(result=CANCELLED)
+        return self.run_step()

@@ -102,17 +102,21 @@ def failing_files(runs) -> dict[int, list[str]]:
     return found
 
 
-CRASH_SCAN = 5000         # newest crashed or timed-out files read to group crashes
+CRASH_SCAN = 5000         # at most this many crashed or timed-out files of those runs
 
 
-def crash_groups(branch: str | None = None) -> list[dict]:
+def crash_groups(branch: str | None = None, runs: int | None = None) -> list[dict]:
     """Crashes grouped by signature (compare.crash_signature: the error line, numbers and
-    addresses blurred), most frequent first: count, files, first and last seen."""
+    addresses blurred), most frequent first: count, files, first and last seen; over the
+    crashed and timed-out files of the newest `runs` (insight.CRASH_RUNS) runs of `branch`
+    (or of the store), at most CRASH_SCAN of them. Bounded by runs, not by every crash the
+    store (or the branch) ever had: the runs by ix_runs_created, their crashed files by
+    ix_test_files_run_outcome, never a join over all crashes sorted by date."""
     query = (select(FileRow.name, FileRow.outcome, FileRow.crash, FileRow.log_excerpt, RunRow.run_id,
                     RunRow.created, RunRow.branch, RunRow.builder)
-             .join(RunRow, FileRow.run_pk == RunRow.id).where(FileRow.outcome.in_(("crashed", "timed-out"))))
-    if branch is not None:
-        query = query.where(RunRow.branch == branch)
+             .join(RunRow, FileRow.run_pk == RunRow.id)
+             .where(FileRow.outcome.in_(("crashed", "timed-out")),
+                    FileRow.run_pk.in_(insight.recent_runs(branch, runs or insight.CRASH_RUNS))))
     groups: dict[str, dict] = {}
     for row in g.session.execute(query.order_by(RunRow.created.desc()).limit(CRASH_SCAN)):
         signature = ("timed out" if row.outcome == "timed-out"

@@ -385,16 +385,22 @@ def crash_summary(text: str | None) -> str:
 CRASH_RUNS = 2_000   # the crash lists look at the newest runs (of the branch), not at every run
 
 
-def crashes(session: Session, branch: str | None = None, limit: int = 100, scan: int = CRASH_RUNS) -> list:
-    """Newest crashed test files (the runtime died inside them: their own category, with the
-    error) among the newest `scan` runs: bounded however many runs or crashes the store holds."""
+def recent_runs(branch: str | None = None, scan: int = CRASH_RUNS):
+    """The pks of the newest `scan` runs (of `branch`: its branch and PR builds), as a
+    subquery: what the crash lists look at (a backward walk of ix_runs_created)."""
     recent = select(RunRow.id).order_by(RunRow.created.desc()).limit(scan)
     if branch is not None:
         recent = recent.where(RunRow.branch == branch)
+    return recent.scalar_subquery()
+
+
+def crashes(session: Session, branch: str | None = None, limit: int = 100, scan: int = CRASH_RUNS) -> list:
+    """Newest crashed test files (the runtime died inside them: their own category, with the
+    error) among the newest `scan` runs: bounded however many runs or crashes the store holds."""
     query = (select(FileRow.name, FileRow.crash, RunRow.run_id, RunRow.branch, RunRow.builder, RunRow.created,
                     RunRow.pr)
              .join(RunRow, FileRow.run_pk == RunRow.id)
-             .where(FileRow.outcome == "crashed", FileRow.run_pk.in_(recent.scalar_subquery())))
+             .where(FileRow.outcome == "crashed", FileRow.run_pk.in_(recent_runs(branch, scan))))
     return session.execute(query.order_by(RunRow.created.desc()).limit(limit)).all()
 
 

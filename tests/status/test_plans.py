@@ -85,6 +85,18 @@ def test_hot_queries_use_the_indexes(hot_statements):
     assert any("ix_runs_grid" in plan for plan in lane_plans), "\n\n".join(lane_plans)
     if dialect == "sqlite":   # SQLite: every lane's window by the grid index, in its order (no sort step)
         assert all("ix_runs_grid" in plan and "TEMP B-TREE" not in plan for plan in lane_plans), lane_plans
+    # The crash lists and crash groups (branch and crashes pages): the newest runs by
+    # ix_runs_created, then their crashed files by an index seek on run and outcome (either
+    # file index serves it); never a walk of every crash of the store sorted by date.
+    crash_plans = [plan for statement, plan in plans if "test_files.crash" in statement and "JOIN runs" in statement]
+    assert len(crash_plans) >= 4, crash_plans   # list and groups, on the branch and crashes pages
+    for plan in crash_plans:
+        assert "ix_runs_created" in plan, plan
+        assert "ix_test_files_run_outcome" in plan or "ix_test_files_outcome_run" in plan, plan
+        if dialect == "sqlite":
+            assert "run_pk=?" in plan, plan
+        else:
+            assert "run_pk = " in plan, plan
     recent_prs = [plan for statement, plan in plans if "runs.pr IS NOT NULL ORDER BY runs.created DESC" in statement]
     assert recent_prs and all("ix_runs_pr_created" in plan for plan in recent_prs), recent_prs
     # PostgreSQL picks per lane by cost: the grid index for a small lane, a backward walk of

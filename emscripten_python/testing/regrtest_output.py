@@ -96,6 +96,7 @@ LIST_TO_OUTCOME = {
     "altered the execution environment (env changed)": "env-changed",
     "did not run": "failed",
 }
+UNREADABLE = "verdict unreadable"   # a file ended, but its verdict was cut off or lost: not a pass
 GOOD = frozenset({"passed", "skipped", "resource-denied", "no-tests"})
 
 
@@ -252,6 +253,7 @@ class RegrtestParser:
         self.partial = ""                 # an incomplete last line of feed_text (at most MAX_LINE)
         self.dropping = False             # the rest of an over-long line is being skipped
         self.at_cut = False               # feeding the output's last line, which has no newline
+        self.verdict_lines = False        # regrtest prints a verdict line per file (3.13+)
 
     # -- pieces of output --------------------------------------------------------------------
     def feed_text(self, text: str) -> None:
@@ -504,6 +506,7 @@ class RegrtestParser:
         self.mode = Mode.RUN
         # 3.13+ repeats the progress prefix with the verdict: "[1/9] test_math passed in 42.6 sec"
         if self._verdict(rest, progress=True):
+            self.verdict_lines = True
             return
         head, _, previous = rest.partition(" -- ")
         token = NAME.match(head)
@@ -519,9 +522,10 @@ class RegrtestParser:
             pass                           # 3.12: "[2/3] test_b -- test_a failed (2 failures)"
         elif running:
             # A suffix that is not a verdict, or a start line cut off where a suffix could
-            # still have followed (the output's unfinished last line), is no pass.
-            if previous or self.at_cut:
-                current.state = "verdict unreadable"
+            # still have followed (the output's unfinished last line), is no pass; nor is a
+            # missing verdict line when regrtest prints one for every file (3.13+): it was lost.
+            if previous or self.at_cut or self.verdict_lines:
+                current.state = UNREADABLE
             self._ended(current)           # 3.12 prints no verdict for a file that passed
         self._start(self._resolve(token.group()), index)
 
@@ -588,7 +592,8 @@ class RegrtestParser:
 def file_outcome(attempts: list[FileAttempt], listed: str | None = None) -> str:
     """A file's outcome from its attempts' own verdicts (`listed`: what regrtest's summary
     lists say, used only when no verdict was printed). Passing when re-run is `flaky`."""
-    last = attempts[-1].outcome() or listed or "passed"
+    unread = attempts[-1].state == UNREADABLE      # regrtest's summary lists know better
+    last = (listed if unread else None) or attempts[-1].outcome() or listed or "passed"
     if len(attempts) > 1 and last == "passed":
         return "flaky"
     return last

@@ -350,3 +350,21 @@ def test_an_interpreter_that_stops_starting_mid_run_is_not_blamed_on_every_file(
     assert all(outcomes[name] == "failed" and "did not run" in state.results[name].log_excerpt
                for name in names[2 + len(blamed):])
     assert starts == 1 + 2 * MAX_STARTUP_CRASHES
+
+
+def test_a_verdict_line_lost_in_an_overlong_line_is_no_pass_when_regrtest_prints_verdict_lines():
+    # A test writes 70 KB with no newline; regrtest's "[1/3/1] test_b failed (1 failure)" is
+    # glued to its end, beyond the 64 KiB a line is looked at. 3.13+ prints a verdict line for
+    # every file, so a file without one when the next starts lost it: before, test_b was `passed`.
+    text = (P + "[1/3] test_a\n" + P + "[1/3] test_a passed\n" + P + "[2/3] test_b\n" + "x" * 70_000
+            + P + "[2/3/1] test_b failed (1 failure)\n" + P + "[3/3/1] test_c\n")
+    died = text + "RuntimeError: memory access out of bounds\n"
+    state, _ = _judge(died, ["test_a", "test_b", "test_c"])
+    assert {n: r.outcome for n, r in state.results.items()} == {
+        "test_a": "passed", "test_b": "failed", "test_c": "crashed"}
+    # when the summary comes, its lists say what the lost verdict was
+    finished = (text + P + "[3/3/1] test_c passed\n\n== Tests result: FAILURE ==\n\n2 tests skipped:\n"
+                "    test_b test_x\n\n1 test OK.\n\nResult: SUCCESS\n")
+    state, _ = _judge(finished, ["test_a", "test_b", "test_c"])
+    assert {n: r.outcome for n, r in state.results.items()} == {
+        "test_a": "passed", "test_b": "skipped", "test_c": "passed"}

@@ -133,11 +133,12 @@ class OrderKey:
         return cls(int(match["order"]), _parse_time(match["created"]), match["run"]) if match else None
 
     def status_tag(self) -> str:
-        """The key in a status description (140 characters in all): the run id shortened."""
-        return f"[r{self.order}.{self.created.strftime('%Y%m%d%H%M%S')}.{self.run_id[:8]}]"
+        """The key in a status description (140 characters in all): the run id shortened to 8
+        letters and digits (a run id may hold . _ -, which the tag's pattern must not see)."""
+        return f"[r{self.order}.{self.created.strftime('%Y%m%d%H%M%S')}.{self.short().run_id}]"
 
     def short(self) -> "OrderKey":
-        return OrderKey(self.order, self.created, self.run_id[:8])
+        return OrderKey(self.order, self.created, re.sub(r"[^A-Za-z0-9]", "", self.run_id)[:8] or "0")
 
     @classmethod
     def from_status(cls, description: str | None) -> "OrderKey | None":

@@ -206,3 +206,21 @@ def test_a_github_app_reports_as_its_bot_and_its_tokens_never_show(tmp_path, exa
         assert comment["user"]["login"] == "ep-app[bot]" and "run=" + "1" * 32 in comment["body"]
         assert gh.live_comments(PR)[0]["user"]["login"] == MALLORY.login      # the spoof is left alone
         assert gh.minted
+
+
+def test_run_ids_with_punctuation_are_still_ordered_in_statuses(tmp_path, example):
+    """results.json allows run ids like ``run-2026.1``; the status description keeps 8 characters
+    of it, and an older run must still recognise the newer run's status and leave it on top."""
+    with IndependentGitHub(tokens={TOKEN: BOT}, pr_head=SHA) as gh:
+        codes = {}
+        for order, run_id in ((2, "new-run.2026"), (1, "old-run.2025")):
+            out = dump(tmp_path / run_id, make_run(example, run_id=run_id, created="2026-03-01T00:00:00+00:00"))
+            proc = start_report(out, gh.base_url, TOKEN, "--pr", str(PR), "--sha", SHA, "--name", NAME,
+                                "--order", str(order), "--timeout", "1", "--throttle", "0", "--settle", "0.2")
+            stdout, stderr = proc.communicate(timeout=120)
+            codes[run_id] = (proc.returncode, json.loads((out / "github-report.json").read_text()))
+        shown = OrderKey.from_status(gh.newest_status(SHA, NAME)["description"])
+        assert shown is not None and shown.order == 2, gh.newest_status(SHA, NAME)["description"]
+        assert len(gh.statuses[SHA]) == 1
+        older = {p["part"]: p["action"] for p in codes["old-run.2025"][1]["parts"]}
+        assert older == {"comment": "superseded", "check": "superseded", "status": "superseded"}, codes

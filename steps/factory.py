@@ -9,8 +9,9 @@ from buildbot.steps.source.github import GitHub
 from ..source import Era
 from .command import CLI, CHECKOUT, OUT, RESULTS
 from .regrtest import EmscriptenTest
-from .stages import (BUNDLE_PROPERTY, HOUR, MINUTE, EmscriptenBuildStage, EmscriptenBundle, EmscriptenClean,
-                     EmscriptenDriverClean, EmscriptenPythonInfo, EmscriptenToolchain)
+from .stages import (BUNDLE_PROPERTY, HOUR, MINUTE, TOOLCHAIN_STARTED_PROPERTY, EmscriptenBuildStage,
+                     EmscriptenBundle, EmscriptenClean, EmscriptenDriverClean, EmscriptenPythonInfo,
+                     EmscriptenToolchain)
 from .upload import EmscriptenUpload
 
 CPYTHON_REPO = "https://github.com/python/cpython.git"
@@ -162,14 +163,15 @@ class EmscriptenFactory(BuildFactory):
         self.addStep(EmscriptenBundle(cli=cli, timeout=scaled(20 * MINUTE)))
         # Property defaults: the uploads' renderables are rendered before doStepIf is asked, and a
         # build that stopped before `bundle` has no such property (it would end EXCEPTION).
-        uploads = [("results", RESULTS, None), ("junit", f"{OUT}/junit.xml", _has_property("emscripten_outcome")),
+        uploads = [("results", RESULTS, _has_property(TOOLCHAIN_STARTED_PROPERTY)),
+                   ("junit", f"{OUT}/junit.xml", _has_property("emscripten_outcome")),
                    ("summary", f"{OUT}/summary.md", _has_property("emscripten_outcome")),
                    ("bundle", Property(BUNDLE_PROPERTY, default=""), _has_property(BUNDLE_PROPERTY))]
         for kind, source_path, condition in uploads:
             self.addStep(EmscriptenUpload(kind, source_path, upload_dir=upload_dir, base_url=upload_url,
-                                          workdir=CHECKOUT, doStepIf=condition or True,
-                                          # results.json is missing only when the toolchain step
-                                          # never ran; that step already says why.
-                                          warnOnFailure=condition is not None))
+                                          workdir=CHECKOUT, doStepIf=condition,
+                                          # results.json is missing only when the toolchain's CLI
+                                          # did not start; that step already says why.
+                                          warnOnFailure=kind != "results"))
         self.addStep(EmscriptenDriverClean(timeout=scaled(20 * MINUTE)))
         self.addStep(EmscriptenClean())

@@ -18,6 +18,8 @@ def silence_timeout(step_timeout: float) -> int:
     """A minute under the step's no-output timeout (half of it, for a very short one)."""
     return int(step_timeout - MINUTE if step_timeout > 2 * MINUTE else step_timeout / 2)
 BUNDLE_PROPERTY = "emscripten_bundle"
+# Set as the toolchain step starts: from then on the CLI writes results.json (even when stopped).
+TOOLCHAIN_STARTED_PROPERTY = "emscripten_toolchain_started"
 
 
 class EmscriptenToolchain(CliStep):
@@ -42,6 +44,7 @@ class EmscriptenToolchain(CliStep):
         super().__init__(args=args, **kwargs)
 
     async def run(self):
+        self.setProperty(TOOLCHAIN_STARTED_PROPERTY, True, type(self).__name__)
         result = await super().run()
         run, _ = await self.read_results()
         if run is not None:

@@ -251,3 +251,24 @@ class TestExitCodesAsResults(TestBuildStepMixin, TestReactorMixin, unittest.Test
             "--only", "make-host", *SILENCE], timeout=1200, max_time=10800).exit(130))
         self.expect_outcome(result=CANCELLED)
         return self.run_step()
+
+
+def test_results_upload_is_skipped_when_the_toolchain_never_ran():
+    """A failed or stopped clone: no results.json can exist, so upload-results is skipped rather than
+    a red "uploading results.json (failure)" step in a WARNINGS/CANCELLED build; once the toolchain
+    step has started (even if stopped: its CLI writes a cancelled results.json) it runs."""
+    from emscripten_python.steps import EmscriptenFactory
+    from test_factory import built
+
+    steps = {step.name: step for step in built(EmscriptenFactory())}
+
+    class Step:
+        def __init__(self, **properties):
+            self.properties = properties
+
+        def getProperty(self, name, default=None):
+            return self.properties.get(name, default)
+
+    condition = steps["upload-results"].doStepIf
+    assert callable(condition) and not condition(Step())
+    assert condition(Step(emscripten_toolchain_started=True))

@@ -43,6 +43,9 @@ CRASH_AFTER = 12              # lines kept after a crash's error line
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 PROGRESS = re.compile(r"\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[ *(\d+)/\d+(?:/\d+)?\] ")
+# The same inside a line (stderr spliced before it): never starting inside a run of digits,
+# so a long one is tried once, not once per digit.
+PROGRESS_INSIDE = re.compile(r"(?<!\d)" + PROGRESS.pattern)
 NAME = re.compile(r"test[\w.]*")
 VERDICT = re.compile(
     r"(?P<name>test[\w.]*) (?P<state>skipped \(resource denied\)|failed \(env changed\)|passed|failed|"
@@ -68,7 +71,7 @@ LIST_HEADER = re.compile(
     r"tests? skipped \(resource denied\)|tests? run no tests|re-run tests?|tests? omitted|"
     r"tests? altered the execution environment(?: \(env changed\))?|tests? did not run)[:.]"
 )
-RERUN_HEADER = re.compile(r"(?:\d+:\d\d:\d\d (?:load avg: [\d.]+ )?)?Re-running (?:\d+ )?failed tests? in verbose mode")
+RERUN_HEADER = re.compile(r"Re-running (?:\d+ )?failed tests? in verbose mode")
 COUNT = re.compile(r"(\d+) (error|failure)s?")
 FIELD = re.compile(r"(\w+)=([\d,]+)")
 # A JS/wasm runtime's death, or CPython's own; the LAST such line in a file is its crash.
@@ -414,7 +417,7 @@ class RegrtestParser:
             self.error_block.append(line[:2048])
         first = line[:1]
         if first.isdigit() or "] test" in line:
-            progress = PROGRESS.match(line) if first.isdigit() else PROGRESS.search(line)
+            progress = PROGRESS.match(line) if first.isdigit() else PROGRESS_INSIDE.search(line)
             if progress:
                 self._progress(line[progress.end():].strip(), int(progress.group(1)))
                 return

@@ -184,7 +184,13 @@ def test_parsing_a_long_space_run_is_linear(tmp_path):
             "spaces = ' ' * 2_000_000\n"
             "out = parse_lines(['0:00:00 [1/2] test_a' + spaces + 'x', 'test_a (t.T.test_a) ...' + spaces + 'x',"
             " '0:00:00 [2/2] test_b', 'FAILED (failures=1' + spaces + 'x', 'Tests result: SUCCESS' + spaces + 'x'])\n"
-            "print(len(out.attempts))\n")
+            "print(len(out.attempts))\n"
+            # Lines aimed at the patterns tried inside a line: a run of digits before "] test"
+            # (the progress pattern searched after spliced stderr tried it once per digit: 8 s a
+            # line) and before "Re-running", "... " runs before ")!" (faulthandler's Timeout).
+            "n = 64 * 1024 - 16\n"
+            "parse_lines(['0:00:00 [1/1] test_a'] + ['x' + '1' * n + '] test_a', '1' * n + ' Re-running',"
+            " '... ' * (n // 4) + ')!', 'x' + '0:00:00 load avg: 1' * (n // 20) + '] test_a'] * 20)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr

@@ -11,16 +11,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import EmscriptenPythonError
+from .errors import BundleError
 from .results import Artifact
 
 MANIFEST = "MANIFEST.json"
-
-
-class BundleError(EmscriptenPythonError):
-    """`test --from-bundle`: the bundle is unreadable, fails its sha256 manifest, or lacks a layout."""
-
-    exit_code = 41
 
 
 def sha256_of(path: Path) -> str:

@@ -85,6 +85,12 @@ class ResultsError(EmscriptenPythonError):
     exit_code = 40
 
 
+class BundleError(EmscriptenPythonError):
+    """`test --from-bundle`: the bundle is unreadable, fails its sha256 manifest, or lacks a layout."""
+
+    exit_code = 41
+
+
 class ReportDeliveryError(EmscriptenPythonError):
     """GitHub did not take (part of) the report; results stay on disk to re-send."""
 

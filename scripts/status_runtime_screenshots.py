@@ -2,7 +2,7 @@
 
 A small SQLite store (three lanes, 16 runs each; one builder tests node 20, node 24 and
 chromium, node 24 breaks, chromium crashes twice), served by waitress, shot with Debian's
-chromium through Playwright: `python benchmarks/status_runtime_screenshots.py docs/_static`.
+chromium through Playwright: `python scripts/status_runtime_screenshots.py docs/_static`.
 """
 import sys, threading, tempfile
 from pathlib import Path

@@ -21,13 +21,15 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import ResultsError
 from .results import CASE_OUTCOMES, FILE_OUTCOMES, Run
 
 SCHEMA_VERSIONS = (1, 2)
+# A run's `created` year: four digits, as the report's ordering key writes it (YYYYMMDD...).
+MIN_YEAR, MAX_YEAR = 1970, 9998
 # Run outcomes; `cancelled` exists from schema 2 on (a v1 file never has it).
 RUN_OUTCOMES = ("pending", "success", "failure", "warnings", "error", "cancelled")
 
@@ -165,9 +167,14 @@ class _Checker:
         self.string("run_id", data.get("run_id"), limit=64, pattern=SAFE_ID)
         if self.string("created", data.get("created"), limit=64):
             try:
-                datetime.fromisoformat(data["created"])
-            except ValueError:
+                created = datetime.fromisoformat(data["created"])
+                # in UTC, where the reporters compare it; the ends of the calendar overflow
+                year = (created.astimezone(timezone.utc) if created.tzinfo else created).year
+            except (ValueError, OverflowError):
                 self.problem("created", f"{_show(data['created'])} is not an ISO 8601 time")
+            else:
+                if not MIN_YEAR <= year <= MAX_YEAR:
+                    self.problem("created", f"{_show(data['created'])} is not between {MIN_YEAR} and {MAX_YEAR}")
         outcomes = RUN_OUTCOMES if version != 1 else tuple(o for o in RUN_OUTCOMES if o != "cancelled")
         self.string("outcome", data.get("outcome"), limit=32, choices=outcomes)
         origin = self.obj("origin", data.get("origin", {}))

@@ -104,7 +104,10 @@ def _parse_time(value: str) -> datetime:
         except ValueError:
             return _EPOCH
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        return parsed.astimezone(timezone.utc).replace(microsecond=0)
+    except OverflowError:     # the ends of the calendar (validation refuses them)
+        return _EPOCH
 
 
 @dataclass(frozen=True, order=True)

@@ -288,3 +288,29 @@ def test_a_comparison_made_by_report_from_hostile_base_and_expectations_is_inert
     trusted = frozenset({"https://ci.example.org/builds/17"})
     assert scan(comment["body"], trusted) == []
     assert scan(check["output"]["summary"], trusted) == []
+
+
+@pytest.mark.parametrize("created", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                                     "0999-06-01T00:00:00+00:00", "2026-01-01"])
+def test_extreme_creation_times_are_refused_or_reported_once(tmp_path, created):
+    """A valid ISO time at the ends of the calendar: refused (exit 40) or reported, and a second
+    report of the same run finds its own comment (the marker must stay readable)."""
+    data = _base()
+    data["created"] = created
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(data))
+    with IndependentGitHub(tokens={TOKEN: Account("ep-bot")}, pr_head=SHA) as gh:
+        codes = []
+        for _ in range(2):
+            proc = start_report(out, gh.base_url, TOKEN, "--pr", "7", "--sha", SHA, "--timeout", "1",
+                                "--settle", "0.1", "--throttle", "0")
+            stdout, stderr = proc.communicate(timeout=120)
+            codes.append(proc.returncode)
+            assert proc.returncode in (0, 40), stderr[-2000:]
+        if codes[0] == 40:
+            assert codes == [40, 40] and gh.requests == 0
+            return
+        assert codes == [0, 0]
+        assert len(gh.live_comments(7)) == 1 and len(gh.live_checks(SHA, "wasm32-emscripten node 3.13")) == 1
+        assert len(gh.statuses[SHA]) == 1

@@ -43,6 +43,7 @@ HOSTILE = [
     "# GH-31337 heading", "> @evilbot quote", "- #31337 item", "*@evilbot* _#31337_ **GH-1**",
     "\\#31337 \\@evilbot", "@\u2060evilbot", LONG + " #31337", "x" * 600, "<!-- #31337 -->", "-->@evilbot",
     "javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "https://evil.example",
+    " ".join("`" * n for n in range(1, 13)) + " #31337", "`" * 40 + "\n@evilbot\n" + "`" * 41, "~" * 20 + "\n#31337",
 ]
 # Identifiers that must match a strict pattern, where GitHub-shaped references still fit.
 PATTERNED = ["GH-31337", "deadbeefcafe1", "www.evil.example", "test_deadbeefcafe1", "gh-1"]

@@ -431,3 +431,34 @@ def test_stopped_test_run_is_cancelled_and_leaves_no_process(fleet):
         for pid in pids:
             if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_stopped_build_stage_is_cancelled_with_its_output_and_leaves_no_process(fleet):
+    """Stop during a build stage (not only the test run): CANCELLED, the stage's output already in
+    the step's stdio while it runs, make and the CLI gone, results.json and the store say cancelled."""
+    pids_file = Path(f"{fleet.hold}.pids")
+    pids_file.unlink(missing_ok=True)
+    number = run_with_control(fleet, "hold make-host\n")
+    pids = []
+    try:
+        pids = [int(pid) for pid in wait_for(lambda: pids_file.exists() and pids_file.read_text().split(), 90,
+                                            "make-host to start")]
+        running = fleet.build(number)
+        # Live: the worker sends output every few seconds; read it while the stage still runs.
+        wait_for(lambda: "fake driver: make-host" in fleet.step_log(fleet.steps(running)["make-host"]), 30,
+                 "make-host's output in its stdio while it runs")
+        fleet.stop_build(running)
+        build = fleet.finished_build(number)
+    finally:
+        fleet.hold.unlink(missing_ok=True)
+    try:
+        with fleet.explained(build):
+            steps = check_early_end(fleet, build, "make-host", "cancelled", result=CANCELLED)
+            assert steps["make-host"]["state_string"] == "make-host (cancelled)"
+            assert not [pid for pid in pids if pid_alive(pid)], "the stage outlived the stop"
+            results = json.loads((fleet.artifacts / "Emscripten-main" / str(number) / "results.json").read_text())
+            assert results["outcome"] == "cancelled"
+    finally:
+        for pid in pids:
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -14,7 +14,7 @@ import json
 import re
 
 import pytest
-from gh_helpers import EXAMPLE, SHA, dump
+from gh_helpers import EXAMPLE, SHA, dump, target
 from github_autolinks import scan
 from independent_checks import leaks, start_report
 from independent_github import Account, IndependentGitHub
@@ -26,7 +26,6 @@ from emscripten_python.markdown import render_markdown
 from emscripten_python.results import Run
 from emscripten_python.untrusted import neutralise_commands
 from emscripten_python.validation import validate_results
-from gh_helpers import target
 
 LONG = "L" * 5000
 HOSTILE = [

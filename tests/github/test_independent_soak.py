@@ -10,7 +10,7 @@ them exit, the round fails if the newest one exited 0 while GitHub shows an olde
 check run or status), if there are two bot comments, if a foreign comment was edited or
 deleted, if a check run is left unfinished, or if any output holds the token in any encoding.
 
-EP_INDEPENDENT_ROUNDS=N runs N rounds (default 4, about 40 s on two cores);
+EP_INDEPENDENT_ROUNDS=N runs N rounds (default 3, about 35 s on two cores);
 EP_INDEPENDENT_FAULT_RATE (0.07 a read, 2.5 times that a write), EP_INDEPENDENT_LAG (1.0 s) and
 EP_INDEPENDENT_SEED make it harsher or different.
 """
@@ -33,7 +33,7 @@ from independent_github import Account, IndependentGitHub
 from emscripten_python.github.reporter import MARKER, OrderKey
 from emscripten_python.results import Run
 
-ROUNDS = int(os.environ.get("EP_INDEPENDENT_ROUNDS", "4"))
+ROUNDS = int(os.environ.get("EP_INDEPENDENT_ROUNDS", "3"))
 TOKEN = "ghp_IndependentCheckToken0123456789abcdXYZ"
 FOREIGN_TOKEN = "ghp_ForeignUserToken0123456789abcdefghXYZ"
 BOT = Account("ep-bot", "User", 4242)

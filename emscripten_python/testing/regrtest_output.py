@@ -117,7 +117,7 @@ class FileAttempt:
 
     name: str
     attempt: int = 1
-    index: int | None = None          # its number on the progress line, `[index/total]`
+    index: str | None = None          # its number as printed on the progress line, `[index/total]`
     timed_out: bool = False           # faulthandler's "Timeout (0:20:00)!" while it ran
     state: str | None = None          # regrtest's own verdict, when it printed one
     tests_run: int | None = None
@@ -324,7 +324,7 @@ class RegrtestParser:
                 return name
         return token
 
-    def _start(self, name: str, index: int | None = None) -> FileAttempt:
+    def _start(self, name: str, index: str | None = None) -> FileAttempt:
         attempt = FileAttempt(name=name, attempt=self.attempt_no, index=index)
         key = (name, self.attempt_no)
         if key in self.index:            # the same file again in one phase (regrtest --forever)
@@ -419,7 +419,7 @@ class RegrtestParser:
         if first.isdigit() or "] test" in line:
             progress = PROGRESS.match(line) if first.isdigit() else PROGRESS_INSIDE.search(line)
             if progress:
-                self._progress(line[progress.end():].strip(), int(progress.group(1)))
+                self._progress(line[progress.end():].strip(), progress.group(1))
                 return
         if mode is not Mode.SECTION and ("Error" in line or "Abort" in line or "Fatal" in line or "FATAL" in line or "fault" in line) \
                 and ERROR_LINE.match(line):
@@ -504,7 +504,7 @@ class RegrtestParser:
                 self._case(self.pending_case, result)
                 self.pending_case = None
 
-    def _progress(self, rest: str, index: int) -> None:
+    def _progress(self, rest: str, index: str) -> None:
         self._close_section()
         self.mode = Mode.RUN
         # 3.13+ repeats the progress prefix with the verdict: "[1/9] test_math passed in 42.6 sec"

@@ -51,6 +51,8 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
         kwargs.setdefault("description", label)
         kwargs.setdefault("descriptionDone", label)
         kwargs["command"] = [*cli, self.stage, "--source", ".", "--out", OUT, "--stream", *args]
+        # Not the worker's whole environment in every (public) log: it may hold a password or token.
+        kwargs.setdefault("logEnviron", False)
         kwargs.setdefault("interruptSignal", "KILL")
         kwargs.setdefault("sigtermTime", SIGTERM_SECONDS)
         kwargs.setdefault("decodeRC", DECODE_RC)

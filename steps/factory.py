@@ -141,6 +141,7 @@ class EmscriptenFactory(BuildFactory):
             # A failed clone is the infrastructure's problem, not CPython's: warn, do not fail.
             self.addStep(GitHub(repourl=repourl, branch=branch, mode="full", method="fresh", workdir=CHECKOUT,
                                 clobberOnFailure=True, timeout=scaled(HOUR), haltOnFailure=True,
+                                logEnviron=False,
                                 flunkOnFailure=False, warnOnFailure=True))
         # A build killed with its worker leaves outputs behind that the next build must not read.
         self.addStep(EmscriptenClean(name="clean-previous", alwaysRun=False, haltOnFailure=True))

@@ -102,6 +102,7 @@ class EmscriptenDriverClean(ShellCommand):
     def __init__(self, python="python3", **kwargs):
         for name, value in (("alwaysRun", True), ("haltOnFailure", False), ("flunkOnFailure", False),
                             ("warnOnFailure", True), ("workdir", CHECKOUT), ("timeout", 20 * MINUTE),
+                            ("logEnviron", False),
                             ("description", "clean-driver"), ("descriptionDone", "clean-driver")):
             kwargs.setdefault(name, value)
         script = (f'if [ -f {self.DRIVER} ] && grep -q "clean" {self.DRIVER}; then exec "$0" Platforms/emscripten '

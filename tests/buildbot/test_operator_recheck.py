@@ -272,3 +272,16 @@ def test_results_upload_is_skipped_when_the_toolchain_never_ran():
     condition = steps["upload-results"].doStepIf
     assert callable(condition) and not condition(Step())
     assert condition(Step(emscripten_toolchain_started=True))
+
+
+def test_steps_do_not_print_the_workers_environment():
+    """Buildbot logs a command's whole environment by default: a worker started from a shell with
+    EMSCRIPTEN_PYTHON_WORKER_PASSWORD (the documented alternative to --password-file) or a token
+    exported put it into every public build log, as seen in a live master's step headers."""
+    from emscripten_python.steps import EmscriptenFactory
+    from test_factory import built
+
+    steps = built(EmscriptenFactory())
+    shells = [step for step in steps if hasattr(step, "logEnviron")]
+    assert {step.name for step in shells} >= {"git", "toolchain", "make-host", "test", "bundle", "clean-driver"}
+    assert [step.name for step in shells if step.logEnviron] == []

@@ -28,8 +28,8 @@ SILENCE = ["--silence-timeout", "1140"]
 
 
 def CliShell(**kwargs):
-    """A CLI step's command: SIGTERM first on stop/timeout, SIGKILL 30 s later."""
-    return ExpectShell(sigterm_time=30, **kwargs)
+    """A CLI step's command: SIGTERM first on stop/timeout, SIGKILL 30 s later; no environment logged."""
+    return ExpectShell(sigterm_time=30, log_environ=False, **kwargs)
 BUILD_URL = "http://bb.example/#/builders/3/builds/7"
 
 
@@ -381,7 +381,7 @@ class TestDriverClean(StepTestCase):
         self.assertEqual(command[:2], ["sh", "-c"])
         self.assertIn("Platforms/emscripten clean", command[2])
         self.assertEqual(command[3], "python3")
-        self.expect_commands(ExpectShell(workdir="build", command=command, timeout=1200).exit(0))
+        self.expect_commands(ExpectShell(workdir="build", command=command, timeout=1200, log_environ=False).exit(0))
         self.expect_outcome(result=SUCCESS)
         self.assertTrue(step.alwaysRun and not step.flunkOnFailure and step.warnOnFailure)
         return self.run_step()

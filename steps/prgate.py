@@ -79,6 +79,25 @@ class LabelGatedGitHubEventHandler(GitHubEventHandler):
         return changes, vcs
 
     @defer.inlineCallbacks
+    def _get_commit_msg(self, repo, sha):
+        """The stock look-up ([skip ci] in the head commit); GitHub's API out of reach must not
+        drop a maintainer's label (the delivery would answer 500 and nothing be built)."""
+        try:
+            return (yield super()._get_commit_msg(repo, sha))
+        except Exception as exc:   # noqa: BLE001 - a network error, whatever its class
+            log.msg(f"GitHub: could not read the head commit of {repo} ({exc}); building without it")
+            return ""
+
+    @defer.inlineCallbacks
+    def _get_pr_files(self, repo, number):
+        """The stock look-up of the PR's files; unreachable: no files (every change is important)."""
+        try:
+            return (yield super()._get_pr_files(repo, number))
+        except Exception as exc:   # noqa: BLE001
+            log.msg(f"GitHub PR #{number}: could not list its files ({exc}); building without them")
+            return []
+
+    @defer.inlineCallbacks
     def acknowledge(self, payload: dict, label: str):
         """Remove the label and comment on the PR, as CPython's gate does. Best effort: a
         failure is logged and the build still runs."""

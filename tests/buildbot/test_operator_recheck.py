@@ -285,3 +285,30 @@ def test_steps_do_not_print_the_workers_environment():
     shells = [step for step in steps if hasattr(step, "logEnviron")]
     assert {step.name for step in shells} >= {"git", "toolchain", "make-host", "test", "bundle", "clean-driver"}
     assert [step.name for step in shells if step.logEnviron] == []
+
+
+@defer.inlineCallbacks
+def _labelled_change(monkeypatch):
+    from buildbot.www.hooks.github import GitHubEventHandler
+
+    from emscripten_python.steps import LabelGatedGitHubEventHandler
+    from test_prgate import payload
+
+    def unreachable(*args):
+        return defer.fail(ConnectionRefusedError("api.github.com unreachable"))
+
+    monkeypatch.setattr(GitHubEventHandler, "_get_commit_msg", unreachable)
+    monkeypatch.setattr(GitHubEventHandler, "_get_pr_files", unreachable)
+    handler = LabelGatedGitHubEventHandler(None, False, pullrequest_ref="merge")
+    changes, _ = yield handler.handle_pull_request(payload("labeled", "test-with-buildbots"), "pull_request")
+    return changes
+
+
+def test_a_label_builds_even_when_the_github_api_cannot_be_reached(monkeypatch):
+    """Live: the master could not reach GitHub's API, so the stock handler's look-ups (head commit
+    message, PR files) raised, the delivery answered 500 and the maintainer's label built nothing."""
+    results = []
+    _labelled_change(monkeypatch).addBoth(results.append)
+    assert not isinstance(results[0], Exception) and not hasattr(results[0], "getErrorMessage"), results[0]
+    (change,) = results[0]
+    assert (change["branch"], change["revision"], change["files"]) == ("refs/pull/42/merge", "abc123", [])

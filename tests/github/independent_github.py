@@ -64,6 +64,7 @@ class Item:
     data: dict
     visible_at: float              # lists show it from then on
     deleted_at: float | None = None
+    history: list = field(default_factory=list)     # (replaced at, older body)
 
 
 @dataclass
@@ -80,6 +81,7 @@ class IndependentGitHub:
         self.tokens, self.repo, self.pr_head = tokens, repo, pr_head
         self.app_id, self.app_public_key = app_id, app_public_key
         self.minted: list[str] = []       # installation tokens handed out
+        self.stale_bodies = 0.0           # list answers may miss edits this many seconds old
         self.rng = random.Random(seed)
         self.max_lag, self.hang, self.app_slug = max_lag, hang, app_slug
         self.lock = threading.RLock()
@@ -344,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
             case ["issues", number, "comments"] if number.isdigit():
                 if method == "GET":
                     now = time.monotonic()
-                    items = [self._public(i.data) for cid, i in sorted(gh.comments.items())
+                    items = [self._stale(i, now) for cid, i in sorted(gh.comments.items())
                              if i.data["_issue"] == int(number) and _is_visible(i, now)]
                     return self._page(items, query)
                 if method == "POST":
@@ -369,6 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
                     text = body.get("body")
                     if not isinstance(text, str) or not text or len(text) > 65536:
                         raise _Refused(422, "Validation Failed: body")
+                    item.history.append((time.monotonic(), item.data["body"]))
                     item.data["body"], item.data["updated_at"] = text, _now()
                     gh.journal.entries.append(("PATCH", "comment", account.login, int(cid), text))
                     return 200, self._public(item.data), {}
@@ -421,6 +424,16 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, {"state": state, "sha": ref, "total_count": len(newest),
                              "statuses": list(newest.values()), "url": f"{gh.repo_url}/commits/{ref}/status"}, {}
         raise _Refused(404, "Not Found")
+
+    def _stale(self, item: Item, now: float) -> dict:
+        """A list answer from a lagging replica (``stale_bodies`` seconds at most): an edit
+        made since then is not in it yet."""
+        data = self._public(item.data)
+        lag = self.github.rng.uniform(0, self.github.stale_bodies) if self.github.stale_bodies else 0
+        for replaced_at, body in reversed(item.history):
+            if replaced_at > now - lag:
+                data["body"] = body
+        return data
 
     def _public(self, data: dict) -> dict:
         return {k: v for k, v in data.items() if not k.startswith("_")}

@@ -83,6 +83,7 @@ def test_concurrent_reporters_converge_on_the_newest_run(tmp_path, example):
     with IndependentGitHub(tokens={TOKEN: BOT, FOREIGN_TOKEN: MALLORY}, seed=rng.random(), max_lag=MAX_LAG,
                            hang=HANG, pr_head=SHA) as gh:
         gh.echo = True
+        gh.stale_bodies = float(os.environ.get("EP_INDEPENDENT_STALE", "0"))   # beyond the documented assumptions
         for i in range(250):
             body = spoof(999_999) if i % 50 == 7 else f"comment {i} @ep-bot #12 looks good"
             gh.add_comment(PR, MALLORY, body)

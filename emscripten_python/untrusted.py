@@ -4,8 +4,7 @@ written) made inert for Markdown, HTML and the Actions runner's stdout.
 The rule is simple: untrusted text only ever appears inside code. GitHub renders nothing in
 code (no emphasis, HTML, image, link, autolink, @mention, #issue or commit reference), so
 ``code_span`` (inline), ``code_block`` (multi-line) and ``html_code`` (inside our own raw
-HTML such as ``<summary>``) are all a renderer needs. ``escape_markdown`` is for the rare
-place where code would read badly; it escapes every Markdown special and breaks mentions.
+HTML such as ``<summary>``) are all a renderer needs.
 ``neutralise_commands`` keeps text printed to a runner's stdout from being read as a
 workflow command (``::add-mask::``, ``::set-output``, ``::stop-commands::``, ``##[...]``).
 """
@@ -19,7 +18,6 @@ import re
 # overrides and isolates (they can make text display differently from what it is).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _BACKTICKS = re.compile(r"`+")
-_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&\"'=:@$%^/])")
 # A line start for the Actions runner: after \n and also after a lone \r (it reads lines
 # with .NET's ReadLine, which ends a line at either).
 _COMMAND = re.compile(r"(?:^|(?<=\r))(\s*)(::|##\[)", re.M)
@@ -64,18 +62,9 @@ def html_code(text: object, limit: int | None = 300) -> str:
     return f"<code>{html.escape(value, quote=True)}</code>"
 
 
-def escape_markdown(text: object, limit: int | None = 300) -> str:
-    """``text`` as plain inline text: every Markdown special and HTML character escaped,
-    mentions broken with a word joiner, one line. Not inert on GitHub: it still links
-    ``#N``, ``GH-N``, commit SHAs, ``www.`` and emails in escaped text, so nothing from a
-    results.json uses it; untrusted text goes in ``code_span``."""
-    value = _SPECIALS.sub(r"\\\1", _shorten(" ".join(clean(text).split()), limit))
-    return value.replace("@", "@" + WORD_JOINER)
-
-
 def neutralise_commands(text: str) -> str:
     """Break every line that the Actions runner would read as a workflow command."""
     return _COMMAND.sub(lambda m: m[1] + m[2][0] + WORD_JOINER + m[2][1:], text)
 
 
-__all__ = ["clean", "code_block", "code_span", "escape_markdown", "html_code", "neutralise_commands"]
+__all__ = ["clean", "code_block", "code_span", "html_code", "neutralise_commands"]

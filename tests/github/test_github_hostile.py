@@ -23,7 +23,7 @@ from emscripten_python.github.reporter import annotations, check_title, comment_
 from emscripten_python.github.text import truncate_markdown
 from emscripten_python.markdown import render_markdown
 from emscripten_python.results import Run
-from emscripten_python.untrusted import code_block, code_span, escape_markdown, neutralise_commands
+from emscripten_python.untrusted import code_block, code_span, neutralise_commands
 from emscripten_python.validation import validate_results
 
 # Every hostile string carries EVIL, so it can be found wherever it ends up.
@@ -218,7 +218,6 @@ def test_helpers_fence_longer_than_any_backtick_run_and_break_commands():
     block = code_block("x\n````\ny")
     assert block.startswith("`````\n") and block.endswith("\n`````")
     assert neutralise_commands("ok\n::add-mask::x\n  ##[group]y") == "ok\n:\u2060:add-mask::x\n  #\u2060#[group]y"
-    assert "@\u2060" in escape_markdown("@python/core")
 
 
 def test_the_token_is_redacted_in_every_encoding_a_server_could_echo(fake, tmp_path, example_run, monkeypatch,

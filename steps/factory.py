@@ -138,11 +138,11 @@ class EmscriptenFactory(BuildFactory):
         if source is not None:
             self.addStep(source)
         else:
-            # A failed clone is the infrastructure's problem, not CPython's: warn, do not fail.
+            # A failed clone fails the build (red, as every early end): a build that tested
+            # nothing must never look green or merely yellow to an operator or a PR reporter.
             self.addStep(GitHub(repourl=repourl, branch=branch, mode="full", method="fresh", workdir=CHECKOUT,
                                 clobberOnFailure=True, timeout=scaled(HOUR), haltOnFailure=True,
-                                logEnviron=False,
-                                flunkOnFailure=False, warnOnFailure=True))
+                                logEnviron=False))
         # A build killed with its worker leaves outputs behind that the next build must not read.
         self.addStep(EmscriptenClean(name="clean-previous", alwaysRun=False, haltOnFailure=True))
         self.addStep(EmscriptenToolchain(toolchain, mirror=mirror, cache_dir=cache_dir, cli=cli,

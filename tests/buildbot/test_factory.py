@@ -66,7 +66,7 @@ def test_configure_era_settings_and_scaled_timeouts():
         "configure-build-python", "make-build-python", "configure-host", "make-host"]
     git = by_name["git"]
     assert (git.repourl, git.branch, git.mode, git.method) == ("file:///srv/cpython.git", "3.13", "full", "fresh")
-    assert (git.haltOnFailure, git.flunkOnFailure, git.warnOnFailure) == (True, False, True)
+    assert (git.haltOnFailure, git.flunkOnFailure) == (True, True)
     toolchain = by_name["toolchain"]
     assert toolchain.command[:9] == ["/opt/ep", "toolchain", "--source", ".", "--out", "../emscripten-python-out",
                                      "--stream", "--toolchain", "system"]

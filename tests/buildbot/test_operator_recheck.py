@@ -255,7 +255,7 @@ class TestExitCodesAsResults(TestBuildStepMixin, TestReactorMixin, unittest.Test
 
 def test_results_upload_is_skipped_when_the_toolchain_never_ran():
     """A failed or stopped clone: no results.json can exist, so upload-results is skipped rather than
-    a red "uploading results.json (failure)" step in a WARNINGS/CANCELLED build; once the toolchain
+    a red "uploading results.json (failure)" step in a FAILURE/CANCELLED build; once the toolchain
     step has started (even if stopped: its CLI writes a cancelled results.json) it runs."""
     from emscripten_python.steps import EmscriptenFactory
     from test_factory import built

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from debian_root import DebianRoot, SourceMirror, e2e_required, missing_prerequisites  # noqa: E402
+from real_build import make_real_run  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +43,9 @@ def debian_env(request):
         with root.bind(mirror.path, "/mirror"):
             cli = root.install_project(PROJECT)
             yield {"root": root, "mirror": mirror, "cli": cli, "report": request.config.ep_e2e_report}
+
+
+@pytest.fixture(scope="session")
+def real_run(debian_env):
+    """The main real build and run (tests/e2e/real_build.py), once per session."""
+    return make_real_run(debian_env)

@@ -6,7 +6,7 @@ for each input line with `stdin`, a terminal that drops an Enter typed before th
 Ctrl-D for end of input, `stdout` char codes and `finished` with the exit status), but its
 worker is not Python: once it has the program's lines it answers with fixed text. So these tests check the driver (serving with COOP/COEP,
 typing into the page, reading the worker's output, console capture, screenshot, offline CDN
-copies, failure text); the real interpreter in the real page is tests/e2e/test_real_runtimes.py.
+copies, failure text); the real interpreter in the real page is tests/e2e/test_runtimes_from_one_build.py.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ def _host_cli(args: list[str]) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def runtimes(debian_env):
+def runtimes(debian_env, real_run):
+    """Builds on the main real build (real_run): its tree and node build are reused."""
     root, report = debian_env["root"], debian_env["report"]
     root.set_noderawfs_stdio_fix(True)
     tarball = f"/mirror/{debian_env['mirror'].cpython_tarball().name}"

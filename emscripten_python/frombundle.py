@@ -14,6 +14,7 @@ from .artifacts import unpack_bundle
 from .errors import ResultsError
 from .recipes import BuildContext
 from .results import Artifact, Run
+from .runtimes import node_version
 from .source import CPythonSource, EmscriptenPin, Era
 from .testing.shards import load_durations_file, selection_digest, shard_slice
 from .toolchain import Toolchain
@@ -23,8 +24,6 @@ BUNDLE_DIR = "bundle"          # inside --out: the unpacked interpreter
 
 def bundle_context(pipeline) -> BuildContext:
     """Unpack --from-bundle into OUT/bundle and make the pipeline's run the test record of that build."""
-    from .pipeline import _node_version
-
     options, run = pipeline.options, pipeline.run
     bundle = Path(options.from_bundle)
     unpacked = unpack_bundle(bundle, pipeline.out / BUNDLE_DIR)
@@ -45,7 +44,7 @@ def bundle_context(pipeline) -> BuildContext:
     run.artifacts = [Artifact(path=bundle.name, size=bundle.stat().st_size, sha256=unpacked.sha256)]
     pipeline._shard_build = {"run_id": built.run_id, "bundle_sha256": unpacked.sha256}
     toolchain = Toolchain(kind="none", emcc=Path("emcc"), version=built.toolchain.get("emcc_version") or "unknown")
-    run.node = {"version": _node_version(options.node, toolchain), "path": options.node}
+    run.node = {"version": node_version(options.node, toolchain.environ()), "path": options.node}
     context = BuildContext(source=source, toolchain=toolchain, jobs=options.jobs, node=options.node)
     if options.node_flags is not None:
         context.node_flags = list(options.node_flags)

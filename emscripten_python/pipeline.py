@@ -134,7 +134,7 @@ class Pipeline:
                 "env": toolchain.env, "path_prefix": toolchain.path_prefix,
                 "emsdk_cache": str(toolchain.emsdk_cache) if toolchain.emsdk_cache else None,
             }
-            self.run.node = node_record(source, _node_version(options.node, toolchain), options.node)
+            self.run.node = node_record(source, node_version(options.node, toolchain.environ()), options.node)
             if self.run.node["version"] and node_major(self.run.node["version"]) != node_major(
                     self.run.node["wanted"]):
                 say(f"warning: node {self.run.node['version']} runs the tests; {self.run.node['wanted_from']} "
@@ -468,11 +468,3 @@ def node_flags_record(context: BuildContext, version: str | None) -> dict:
     """Flags node gets: ours (--node-flag) and, on 3.14+, what python.sh adds for this node."""
     added = jspi_flags(context.source.era, version)
     return {"flags": [*context.node_flags, *added], "python_sh_flags": added}
-
-
-def _node_version(node: str, toolchain: Toolchain) -> str | None:
-    try:
-        done = subprocess.run([node, "--version"], capture_output=True, text=True, env=toolchain.environ())
-    except OSError:
-        raise ToolchainNotFound(f"node ({node}) is not installed or not on PATH; Node.js runs the tests") from None
-    return done.stdout.strip().lstrip("v") or None

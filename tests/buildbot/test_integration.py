@@ -127,8 +127,12 @@ class Fleet:
         self.worker.send_signal(signal.SIGKILL)
         self.worker.wait(30)
 
+    def processes(self) -> list:
+        """What stop() ends, workers first."""
+        return [self.worker, self.master]
+
     def stop(self):
-        for process in (self.worker, self.master):
+        for process in self.processes():
             if process and process.poll() is None:
                 process.terminate()
                 try:

@@ -52,15 +52,8 @@ class ShardFleet(Fleet):
         wait_for(lambda: any(w["connected_to"] for w in self.get("workers")["workers"] if w["name"] == "w2"),
                  60, "worker w2 to connect")
 
-    def shutdown(self):
-        for process in (self.worker2, self.worker, self.master):
-            if process and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    def processes(self) -> list:
+        return [self.worker2, *super().processes()]
 
     def builds_of(self, builder: str) -> list[dict]:
         builderid = next(b["builderid"] for b in self.get("builders")["builders"] if b["name"] == builder)
@@ -94,7 +87,7 @@ def shard_fleet(tmp_path_factory):
         fleet.start_workers()
         yield fleet
     finally:
-        fleet.shutdown()
+        fleet.stop()
 
 
 def test_sharded_build_on_two_workers_merges_in_the_parent(shard_fleet):

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
-import sys
 
 import pytest
 
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store
-from status_support import free_port, require_system, wait_for_http
+from status_support import chromium_browser, status_server
 from status_factory import make_run
 
-CHROMIUM = "/usr/bin/chromium"
-# No GPU, no sandbox (root in a container), and nothing that phones home.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
@@ -30,32 +24,19 @@ def served(sqlite_url):
                      "test_compile": "crashed" if (branch, i) == ("3.14", 5) else "passed"}
             ingest(store, make_run(branch=branch, builder=builder, hours=i, files=files, duration=600 + 30 * i))
     store.close()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "emscripten_python.status", "serve", "--db", sqlite_url,
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/index.html")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with status_server(sqlite_url) as url:
+        yield url
 
 
 @pytest.fixture
 def page():
-    require_system(CHROMIUM, "chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.problems = []   # console errors (a CSP violation, a broken image) fail the test
         page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
         page.on("pageerror", lambda e: page.problems.append(str(e)))
         yield page
-        browser.close()
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

@@ -7,8 +7,6 @@ EP_SCREENSHOTS=DIR also saves the screenshots there (docs/_static holds the chec
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +15,8 @@ from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store
 from emscripten_python.results import TestCase
 from status_factory import make_run
-from status_support import free_port, require_system, wait_for_http
+from status_support import chromium_browser, status_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 KNOWN = {"test_os": "failed", "test_io": "failed", "test_pathlib": "failed", "test_shutil": "failed"}
 LONG = "test.test_asyncio.test_base_events.BaseEventLoopWithSelectorTests.test_run_forever_keyboard_interrupt"
 
@@ -47,27 +42,14 @@ def served(sqlite_url):
     for run in runs:
         ingest(store, run)
     store.close()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "emscripten_python.status", "serve", "--db", sqlite_url,
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/index.html")
-        yield f"http://127.0.0.1:{port}", runs
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with status_server(sqlite_url) as url:
+        yield url, runs
 
 
 @pytest.fixture
 def browser():
-    require_system(CHROMIUM, "chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("width", [390, 1280])

@@ -7,6 +7,8 @@ code (no emphasis, HTML, image, link, autolink, @mention, #issue or commit refer
 HTML such as ``<summary>``) are all a renderer needs.
 ``neutralise_commands`` keeps text printed to a runner's stdout from being read as a
 workflow command (``::add-mask::``, ``::set-output``, ``::stop-commands::``, ``##[...]``).
+``actions_safe`` makes one input-derived value (a branch name, a verdict) safe to print on
+one line of a CLI's stdout or stderr.
 """
 
 from __future__ import annotations
@@ -67,4 +69,26 @@ def neutralise_commands(text: str) -> str:
     return _COMMAND.sub(lambda m: m[1] + m[2][0] + WORD_JOINER + m[2][1:], text)
 
 
-__all__ = ["clean", "code_block", "code_span", "html_code", "neutralise_commands"]
+# The runner's two command forms (actions/runner src/Runner.Common/ActionCommand.cs):
+# `::name ...::data` at the start of a line after leading whitespace (TryParseV2), and the
+# older `##[name ...]data` anywhere in a line (TryParse finds it with IndexOf).
+_LEGACY_COMMAND = "##["
+_LINE_START_COMMAND = re.compile(r"\A(\s*)::")
+
+
+def actions_safe(text: object) -> str:
+    """``text`` (derived from input) as one line no Actions runner reads as a workflow command.
+
+    ``%``, carriage return and newline are written as ``%25``, ``%0D`` and ``%0A`` (the
+    runner's own escaping of command data), so the value cannot start a new line; other
+    control characters are dropped; a leading ``::`` gets a word joiner between its colons
+    and every ``##[`` one after its ``##``. It reads the same to a person.
+    """
+    value = "" if text is None else str(text)
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    value = _CONTROL.sub("", value)
+    value = value.replace(_LEGACY_COMMAND, "##" + WORD_JOINER + "[")
+    return _LINE_START_COMMAND.sub(lambda m: m[1] + ":" + WORD_JOINER + ":", value)
+
+
+__all__ = ["actions_safe", "clean", "code_block", "code_span", "html_code", "neutralise_commands"]

@@ -116,3 +116,18 @@ def test_usage_error_is_argparse_exit_2(capsys):
         cli.main(["run"])
     assert caught.value.code == 2
     assert "--source" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["::add-mask::x", "  ::set-output name=a::b", "main\n::error::x",
+                                  "a\r::stop-commands::t", "x ##[error]y", "\u2028::x::y", "\x00::x::y"])
+def test_actions_safe_is_one_line_no_runner_reads_as_a_command(text):
+    from emscripten_python.untrusted import actions_safe
+    safe = actions_safe(text)
+    assert len(safe.splitlines()) == 1
+    assert not safe.lstrip().startswith("::") and "##[" not in safe
+
+
+def test_actions_safe_keeps_what_it_escapes_readable():
+    from emscripten_python.untrusted import actions_safe
+    assert actions_safe("feature/x") == "feature/x"
+    assert actions_safe("a%b\nc") == "a%25b%0Ac"

@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .durable import atomic_file
 from .errors import BundleError
 from .results import Artifact
 
@@ -43,13 +44,15 @@ def make_bundle(bundle: Path, members: dict[str, Path], layout: dict | None = No
     interpreter back where it finds its stdlib (`test --from-bundle`).
     """
     manifest = []
-    bundle.parent.mkdir(parents=True, exist_ok=True)
-    partial = bundle.with_name(bundle.name + ".partial")
+    files = {arcname: list(_walk(source)) for arcname, source in members.items()}
+    # The bundle appears under its name only once complete (durable.atomic_file), and
+    # MANIFEST.json is its last member: a bundle that exists has its manifest and verifies.
     # dereference: the build's lib dir links extension modules into ../../Modules; a bundle
     # must carry the files themselves.
-    with tarfile.open(partial, "w:gz", dereference=True) as archive:
+    with atomic_file(bundle, needed=sum(f.stat().st_size for found in files.values() for f in found)) as handle, \
+            tarfile.open(fileobj=handle, mode="w:gz", dereference=True) as archive:
         for arcname, source in members.items():
-            for file in _walk(source):
+            for file in files[arcname]:
                 name = arcname if file == source else f"{arcname}/{file.relative_to(source).as_posix()}"
                 archive.add(file, arcname=name, recursive=False)
                 manifest.append({"path": name, "size": file.stat().st_size, "sha256": sha256_of(file)})
@@ -57,7 +60,6 @@ def make_bundle(bundle: Path, members: dict[str, Path], layout: dict | None = No
         info = tarfile.TarInfo(MANIFEST)
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
-    partial.replace(bundle)
     return Artifact(path=bundle.name, size=bundle.stat().st_size, sha256=sha256_of(bundle))
 
 

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from .artifacts import sha256_of
+from .durable import atomic_write
 from .recipes import BuildStep
 from .source import CPythonSource
 from .toolchain import Toolchain
@@ -59,7 +60,7 @@ def is_fresh(step: BuildStep, key: str | None) -> bool:
 
 def record(step: BuildStep, key: str | None) -> None:
     if key is not None and step.reusable_when is not None and step.reusable_when.parent.is_dir():
-        _stamp(step).write_text(key + "\n")
+        atomic_write(_stamp(step), key + "\n")
 
 
 def forget(step: BuildStep) -> None:

@@ -101,3 +101,12 @@ class StatusStoreError(EmscriptenPythonError):
     """The status store cannot be opened, or its schema is newer than this emscripten-python."""
 
     exit_code = 51
+
+
+class DiskFull(EmscriptenPythonError, OSError):
+    """No space left on the device: the message names the path, its free space and what was needed.
+
+    Also an OSError, so best-effort writes that already shrug off an OSError still do.
+    """
+
+    exit_code = 52

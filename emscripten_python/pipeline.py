@@ -19,6 +19,7 @@ from platformdirs import user_cache_dir
 
 from . import buildcache
 from .artifacts import bundle_layout, make_bundle
+from .durable import atomic_write
 from .errors import BuildError, TestRunError, ToolchainNotFound
 from .frombundle import bundle_context, shard_selection
 from .markdown import render_markdown
@@ -343,7 +344,7 @@ class Pipeline:
     def report_stage(self) -> None:
         self.run.decide_outcome()
         write_junit(self.run, self.out / "junit.xml")
-        (self.out / "summary.md").write_text(render_markdown(self.run))
+        atomic_write(self.out / "summary.md", render_markdown(self.run))
         self.save()
 
     def bundle_stage(self) -> None:
@@ -387,7 +388,7 @@ def _load_durations(out: Path) -> dict[str, float]:
 def _save_durations(out: Path, files: list) -> None:
     durations = _load_durations(out)
     durations.update({f.name: f.duration for f in files if f.duration})
-    (out / DURATIONS).write_text(json.dumps(durations, indent=1, sort_keys=True) + "\n")
+    atomic_write(out / DURATIONS, json.dumps(durations, indent=1, sort_keys=True) + "\n")
 
 
 PYTHONINFO_STAGES = ("pythoninfo-build", "pythoninfo-host")

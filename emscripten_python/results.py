@@ -7,12 +7,12 @@ same results.json, so a stage that fails leaves everything before it on disk.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .durable import atomic_write
 from .errors import ResultsError
 
 SCHEMA_VERSION = 2
@@ -191,10 +191,7 @@ class Run:
 
     def save(self, path: Path) -> None:
         """Atomic write: a reader (Buildbot, the status store) never sees half a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(partial, path)
+        atomic_write(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> "Run":

@@ -25,6 +25,7 @@ from pathlib import Path
 from rich.console import Console
 
 from . import cancel
+from .durable import atomic_write, fault_point
 from .results import BAD_FILE_OUTCOMES, Stage
 
 HEARTBEAT_SECONDS = 60
@@ -87,7 +88,7 @@ def remember_duration(out_dir: Path, name: str, duration: float) -> None:
         known = {}
     known[name] = round(duration, 1)
     try:
-        path.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+        atomic_write(path, json.dumps(known, indent=1, sort_keys=True) + "\n")
     except OSError:
         pass
 
@@ -328,6 +329,7 @@ def run_stage(name: str, argv: list[str], cwd: Path, env: dict[str, str], out_di
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cwd.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    fault_point(f"stage {name}")
     with open(log_path, "w") as log, progress(f"stage {name}", expected=expected_duration(out_dir, name)), \
             follow(log_path):
         log.write(f"$ cd {cwd}\n$ {' '.join(argv)}\n")

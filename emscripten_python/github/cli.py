@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..durable import atomic_write
 from ..errors import ReportDeliveryError
 from ..markdown import render_markdown
 from ..results import Run
@@ -169,7 +170,7 @@ def run_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         redact.uninstall()
     record = {"repo": target.repo, "name": target.name, "pr": target.pr, "sha": target.sha,
               "run_id": run.run_id, **result.to_dict()}
-    (args.out / REPORT_FILE).write_text(redact(json.dumps(record, indent=2)) + "\n")
+    atomic_write(args.out / REPORT_FILE, redact(json.dumps(record, indent=2)) + "\n")
     if result.ok:
         return 0
     failed = "; ".join(f"{p.part}: {p.message}" for p in result.parts if p.action == "failed")

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from .compare_views import EXPORT_ENV
+from ..durable import atomic_write
 from .errors import StatusError
 from .web import create_app
 
@@ -42,7 +43,7 @@ def export(db_url: str | None, out_dir: Path, tier3_builders: list[str] | None =
             raise StatusError(f"export: /{page} answered {response.status_code} (a broken link in the pages)")
         target = out_dir / page
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(response.data)
+        atomic_write(target, response.data)
         if page.endswith(".html"):
             parser = _Links()
             parser.feed(response.get_data(as_text=True))

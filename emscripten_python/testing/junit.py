@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ..results import Run, TestCase, TestFile
+from ..durable import atomic_file
 from ..runtimes import runtime_label, runtime_slug
 from .regrtest_output import cap
 
@@ -116,7 +117,8 @@ def write_junit(run: Run, path: Path) -> None:
     for key, value in totals.items():
         suites.set(key, str(value))
     path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+    with atomic_file(path) as handle:
+        ET.ElementTree(suites).write(handle, encoding="utf-8", xml_declaration=True)
 
 
 def _file_level_case(test_file: TestFile, cases: list[TestCase]) -> TestCase | None:

@@ -18,8 +18,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from ..durable import atomic_write, build_then_rename, heal, is_complete, space_for
 from ..errors import MirrorError, ToolchainBroken
 from .base import Toolchain
+
+COPIED = ".copied"      # the copy's completion marker (durable.build_then_rename writes it last)
 
 
 def em_config(toolchain: Toolchain, key: str) -> str:
@@ -37,14 +40,21 @@ def ensure_writable_cache(toolchain: Toolchain, cache_root: Path, log=print) -> 
     if not frozen and _writable(current):
         return current
     target = cache_root / f"emcache-{toolchain.version}"
+    with space_for(cache_root):
+        cache_root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if not (target / ".copied").exists():
+        if not is_complete(target, COPIED):
+            heal(target, "Emscripten cache copy", log, COPIED)
             log(f"Emscripten cache {current} is read-only; copying it to {target}")
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(current, target, symlinks=True)
-            (target / ".copied").write_text(str(current) + "\n")
+            # Copied under a temporary name and renamed: a killed copy is never taken for a cache.
+            with build_then_rename(target, str(current) + "\n", COPIED, needed=_tree_size(current)) as partial:
+                shutil.copytree(current, partial, symlinks=True, dirs_exist_ok=True)
     toolchain.env.update({"EM_CACHE": str(target), "EM_FROZEN_CACHE": "0"})
     return target
+
+
+def _tree_size(root: Path) -> int:
+    return sum(entry.stat(follow_symlinks=False).st_size for entry in root.rglob("*"))
 
 
 def _writable(path: Path) -> bool:
@@ -119,7 +129,7 @@ def seed_ports(toolchain: Toolchain, cache: Path, mirror: Path, ports: list[str]
             unpacked = tops[0] if len(tops) == 1 and tops[0].is_dir() else Path(scratch)
             port_dir.mkdir(parents=True)
             shutil.move(str(unpacked), target)
-        marker.write_text(url + "\n")
+        atomic_write(marker, url + "\n")        # emcc's own marker, last: a killed seed is redone
         log(f"seeded emcc port {port} ({version}) from {tarball.name}")
         seeded.append({"port": port, "version": version, "action": "seeded", "from": tarball.name})
     return seeded

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from ..durable import atomic_write, build_then_rename, heal, is_complete, mark_complete, space_for
 from ..errors import ToolchainNotFound
 from .base import Toolchain, emcc_version
 
@@ -44,34 +45,41 @@ def emsdk_toolchain(emsdk: Path, cache_root: Path) -> Toolchain:
 
 
 def install_emsdk(version: str, cache_root: Path, *, repo: str | None = None, log=print) -> Toolchain:
-    """Install (or reuse) Emscripten `version`; safe when several builds start at once."""
+    """Install (or reuse) Emscripten `version`; safe when several builds start at once.
+
+    The install is made in emsdk.partial and renamed to emsdk only when complete, with its
+    stamp inside (durable.build_then_rename): a killed install leaves emsdk.partial, which the
+    next install removes. An emsdk without the stamp and without a working emcc is what an
+    interrupted install of another tool left: removed, with one log line, and installed again.
+    """
     repo = repo or os.environ.get("EMSDK_REPO", DEFAULT_EMSDK_REPO)
     version_dir = cache_root / version
     emsdk = version_dir / "emsdk"
-    version_dir.mkdir(parents=True, exist_ok=True)
+    with space_for(version_dir):
+        version_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(version_dir) + ".lock"):
-        if (emsdk / INSTALLED_STAMP).exists():
+        if is_complete(emsdk, INSTALLED_STAMP):
             log(f"emsdk {version}: cached in {emsdk}")
             return emsdk_toolchain(emsdk, cache_root)
         if (emsdk / "upstream" / "emscripten" / "emcc").exists():
             # Installed by CPython's own `install-emscripten`: trust it only if it runs.
-            toolchain = emsdk_toolchain(emsdk, cache_root)
-            (emsdk / INSTALLED_STAMP).write_text(version + "\n")
-            return toolchain
+            try:
+                toolchain = emsdk_toolchain(emsdk, cache_root)
+            except ToolchainNotFound:
+                pass
+            else:
+                mark_complete(emsdk, version + "\n", INSTALLED_STAMP)
+                return toolchain
+        heal(emsdk, f"emsdk {version}:", log, INSTALLED_STAMP)
         if shutil.which("git") is None:
             raise ToolchainNotFound("git is needed to install emsdk")
-        partial = version_dir / "emsdk.partial"
-        shutil.rmtree(partial, ignore_errors=True)
         log(f"emsdk {version}: installing into {emsdk}")
-        _run(["git", "clone", "--quiet", "--depth", "1", repo, str(partial)], version_dir, log)
-        _run([str(partial / "emsdk"), "install", version], partial, log)
-        _run([str(partial / "emsdk"), "activate", version], partial, log)
-        shutil.rmtree(emsdk, ignore_errors=True)
-        # Rename last: a crash mid-install leaves only emsdk.partial, never a half emsdk.
-        partial.rename(emsdk)
-        # emsdk writes absolute paths into .emscripten; point them at the final directory.
-        config = emsdk / ".emscripten"
-        if config.exists():
-            config.write_text(config.read_text().replace(str(partial), str(emsdk)))
-        (emsdk / INSTALLED_STAMP).write_text(version + "\n")
+        with build_then_rename(emsdk, version + "\n", INSTALLED_STAMP) as partial:
+            _run(["git", "clone", "--quiet", "--depth", "1", repo, str(partial)], version_dir, log)
+            _run([str(partial / "emsdk"), "install", version], partial, log)
+            _run([str(partial / "emsdk"), "activate", version], partial, log)
+            # emsdk writes absolute paths into .emscripten; point them at the final directory.
+            config = partial / ".emscripten"
+            if config.exists():
+                atomic_write(config, config.read_text().replace(str(partial), str(emsdk)))
         return emsdk_toolchain(emsdk, cache_root)

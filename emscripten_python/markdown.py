@@ -65,9 +65,12 @@ def render_markdown(run: Run) -> str:
                          + f"| {row['total']} | {row['passed']} | {row['failed'] + row['env-changed']} | "
                          f"{row['crashed']} | {row['timed-out']} | {row['flaky']} | {row['skipped']} | "
                          f"{row['resource-denied']} |")
+        # Expected failures are not failures (unittest's wasSuccessful): named apart, when any.
+        expected = tests.get("expected_failures", 0)
         lines += [
             "",
-            f"Test cases: {tests['run']} run, {tests['failures']} failed, {tests['skipped']} skipped.",
+            f"Test cases: {tests['run']} run, {tests['failures']} failed, {tests['skipped']} skipped"
+            + (f", {expected} expected failures." if expected else "."),
             "",
         ]
     for section in run.runtimes:

@@ -42,13 +42,18 @@ class TestFile:
     name: str                 # regrtest name, e.g. test_os or test.test_asyncio.test_tasks
     outcome: str
     duration: float | None = None
+    # Case counts of the attempt whose verdict holds (the re-run's, when re-run): see
+    # "Test case counts" in docs/results-schema.rst for each one's source per CPython era.
     tests_run: int = 0
-    failures: int = 0         # failed + errors
+    failures: int = 0         # failed + errors + unexpected successes: what makes unittest fail
     skipped: int = 0
     attempts: int = 1         # 2 when re-run
     cases: list[TestCase] = field(default_factory=list)
     crash: str | None = None  # JS/wasm error text when the runtime died in this file
     log_excerpt: str | None = None
+    errors: int = 0                 # of `failures`, the ERROR cases
+    expected_failures: int = 0      # not failures (unittest's wasSuccessful)
+    unexpected_successes: int = 0   # of `failures`
 
 
 @dataclass
@@ -79,6 +84,7 @@ def _file_counts(files: list[TestFile]) -> dict:
             "run": sum(f.tests_run for f in files),
             "failures": sum(f.failures for f in files if f.outcome != "flaky"),
             "skipped": sum(f.skipped for f in files),
+            "expected_failures": sum(f.expected_failures for f in files),
         },
     }
 

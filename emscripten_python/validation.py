@@ -259,7 +259,7 @@ class _Checker:
         self.string(f"{where}.name", test_file.get("name"), limit=self.limits.max_name, pattern=TEST_FILE_NAME)
         self.string(f"{where}.outcome", test_file.get("outcome"), limit=32, choices=FILE_OUTCOMES)
         self.number(f"{where}.duration", test_file.get("duration"), nullable=True)
-        for key in ("tests_run", "failures", "skipped"):
+        for key in ("tests_run", "failures", "skipped", "errors", "expected_failures", "unexpected_successes"):
             self.number(f"{where}.{key}", test_file.get(key, 0), integer=True)
         self.number(f"{where}.attempts", test_file.get("attempts", 1), integer=True)
         for key in ("crash", "log_excerpt"):
@@ -289,7 +289,7 @@ class _Checker:
 _STAGE_FIELDS = frozenset({"name", "status", "duration", "returncode", "log", "command"})
 _ARTIFACT_FIELDS = frozenset({"path", "size", "sha256", "url"})
 _FILE_FIELDS = frozenset({"name", "outcome", "duration", "tests_run", "failures", "skipped", "attempts",
-                          "cases", "crash", "log_excerpt"})
+                          "cases", "crash", "log_excerpt", "errors", "expected_failures", "unexpected_successes"})
 _CASE_FIELDS = frozenset({"name", "outcome", "duration", "message", "traceback"})
 
 

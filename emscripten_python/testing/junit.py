@@ -1,15 +1,25 @@
-"""Read regrtest's --junit-xml (preferred for per-case detail when it exists) and write ours."""
+"""Read regrtest's --junit-xml (preferred for per-case detail when it exists) and write ours;
+a file's case counts from its console attempts and JUnit suites (`file_counts`)."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..results import Run, TestCase, TestFile
 from ..durable import atomic_file
 from ..runtimes import runtime_label, runtime_slug
-from .regrtest_output import cap
+from .regrtest_output import FileAttempt, cap
+
+
+@dataclass
+class JUnitSuite:
+    """One <testsuite> of regrtest's JUnit file: one attempt of one test file."""
+
+    cases: list[TestCase] = field(default_factory=list)
+    tests: int | None = None          # its `tests` attribute: unittest's testsRun
 
 
 def read_regrtest_junit(path: Path) -> list[TestCase]:
@@ -18,12 +28,29 @@ def read_regrtest_junit(path: Path) -> list[TestCase]:
     A missing file is normal: regrtest writes it only at the very end (and was seen not to
     write it at all after a long run), so the console output stays the primary source.
     """
+    return [case for suite in read_regrtest_junit_suites(path) for case in suite.cases]
+
+
+def read_regrtest_junit_suites(path: Path) -> list[JUnitSuite]:
+    """The <testsuite>s of a regrtest JUnit file in order (a re-run file has one per
+    attempt); [] when it is missing or unreadable."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
         return []
+    suites = []
+    for element in root.iter("testsuite"):
+        try:
+            tests = int(element.get("tests", ""))
+        except ValueError:
+            tests = None
+        suites.append(JUnitSuite(_cases(element), tests))
+    return suites
+
+
+def _cases(suite: ET.Element) -> list[TestCase]:
     cases = []
-    for element in root.iter("testcase"):
+    for element in suite.iter("testcase"):
         classname, name = element.get("classname", ""), element.get("name", "")
         outcome, message, text = "passed", None, None
         for child, kind in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
@@ -49,6 +76,71 @@ def read_regrtest_junit(path: Path) -> list[TestCase]:
                               message=cap(message, 1024) if message else message,
                               traceback=cap(text) if text else text))
     return cases
+
+
+@dataclass
+class CaseCounts:
+    """A file's test case counts (docs/results-schema.rst, "Test case counts"): the TestFile
+    fields of the same names."""
+
+    tests_run: int = 0
+    failures: int = 0               # FAIL + ERROR + unexpected successes (unittest's wasSuccessful)
+    errors: int = 0
+    skipped: int = 0
+    expected_failures: int = 0      # not failures
+    unexpected_successes: int = 0
+
+    @property
+    def failed(self) -> int:
+        """FAIL cases alone: what regrtest's `Total tests: failures=` adds up."""
+        return self.failures - self.errors - self.unexpected_successes
+
+    def fields(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def attempt_counts(attempt: FileAttempt, suite: JUnitSuite | None = None) -> CaseCounts:
+    """One attempt's counts: unittest's own last lines when printed (-v, or any run whose
+    output shows them), else its JUnit suite, else regrtest's verdict suffix (failures only)."""
+    if attempt.unittest_verdict is not None and attempt.tests_run is not None:
+        return CaseCounts(attempt.tests_run, attempt.failures, attempt.errors, attempt.skipped,
+                          attempt.expected_failures, attempt.unexpected_successes)
+    if suite is not None:
+        outcomes = [case.outcome for case in suite.cases]
+        errors, unexpected = outcomes.count("error"), outcomes.count("unexpected-success")
+        return CaseCounts(suite.tests if suite.tests is not None else len(outcomes),
+                          outcomes.count("failed") + errors + unexpected, errors, outcomes.count("skipped"),
+                          outcomes.count("expected-failure"), unexpected)
+    return CaseCounts(attempt.tests_run or 0, attempt.failures, attempt.errors, attempt.skipped,
+                      attempt.expected_failures, attempt.unexpected_successes)
+
+
+def file_counts(attempts: list[FileAttempt], suites: list[JUnitSuite] = (),
+                totals: dict[str, int] | None = None) -> CaseCounts:
+    """A file's counts: those of the attempt whose verdict holds (the re-run's, when re-run;
+    never the two added up). `suites` are the file's JUnit suites in order, one per attempt
+    that reached its end; `totals` regrtest's `Total tests:` numbers, used only when the
+    segment ran this file alone once and nothing else tells."""
+    last = attempts[-1]
+    suite = suites[-1] if suites and len(suites) == len(attempts) else None
+    counts = attempt_counts(last, suite)
+    if totals and len(attempts) == 1 and not counts.tests_run and suite is None:
+        # regrtest's failures= are FAIL cases only (libregrtest/result.py TestStats.from_unittest).
+        counts.tests_run = totals.get("run", 0)
+        counts.skipped = counts.skipped or totals.get("skipped", 0)
+        if not counts.failures:
+            counts.failures = totals.get("failures", 0)
+    return counts
+
+
+def junit_suites_by_file(suites: list[JUnitSuite], files: list[str]) -> dict[str, list[JUnitSuite]]:
+    """Each suite under the file its cases belong to (an empty suite belongs to none)."""
+    by_file: dict[str, list[JUnitSuite]] = {}
+    for suite in suites:
+        owner = next((found for case in suite.cases if (found := file_for_case(case.name, files))), None)
+        if owner is not None:
+            by_file.setdefault(owner, []).append(suite)
+    return by_file
 
 
 def file_for_case(case_name: str, files: list[str]) -> str | None:

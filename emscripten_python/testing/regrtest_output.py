@@ -65,7 +65,7 @@ SECTION_HEADER = re.compile(r"(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([\w.]+)\
 # stacks, and exits: the file ran out of time.
 FAULT_TIMEOUT = re.compile(r"(?:^|\.\.\. )Timeout \(\d+:\d\d:\d\d(?:\.\d+)?\)!$")
 RAN = re.compile(r"Ran (\d+) tests? in ")
-UNITTEST_END = re.compile(r"(OK|FAILED)(?: \(([^)]*)\))?")
+UNITTEST_END = re.compile(r"(OK|FAILED|NO TESTS RAN)(?: \(([^)]*)\))?")
 LIST_HEADER = re.compile(
     r"(?:(?:\d+|All) )?(tests? OK|tests? failed|tests? failed again|tests? skipped|"
     r"tests? skipped \(resource denied\)|tests? run no tests|re-run tests?|tests? omitted|"
@@ -74,6 +74,14 @@ LIST_HEADER = re.compile(
 RERUN_HEADER = re.compile(r"Re-running (?:\d+ )?failed tests? in verbose mode")
 COUNT = re.compile(r"(\d+) (error|failure)s?")
 FIELD = re.compile(r"(\w+)=([\d,]+)")
+# unittest's TextTestRunner.run (Lib/unittest/runner.py, 3.11 to 3.15) ends with
+# "FAILED (failures=1, errors=2, skipped=3, expected failures=4, unexpected successes=5)";
+# the two-word keys must be read whole ("expected failures" is not "failures").
+UNITTEST_FIELD = re.compile(r"(failures|errors|skipped|expected failures|unexpected successes)=(\d[\d,]*)")
+# The 3.11.0-3.11.6 -w re-run (libregrtest/main.py rerun_failed_tests) runs each failed file
+# again in the same process and prints only this before its verbose output, no progress line;
+# 3.11.7+ and 3.12+ print it after the re-run's verdict line, which started the attempt already.
+RERUN_FILE = re.compile(r"Re-running (test[\w.]*) in verbose mode(?: \(matching: .*\))?$")
 # A JS/wasm runtime's death, or CPython's own; the LAST such line in a file is its crash.
 ERROR_LINE = re.compile(
     r"\s*(?:Uncaught )?(?:RuntimeError|RangeError|InternalError|WebAssembly\.\w+|Aborted\(|Fatal Python error|"
@@ -120,10 +128,17 @@ class FileAttempt:
     index: str | None = None          # its number as printed on the progress line, `[index/total]`
     timed_out: bool = False           # faulthandler's "Timeout (0:20:00)!" while it ran
     state: str | None = None          # regrtest's own verdict, when it printed one
+    # Case counts (docs/results-schema.rst, "Test case counts"): from unittest's own last lines
+    # (`Ran N tests`, `FAILED (failures=…)`); without -v, `failures`/`errors` from regrtest's
+    # verdict suffix only. `failures` counts what makes unittest fail: FAIL + ERROR +
+    # unexpected successes; `errors` and `unexpected_successes` are the parts of it.
     tests_run: int | None = None
     failures: int = 0
+    errors: int = 0
     skipped: int = 0
-    unittest_verdict: str | None = None   # OK / FAILED
+    expected_failures: int = 0
+    unexpected_successes: int = 0
+    unittest_verdict: str | None = None   # OK / FAILED / NO TESTS RAN
     # Case verdicts as printed, `method (id)` -> `ok` / `skipped 'why'` / ..., in order
     # (cheap to collect); `cases` turns them into TestCases by id when asked.
     printed: dict[str, str] = field(default_factory=dict)
@@ -233,14 +248,19 @@ class RegrtestParser:
 
     `on_start(attempt)` is called when a file starts, `on_end(attempt)` when its verdict
     arrives; `names` (the selection) lets a file name with stderr glued to it be recognised.
+    `known` (the files regrtest was given, or may list: packages stand for their parts) makes
+    the parser strict: a name read from a progress, verdict or re-run line that is none of
+    them (stderr spliced into the line cut it) starts no file, so no file is invented; a
+    name cut off by the output's end is kept when it begins a known one (the runner resolves it).
     """
 
     def __init__(self, on_start: Callable[[FileAttempt], None] | None = None,
                  on_end: Callable[[FileAttempt], None] | None = None,
-                 names: Iterable[str] | None = None) -> None:
+                 names: Iterable[str] | None = None, known: Iterable[str] | None = None) -> None:
         self.out = RegrtestOutput()
         self.on_start, self.on_end = on_start, on_end
-        self.names = sorted(set(names or ()), key=len, reverse=True)
+        self.known = frozenset(known) if known is not None else None
+        self.names = sorted(set(names or ()) | (self.known or set()), key=len, reverse=True)
         self.current: FileAttempt | None = None
         self.attempt_no = 1
         self.index: dict[tuple[str, int], FileAttempt] = {}
@@ -251,6 +271,9 @@ class RegrtestParser:
         self.section: tuple[str, str] | None = None      # (kind, case id)
         self.section_lines = _Capped()
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # the running file's (or the start-up's) lines
+        # The same without the lines of FAIL/ERROR sections: where crash text is looked for
+        # (a traceback's `RuntimeError:` is a test's failure, not the runtime's death).
+        self.loose: deque[str] = deque(maxlen=TAIL_LINES)
         self.error_block: list[str] | None = None
         self.error_left = 0
         self.partial = ""                 # an incomplete last line of feed_text (at most MAX_LINE)
@@ -297,6 +320,7 @@ class RegrtestParser:
                         lines = lines[1:]
                     self.current.printed.update(map(str.split, lines, repeat(" ... "), repeat(1)))
                     self.tail.extend(lines[-TAIL_LINES:])
+                    self.loose.extend(lines[-TAIL_LINES:])
                     pos = stop
                     continue
             elif self.mode is Mode.SECTION:
@@ -316,13 +340,34 @@ class RegrtestParser:
             pos = newline + 1
 
     # -- files ------------------------------------------------------------------------------
-    def _resolve(self, token: str) -> str:
-        if not self.names or token in self.names:
+    def _resolve(self, token: str) -> str | None:
+        """The file a name read from the output means; None when `known` rules it out."""
+        if self._is_known(token) or (self.known is None and (not self.names or token in self.names)):
             return token
         for name in self.names:          # longest first: stderr glued to the end of the name
             if token.startswith(name) and not token.startswith(f"{name}."):
                 return name
-        return token
+        if self.known is None:
+            return token
+        if self.at_cut and any(name.startswith(token) for name in self.known):
+            return token                 # cut off by the end of the output: the runner resolves it
+        return None
+
+    def _is_known(self, name: str) -> bool:
+        """`name` is a known file, or a part of a known package (`test_asyncio.test_tasks`,
+        `test.test_asyncio.test_tasks` in older versions)."""
+        known = self.known
+        if not known:
+            return False
+        if name in known:
+            return True
+        parts = name.split(".")
+        start = 1 if parts[0] == "test" else 0
+        return any(".".join(parts[start:end]) in known for end in range(start + 1, len(parts)))
+
+    def _clear_tail(self) -> None:
+        self.tail.clear()
+        self.loose.clear()
 
     def _start(self, name: str, index: str | None = None) -> FileAttempt:
         attempt = FileAttempt(name=name, attempt=self.attempt_no, index=index)
@@ -334,7 +379,7 @@ class RegrtestParser:
         self.current = attempt
         self.out.finished = False
         self.pending_case = None
-        self.tail.clear()
+        self._clear_tail()
         self.error_block, self.error_left = None, 0
         if self.on_start:
             self.on_start(attempt)
@@ -346,17 +391,24 @@ class RegrtestParser:
         if not match:
             return False
         name = self._resolve(match.group("name"))
+        if name is None:
+            return False
         target = self.index.get((name, self.attempt_no))
         if target is None:
             if not progress:
                 return False
-            # A verdict with no start line: a worker process ran the file (3.14 re-runs).
+            # A verdict with no start line: a worker process ran the file (3.14 re-runs), or
+            # its start line was lost (stderr spliced into it).
             target = self._start(name)
         state, rest = match.group("state"), match.group("rest")
         if state == "failed" and rest.startswith(" (env changed)"):
             state = "failed (env changed)"
-        if not target.failures and state == "failed":
-            target.failures = sum(int(n) for n, _ in COUNT.findall(rest[:200]))
+        if target.unittest_verdict is None and state == "failed":
+            # Without -v only regrtest's "failed (2 errors, 1 failure)" (Lib/test/libregrtest
+            # result.py, TestResult.__str__) tells; unexpected successes are not in it.
+            counted = {kind: int(n) for n, kind in COUNT.findall(rest[:200])}
+            target.errors = counted.get("error", 0)
+            target.failures = target.errors + counted.get("failure", 0)
         if target.state is None:
             target.state = state
             self._ended(target)
@@ -368,7 +420,7 @@ class RegrtestParser:
         outcome = attempt.outcome()
         if outcome not in GOOD and self.tail:
             attempt.excerpt = cap("\n".join(list(self.tail)[-EXCERPT_LINES:]))
-        self.tail.clear()
+        self._clear_tail()
         self.error_block, self.error_left = None, 0
         if self.on_end:
             self.on_end(attempt)
@@ -405,6 +457,9 @@ class RegrtestParser:
         self.tail.append(line)
         current = self.current
         mode = self.mode
+        in_section = mode is Mode.SECTION or mode is Mode.SECTION_HEAD
+        if not in_section:
+            self.loose.append(line)
         # Fast path: most of a verbose log is one-line case verdicts.
         if mode is Mode.RUN and current is not None and " ... " in line:
             case = CASE_FAST.fullmatch(line)
@@ -421,18 +476,24 @@ class RegrtestParser:
             if progress:
                 self._progress(line[progress.end():].strip(), progress.group(1))
                 return
-        if mode is not Mode.SECTION and ("Error" in line or "Abort" in line or "Fatal" in line or "FATAL" in line or "fault" in line) \
-                and ERROR_LINE.match(line):
+        if not in_section and ("Error" in line or "Abort" in line or "Fatal" in line or "FATAL" in line or "fault" in line) \
+                and _error_line(line):
             self.error_block, self.error_left = _context(list(self.tail)[-4:-1]) + [line[:2048]], CRASH_AFTER
 
-        if mode is Mode.SECTION_HEAD or mode is Mode.SECTION:
+        if in_section:
+            # unittest prints `UNEXPECTED SUCCESS: test (id)` headers with no traceback and no
+            # rule of their own (runner.py printErrors): the next header or `----` ends one.
+            unexpected = self.section is not None and self.section[0] == "UNEXPECTED SUCCESS"
             if line.startswith("=" * 20):
                 self._close_section()
             elif line.startswith("-" * 20):
-                if mode is Mode.SECTION_HEAD:
+                if mode is Mode.SECTION_HEAD and not unexpected:
                     self.mode = Mode.SECTION
                 else:
                     self._close_section()
+            elif unexpected and (header := SECTION_HEADER.match(line)):
+                self._close_section()
+                self.section, self.mode = (header.group(1), header.group(3)), Mode.SECTION_HEAD
             else:
                 self.section_lines.append(line)
             return
@@ -453,12 +514,17 @@ class RegrtestParser:
                 self.section = (header.group(1), header.group(3))
                 self.mode = Mode.SECTION_HEAD
                 return
-        if "Re-running" in line and RERUN_HEADER.search(line):   # also after spliced stderr
-            self.attempt_no = 2
-            self.out.rerun_started = True
-            self.out.finished = False
-            self.mode = Mode.RUN
-            return
+        if "Re-running" in line:
+            if RERUN_HEADER.search(line):   # also after spliced stderr
+                self.attempt_no = 2
+                self.out.rerun_started = True
+                self.out.finished = False
+                self.mode = Mode.RUN
+                return
+            rerun = RERUN_FILE.search(line)
+            if rerun and self.out.rerun_started:
+                self._rerun_file(rerun.group(1))
+                return
         if first in ("=", "T", "R") and self._summary_line(stripped):
             return
         if stripped.endswith((":", ".")) and (mode is Mode.SUMMARY or not line.startswith(" ")):
@@ -479,15 +545,10 @@ class RegrtestParser:
             if ran:
                 current.tests_run = int(ran.group(1))
                 return
-        if first in ("O", "F"):
+        if first in ("O", "F", "N"):
             end = UNITTEST_END.fullmatch(stripped)
             if end and current.tests_run is not None:
-                current.unittest_verdict = end.group(1)
-                for key, value in FIELD.findall(end.group(2) or ""):
-                    if key in ("failures", "errors", "unexpected_successes"):
-                        current.failures += int(value.replace(",", ""))
-                    elif key == "skipped":
-                        current.skipped = int(value.replace(",", ""))
+                _unittest_counts(current, end)
                 return
         case = CASE_LINE.match(line)
         if case:
@@ -517,11 +578,22 @@ class RegrtestParser:
             return
         current = self.current
         running = current is not None and current.state is None and current.attempt == self.attempt_no
+        name = self._resolve(token.group())
+        if name is None:
+            # Not a file regrtest was given: stderr spliced into the start line cut its name.
+            # Which file started cannot be told; the running one's verdict (a 3.12 suffix) is
+            # lost with it unless it is still on this line. Later output is nobody's until a
+            # readable progress line.
+            if not (previous and self._verdict(previous, progress=not running)) and running:
+                current.state = UNREADABLE
+                self._ended(current)
+            self.current = None
+            return
         if running and index == current.index and not previous:
             # The running file's own progress line again with no verdict that can be read (cut
             # off by a crash: "[1/9] test_math pa"): it is still the file without a verdict.
             return
-        if previous and self._verdict(previous):
+        if previous and self._verdict(previous, progress=not running):
             pass                           # 3.12: "[2/3] test_b -- test_a failed (2 failures)"
         elif running:
             # A suffix that is not a verdict, or a start line cut off where a suffix could
@@ -530,7 +602,20 @@ class RegrtestParser:
             if previous or self.at_cut or self.verdict_lines:
                 current.state = UNREADABLE
             self._ended(current)           # 3.12 prints no verdict for a file that passed
-        self._start(self._resolve(token.group()), index)
+        self._start(name, index)
+
+    def _rerun_file(self, token: str) -> None:
+        """`Re-running test_x in verbose mode`: in 3.11.0-3.11.6 (-w) the start of test_x's
+        second attempt, in the same process; from 3.11.7 its verdict line started it already."""
+        name = self._resolve(token)
+        current = self.current
+        if name is None or (current is not None and current.name == name and current.attempt == 2):
+            return
+        self._close_section()
+        self.mode = Mode.RUN
+        if current is not None and current.state is None:
+            self._ended(current)
+        self._start(name)
 
     def _list_header(self, what: str) -> None:
         title = re.sub(r"^(tests?|re-run tests?) ", "", what)
@@ -588,18 +673,41 @@ class RegrtestParser:
             if self.error_block:
                 out.crash = cap("\n".join(self.error_block).strip())
             else:
-                out.crash = looks_like_crash(out.tail)
+                out.crash = looks_like_crash(list(self.loose))
         return out
 
 
 def file_outcome(attempts: list[FileAttempt], listed: str | None = None) -> str:
     """A file's outcome from its attempts' own verdicts (`listed`: what regrtest's summary
-    lists say, used only when no verdict was printed). Passing when re-run is `flaky`."""
+    lists say, used only when no verdict was printed). A file re-run after failing whose
+    re-run is not bad (passed; or ran no tests, skipped: regrtest then drops it from its
+    failed list too) is `flaky`."""
     unread = attempts[-1].state == UNREADABLE      # regrtest's summary lists know better
     last = (listed if unread else None) or attempts[-1].outcome() or listed or "passed"
-    if len(attempts) > 1 and last == "passed":
+    if len(attempts) > 1 and last in GOOD:
         return "flaky"
     return last
+
+
+def _unittest_counts(attempt: FileAttempt, end: re.Match) -> None:
+    """Counts from unittest's last line (`OK (skipped=2, expected failures=1)`): they replace
+    any earlier ones of the attempt, as regrtest keeps one result per file."""
+    attempt.unittest_verdict = end.group(1)
+    found = {key: int(value.replace(",", "")) for key, value in UNITTEST_FIELD.findall(end.group(2) or "")}
+    attempt.errors = found.get("errors", 0)
+    attempt.unexpected_successes = found.get("unexpected successes", 0)
+    attempt.failures = found.get("failures", 0) + attempt.errors + attempt.unexpected_successes
+    attempt.skipped = found.get("skipped", 0)
+    attempt.expected_failures = found.get("expected failures", 0)
+
+
+def _error_line(line: str) -> bool:
+    """A runtime's error line, also glued to the case it killed (`test_x (…) ... Fatal Python
+    error: Aborted`: faulthandler writes to stderr right after unittest's `... `)."""
+    if ERROR_LINE.match(line):
+        return True
+    at = line.find(" ... ")
+    return at >= 0 and ERROR_LINE.match(line, at + 4) is not None
 
 
 def _context(before: list[str]) -> list[str]:
@@ -622,23 +730,25 @@ def _case_result(text: str, alone: bool = False) -> str | None:
     return None
 
 
-def parse_lines(lines: Iterable[str], names: Iterable[str] | None = None) -> RegrtestOutput:
-    parser = RegrtestParser(names=names)
+def parse_lines(lines: Iterable[str], names: Iterable[str] | None = None,
+                known: Iterable[str] | None = None) -> RegrtestOutput:
+    parser = RegrtestParser(names=names, known=known)
     feed = parser.feed
     for line in lines:
         feed(line)
     return parser.close()
 
 
-def parse_text(text: str, names: Iterable[str] | None = None) -> RegrtestOutput:
-    parser = RegrtestParser(names=names)
+def parse_text(text: str, names: Iterable[str] | None = None, known: Iterable[str] | None = None) -> RegrtestOutput:
+    parser = RegrtestParser(names=names, known=known)
     parser.feed_text(text)
     return parser.close()
 
 
-def parse_stream(stream, names: Iterable[str] | None = None, block: int = 1 << 20) -> RegrtestOutput:
+def parse_stream(stream, names: Iterable[str] | None = None, block: int = 1 << 20,
+                 known: Iterable[str] | None = None) -> RegrtestOutput:
     """Parse a text stream (a log file) in blocks: the fastest way in."""
-    parser = RegrtestParser(names=names)
+    parser = RegrtestParser(names=names, known=known)
     while True:
         text = stream.read(block)
         if not text:
@@ -653,7 +763,7 @@ def looks_like_crash(lines: list[str]) -> str | None:
     kept with the lines just before it and the first frames after it.
     """
     lines = [line[:MAX_LINE] for line in lines]
-    strong = [i for i, line in enumerate(lines) if ERROR_LINE.match(line)]
+    strong = [i for i, line in enumerate(lines) if _error_line(line)]
     if strong:
         at = strong[-1]
         kept = _context(lines[max(0, at - 3):at]) + lines[at:at + CRASH_AFTER + 1]

@@ -27,13 +27,13 @@ def sample_run() -> Run:
     run.set_stage(Stage("make-host", "succeeded", 321.04, 0))
     run.set_stage(Stage("test", "succeeded", 900.0))
     run.tests["files"] = [
-        File("test_os", "passed", 3.0, tests_run=4, skipped=2, cases=[
+        File("test_os", "passed", 3.0, tests_run=4, skipped=1, expected_failures=1, cases=[
             Case("test.test_os.MakedirTests.test_mode", "passed", 0.01),
             Case("test.test_os.MakedirTests.test_exist_ok", "passed", 0.02),
             Case("test.test_os.ForkTests.test_fork", "skipped", message="requires os.fork"),
             Case("test.test_os.UtimeTests.test_ns", "expected-failure"),
         ]),
-        File("test_math", "failed", 2.0, tests_run=4, failures=3, cases=[
+        File("test_math", "failed", 2.0, tests_run=4, failures=3, errors=1, unexpected_successes=1, cases=[
             Case("test.test_math.MathTests.test_sqrt", "passed", 0.1),
             Case("test.test_math.MathTests.test_fsum", "failed", 0.2, "AssertionError: 1.0 != 0.99",
                  FSUM_TRACEBACK),
@@ -67,7 +67,14 @@ def test_markdown_counts():
     text = render_markdown(sample_run())
     # files | passed | failed (incl. env changed) | crashed | timed out | flaky | skipped | resource denied
     assert "| 7 | 1 | 2 | 1 | 1 | 1 | 0 | 1 |" in text
-    assert "Test cases: 11 run, 3 failed, 2 skipped." in text
+    # An expected failure is not a failure (unittest's wasSuccessful); an unexpected success is.
+    assert "Test cases: 11 run, 3 failed, 1 skipped, 1 expected failures." in text
+
+
+def test_markdown_counts_without_expected_failures():
+    run = Run()
+    run.tests["files"] = [File("test_os", "passed", tests_run=2, skipped=1)]
+    assert "Test cases: 2 run, 0 failed, 1 skipped.\n" in render_markdown(run)
 
 
 def test_markdown_crash_text():

@@ -68,7 +68,14 @@ def _cut_points(raw: bytes) -> list[int]:
     return sorted(cut for cut in cuts if cut <= len(raw))
 
 
-@pytest.mark.parametrize("log", LOGS)
+# The oracle `_passed_at` reads regrtest's `name passed` verdict lines (printed for every
+# file from 3.13.1); up to 3.13.0 a pass is silent (the next start line has no `-- name`
+# suffix), and cut points of those logs are covered by tests/fuzz/test_fuzz_regrtest_grammar.py.
+VERDICT_LINE_LOGS = [log for log in LOGS if re.search(rb"\] " + COLOUR + rb"test\w* (?:passed|failed)",
+                                                      (DATA / log).read_bytes().split(b"Re-running")[0])]
+
+
+@pytest.mark.parametrize("log", VERDICT_LINE_LOGS)
 def test_output_cut_anywhere_never_invents_a_pass(log):
     raw = (DATA / log).read_bytes()
     names = _names(raw)

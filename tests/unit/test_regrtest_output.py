@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emscripten_python.testing.junit import file_for_case, read_regrtest_junit
-from emscripten_python.testing.regrtest_output import looks_like_crash, parse_lines, parse_text
+from emscripten_python.testing.junit import (
+    attempt_counts, file_counts, file_for_case, junit_suites_by_file, read_regrtest_junit, read_regrtest_junit_suites,
+)
+from emscripten_python.testing.regrtest_output import UNREADABLE, file_outcome, looks_like_crash, parse_lines, parse_text
 
 DATA = Path(__file__).with_name("data")
 
@@ -276,3 +278,125 @@ def test_subtest_and_odd_lines_that_end_like_a_verdict():
     assert {c.name: (c.outcome, c.message) for c in cases.values()} == {
         "test.test_x.T.test_sub": ("failed", None), "test.test_x.T.test_a": ("passed", None),
         "test.test_x.T.test_b": ("skipped", "no")}
+
+
+# -- counts, eras, crash text, known files (issue 20), on output of this machine's CPythons -------
+# Captured from `python -m test --testdir DIR -u network [-v] [-w|--rerun] --junit-xml X` over
+# purpose-written files (tests/e2e/test_regrtest_truth.py writes the same files and checks
+# them live); regrtest's own summary in each log is what the assertions restate.
+
+def _by_file(output):
+    files = {}
+    for attempt in output.attempts:
+        files.setdefault(attempt.name, []).append(attempt)
+    return files
+
+
+def test_expected_failures_are_not_failures_and_unexpected_successes_are():
+    files = _by_file(parse_text((DATA / "regrtest-3.12.1-native-verbose-rerun.txt").read_text()))
+    xfail = attempt_counts(files["test_truth_xfail"][0])        # OK (expected failures=2)
+    assert (xfail.tests_run, xfail.failures, xfail.expected_failures) == (3, 0, 2)
+    assert file_outcome(files["test_truth_xfail"]) == "passed"
+    xpass = attempt_counts(files["test_truth_xpass"][0])        # FAILED (unexpected successes=1)
+    assert (xpass.tests_run, xpass.failures, xpass.unexpected_successes, xpass.failed) == (2, 1, 1, 0)
+    skip = attempt_counts(files["test_truth_skip"][0])          # OK (skipped=2)
+    # 3.12.1's unittest does not count the test skipped by its decorator in testsRun (`Ran 2 tests`)
+    assert (skip.tests_run, skip.skipped, skip.failures) == (2, 2, 0)
+    error = attempt_counts(files["test_truth_error"][0])        # FAILED (errors=1)
+    assert (error.failures, error.errors, error.failed) == (1, 1, 0)
+
+
+def test_attempt_counts_add_up_to_regrtests_total_tests():
+    """regrtest's `Total tests:` adds every attempt's testsRun, FAIL cases and skips
+    (libregrtest results.py accumulate_result, result.py TestStats.from_unittest)."""
+    for log in ("regrtest-3.12.1-native-verbose-rerun.txt", "regrtest-3.15.2-native-verbose-rerun.txt"):
+        output = parse_text((DATA / log).read_text())
+        counts = [attempt_counts(a) for a in output.attempts]
+        assert {"run": sum(c.tests_run for c in counts), "failures": sum(c.failed for c in counts),
+                "skipped": sum(c.skipped for c in counts)} == \
+            {key: output.total_tests.get(key, 0) for key in ("run", "failures", "skipped")}, log
+
+
+def test_without_verbose_counts_come_from_the_junit_file_per_attempt():
+    output = parse_text((DATA / "regrtest-3.13.0-native-rerun.txt").read_text())
+    files = _by_file(output)
+    suites = junit_suites_by_file(read_regrtest_junit_suites(DATA / "regrtest-3.13.0-native-rerun.junit.xml"),
+                                  list(files))
+    skip = file_counts(files["test_truth_skip"], suites["test_truth_skip"])
+    assert (skip.tests_run, skip.skipped) == (3, 2)               # no `OK (skipped=2)` without -v
+    xfail = file_counts(files["test_truth_xfail"], suites["test_truth_xfail"])
+    assert (xfail.tests_run, xfail.failures, xfail.expected_failures) == (3, 0, 2)
+    # a re-run file counts its re-run attempt only: test_truth_fail ran 3, then its 2 failing cases
+    fail = file_counts(files["test_truth_fail"], suites["test_truth_fail"])
+    assert (fail.tests_run, fail.failures) == (2, 2)
+    flaky = file_counts(files["test_truth_flaky"], suites["test_truth_flaky"])
+    assert (flaky.tests_run, flaky.failures) == (1, 0) and file_outcome(files["test_truth_flaky"]) == "flaky"
+    every = [attempt_counts(a, s) for name in files for a, s in zip(files[name], suites.get(name, []))
+             if len(files[name]) == len(suites.get(name, []))]
+    assert (sum(c.tests_run for c in every), sum(c.failed for c in every), sum(c.skipped for c in every)) \
+        == (24, 5, 2) == tuple(output.total_tests[k] for k in ("run", "failures", "skipped"))
+
+
+def test_311_same_process_rerun_is_an_era_of_its_own():
+    """3.11.0-3.11.6 `-w`: `Re-running test_x in verbose mode` and the verbose output, no
+    progress line; the first `== Tests result` comes before the re-run."""
+    for log in ("regrtest-3.11.2-native-verbose-rerun.txt", "regrtest-3.11.2-native-rerun.txt"):
+        output = parse_text((DATA / log).read_text())
+        files = _by_file(output)
+        assert output.finished and output.summary_state == "FAILURE then FAILURE"
+        assert [len(files[name]) for name in ("test_truth_fail", "test_truth_error", "test_truth_flaky",
+                                              "test_truth_pass")] == [2, 2, 2, 1]
+        assert file_outcome(files["test_truth_flaky"]) == "flaky"
+        assert file_outcome(files["test_truth_fail"]) == "failed"
+        assert file_outcome(files["test_truth_error"]) == "failed"
+        # the re-run's cases are its own, not added to the file before it
+        assert set(files["test_truth_flaky"][1].cases) == {"test_truth_flaky.T.test_flaky"}
+        assert files["test_truth_flaky"][1].cases["test_truth_flaky.T.test_flaky"].outcome == "passed"
+        assert files["test_truth_skipmod"][0].cases == {}
+        assert output.lists["failed"] == ["test_truth_error", "test_truth_fail"]
+
+
+def test_crash_glued_to_the_running_case_line():
+    output = parse_text((DATA / "regrtest-3.13.0-native-verbose-abort.txt").read_text())
+    assert output.unfinished.name == "test_truth_abort"
+    assert output.running_case == "test_truth_abort.T.test_z_abort"
+    assert "test_z_abort (test_truth_abort.T.test_z_abort) ... Fatal Python error: Aborted" in output.crash
+    glued = next(i for i, line in enumerate(output.tail) if line.endswith("... Fatal Python error: Aborted"))
+    assert "... Fatal Python error: Aborted" in looks_like_crash(output.tail[glued - 1:])
+    plain = parse_text((DATA / "regrtest-3.11.2-native-abort.txt").read_text())
+    assert plain.unfinished.name == "test_truth_abort" and plain.crash.startswith("Fatal Python error: Aborted")
+
+
+def test_text_inside_a_fail_or_error_section_is_never_crash_text():
+    # A file printed an ERROR section (its traceback ends in `RuntimeError: boom`), then the
+    # runtime died without a word: there is no crash text to show.
+    lines = (DATA / "regrtest-3.12.1-native-verbose-rerun.txt").read_text().splitlines()
+    upto = next(i for i, line in enumerate(lines) if line.startswith("FAILED (errors=1)"))
+    output = parse_lines(lines[:upto - 3])
+    assert output.unfinished.name == "test_truth_error"
+    assert any("RuntimeError: boom inside a test" in line for line in output.tail)
+    assert output.crash is None
+    text = parse_text("\n".join(lines[:upto - 3]))
+    assert text.crash is None
+
+
+def test_known_files_never_report_a_spliced_fragment_as_a_file():
+    lines = (DATA / "regrtest-3.13.0-native-rerun.txt").read_text().splitlines()
+    known = ["test_truth_pass", "test_truth_fail", "test_truth_error", "test_truth_skip", "test_truth_xfail",
+             "test_truth_xpass", "test_truth_flaky", "test_truth_resource", "test_truth_skipmod"]
+    at = next(i for i, line in enumerate(lines) if "] test_truth_error -- " in line)
+    start = lines[at]
+    # stderr written into the middle of the name: `test_tr` + `warning: stderr text` / `uth_error -- …`
+    cut = start.index("test_truth_error") + 7
+    spliced = lines[:at] + [start[:cut] + "warning: stderr text", start[cut:]] + lines[at + 1:]
+    assert {a.name for a in parse_lines(spliced).attempts} - set(known) == {"test_trwarning"}
+    output = parse_lines(spliced, known=known)
+    assert {a.name for a in output.attempts} <= set(known)
+    files = _by_file(output)
+    # test_truth_error's verdict rides on the next progress line: it is reported with it
+    assert files["test_truth_error"][0].outcome() == "failed"
+    # test_truth_fail's went with the spliced line: unreadable, so the summary lists decide
+    assert files["test_truth_fail"][0].state == UNREADABLE
+    assert file_outcome(files["test_truth_fail"], "failed") == "failed"
+    # its cases are not given to another file
+    assert files["test_truth_pass"][0].outcome() is None

@@ -170,19 +170,27 @@ def test_counts():
     assert counts["files"] == {"total": 3, "passed": 1, "failed": 0, "skipped": 0, "resource-denied": 0,
                                "crashed": 1, "timed-out": 0, "flaky": 1, "env-changed": 0, "no-tests": 0}
     # failures of flaky files do not count: they passed when re-run
-    assert counts["tests"] == {"run": 18, "failures": 0, "skipped": 2}
+    assert counts["tests"] == {"run": 18, "failures": 0, "skipped": 2, "expected_failures": 0}
 
 
 def test_counts_failures_of_failed_files():
     counts = _run_with("failed", "failed", "flaky", "passed").counts()
-    assert counts["tests"] == {"run": 16, "failures": 2, "skipped": 4}
+    assert counts["tests"] == {"run": 16, "failures": 2, "skipped": 4, "expected_failures": 0}
     assert counts["files"]["failed"] == 2
+
+
+def test_counts_expected_failures_are_not_failures():
+    run = Run()
+    run.tests["files"] = [File("test_x", "passed", tests_run=3, expected_failures=2),
+                          File("test_y", "failed", tests_run=2, failures=1, unexpected_successes=1)]
+    assert run.counts()["tests"] == {"run": 5, "failures": 1, "skipped": 0, "expected_failures": 2}
+    assert Run.from_dict(run.to_dict()).test_files[0].expected_failures == 2
 
 
 def test_counts_empty():
     counts = Run().counts()
     assert counts["files"]["total"] == 0
-    assert counts["tests"] == {"run": 0, "failures": 0, "skipped": 0}
+    assert counts["tests"] == {"run": 0, "failures": 0, "skipped": 0, "expected_failures": 0}
 
 
 @pytest.mark.parametrize("outcomes, expected", [

@@ -29,6 +29,7 @@ from .runtimes import host_for_node, node_runtime, node_version, runtime_slug
 from .source import CPythonSource, jspi_flags, node_major, resolve_source
 from .stages import follow, progress, run_stage, say
 from .testing.junit import write_junit
+from .testing.regrtest_args import read_args, without
 from .testing.runner import TestOptions
 from .testing.shards import run_sharded
 from .testing.selection import resolve_selection
@@ -287,6 +288,7 @@ class Pipeline:
                 follow(self.out / "logs", "test*.log"):
             files = run_sharded(host, TestOptions(selection=selection, regrtest_args=args,
                                                   file_timeout=options.file_timeout,
+                                                  cpython_version=self.source.version,
                                                   on_file_done=tracker.file_done),
                                 self.out, options.test_jobs, _load_durations(self.out), log=say) \
                 if selection else []      # a --shard can get no file of a small selection
@@ -329,7 +331,8 @@ class Pipeline:
                 raise TestRunError(problem)
             with progress(f"stage {name} ({len(selection)} files)"), follow(out / "logs", "test*.log"):
                 section["files"] = run_sharded(other, TestOptions(selection=selection, regrtest_args=args,
-                                                                  file_timeout=self.options.file_timeout),
+                                                                  file_timeout=self.options.file_timeout,
+                                                                  cpython_version=self.source.version),
                                                out, self.options.test_jobs, _load_durations(self.out), log=say)
             status = "succeeded"
         except TestRunError as exc:
@@ -412,50 +415,44 @@ def parse_pythoninfo(text: str) -> dict[str, str]:
     return info
 
 
-_RESOURCE_ARG = re.compile(r"^(-u|--use)(=?)(.*)$")
-_RERUN_ARGS = {"--rerun", "-w", "--verbose2"}
 # -W (--verbose3) makes regrtest capture each file's output and print it only when the file
 # fails (Lib/test/libregrtest/single.py). The runner reads the live verbose output to know
 # which case is running and how many ran: with -W a runtime crash loses the output of every
 # file since the last JUnit write (measured on the real 3.13 build: test_math, test_zlib,
 # test_json and test_list counted 0 tests). So it is dropped from the tree's arguments;
 # recorded as tests.tree_test_args / tests.dropped_args. --test-args can still pass it.
-_CAPTURING_ARGS = {"-W", "--verbose3"}
+# The arguments are read as regrtest reads them (testing.regrtest_args): `-vW` loses its -W,
+# `--verb3` is -W too; `--no-rerun` drops -w/--rerun/--verbose2 however written, --resources
+# every -u/--use.
+_CAPTURING = {"verbose3"}
 
 
 def dropped_tree_args(source: CPythonSource, options: Options) -> list[str]:
     """The tree's arguments the runner leaves out (none when --test-args replaces them)."""
     if options.test_args is not None:
         return []
-    return [arg for arg in source.tree_config.test_args if arg in _CAPTURING_ARGS]
+    return without(list(source.tree_config.test_args), _CAPTURING, source.version)[1]
 
 
 def regrtest_arguments(source: CPythonSource, options: Options) -> list[str]:
     """regrtest arguments: the tree's (config.toml test-args, else the era's; without -W, see
-    _CAPTURING_ARGS), or --test-args.
+    _CAPTURING), or --test-args.
 
     --resources replaces the tree's -u; --no-rerun drops --rerun; --regrtest-arg adds.
     """
+    version = source.version
     if options.test_args is not None:
-        base = list(options.test_args)
+        args = list(options.test_args)
     else:
-        base = [arg for arg in source.tree_config.test_args if arg not in _CAPTURING_ARGS]
-    args: list[str] = []
-    skip_next, resource_at = False, None
-    for index, arg in enumerate(base):
-        if skip_next:
-            skip_next = False
-            continue
-        match = _RESOURCE_ARG.match(arg)
-        if match and options.resources is not None:
-            resource_at = len(args) if resource_at is None else resource_at
-            skip_next = not match.group(2) and not match.group(3) and index + 1 < len(base)
-            continue
-        if not options.rerun and arg in _RERUN_ARGS:
-            continue
-        args.append(arg)
+        args = without(list(source.tree_config.test_args), _CAPTURING, version)[0]
+    if not options.rerun:
+        args = without(args, {"rerun"}, version)[0]
+        if read_args(args, version).rerun:
+            raise TestRunError("--no-rerun: the regrtest arguments ask for re-runs through --fast-ci or "
+                               "--slow-ci, which cannot be taken out; pass --test-args without them")
     if options.resources is not None:
-        at = resource_at if resource_at is not None else (1 if args[:1] == ["-v"] else 0)
+        args, _, at = without(args, {"use"}, version)
+        at = at if at is not None else (1 if args[:1] == ["-v"] else 0)
         args[at:at] = ["-u", options.resources]
     return [*args, *options.regrtest_args]
 

@@ -16,6 +16,9 @@ classified (`classify`), and `RunState.apply` decides what it means and what run
                  kills the runtime at its start twice in a row is `crashed`.
 - Silent         it printed nothing at all: as NeverStarted, but exit code 0 with no output
                  is the known vanished-stdout breakage and an error.
+With re-runs on (regrtest's --rerun, -w, ...), a file that failed in a segment that did not
+reach regrtest's own re-run phase is re-run afterwards the way that regrtest would have
+(`Rerun`), so a file's outcome does not depend on which files shared its node process.
 docs/runner.rst lists these guarantees.
 """
 
@@ -37,6 +40,7 @@ from ..errors import TestRunError
 from ..results import TestCase, TestFile
 from ..stages import streaming
 from .junit import file_for_case, read_regrtest_junit
+from .regrtest_args import RegrtestArgs, read_args, read_items, without
 from .regrtest_output import (
     EXCERPT_LINES, LIST_TO_OUTCOME, FileAttempt, RegrtestOutput, RegrtestParser, cap, file_outcome,
 )
@@ -50,9 +54,10 @@ STARTUP_BLAME = 2
 # regrtest must not colour its output (3.14+ does when it thinks it may); the parser copes
 # with colour anyway.
 NO_COLOUR = {"NO_COLOR": "1", "PYTHON_COLORS": "0"}
-# With -q regrtest prints no progress line at all (Logger.display_progress returns at once):
-# no file could be told to have started, passed or crashed.
-QUIET_ARGS = {"-q", "--quiet"}
+# Options that change which files regrtest runs from the names the runner passes (-x: they
+# are the files NOT to run; -f, -S, -s, -F, --list-*): no result could be matched to the
+# selection. (-q is refused too: see run_regrtest.)
+RESHAPING = ("exclude", "fromfile", "start", "single", "forever", "list_tests", "list_cases")
 
 
 @dataclass
@@ -72,6 +77,9 @@ class TestOptions:
     regrtest_args: list[str] = field(default_factory=lambda: ["-v", "-u", "all,-network"])
     file_timeout: float = 1200.0
     stack_unlimited: bool = True
+    # The CPython version under test ("3.13.15"): which regrtest reads the arguments (its
+    # option table) and how it re-runs failed files; None: the newest regrtest.
+    cpython_version: str | None = None
     # Called (name, outcome) as each file gets its verdict, and for a file the runtime died
     # in; for progress display only (stages.progress). May be called from a shard's thread.
     on_file_done: Callable[[str, str | None], None] | None = None
@@ -84,6 +92,10 @@ def _raise_stack_limit() -> None:
         resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
     except (ValueError, OSError):
         pass
+
+
+VANISHED = ("the interpreter exited 0 and printed nothing: stdout vanished (a known NODERAWFS breakage, "
+            "see `emscripten-python toolchain`); refusing to report '0 tests, success'")
 
 
 # -- how a segment ended ----------------------------------------------------------------------
@@ -141,6 +153,85 @@ def classify(report: SegmentReport) -> End:
     if not output.attempts:
         return NeverStarted()
     return DiedBetween()
+
+
+# -- regrtest's re-run phase, where a segment did not reach it ---------------------------------
+
+# What --slow-ci / --fast-ci stand for besides re-runs and -W (cmdline.py _parse_args, 3.12+).
+_CI_MODES = {"slow_ci": (["-u", "all"], "1200"), "fast_ci": (["-u", "all,-cpu"], "600")}
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """How this regrtest re-runs the files that failed (Lib/test/libregrtest/main.py,
+    `_rerun_failed_tests` / `rerun_failed_tests`; results.py `prepare_rerun`):
+
+    - 3.11.0-3.11.6 (`-w`/`--verbose2`): in the same process, verbose, with the run's `-m`
+      patterns extended by the names of the failed cases ("extend"); failed files only.
+    - 3.11.7+, 3.12, and 3.13+ without --single-process: each file in a new worker process,
+      verbose, matching only its failed cases (`get_rerun_match_tests`: the method name; the
+      class name for a setUpClass error; no filter for setUpModule) instead of the run's
+      patterns ("replace"); failed and env-changed files.
+    - 3.13+ with --single-process: in the same process, whole files, verbose ("none").
+
+    The runner re-runs a file in a new node process (a new segment of its own when its cases
+    are matched), with the run's arguments minus re-runs, -W, -G and -F, plus -v.
+    """
+
+    args: tuple[str, ...]              # the re-run's arguments, the run's -m/-i patterns kept
+    args_unmatched: tuple[str, ...]    # the same without the run's patterns ("replace")
+    match: str                         # "extend", "replace" or "none"
+    env_changed: bool                  # env-changed files are re-run too
+
+    @classmethod
+    def of(cls, args: list[str], version: str | None) -> "Rerun | None":
+        reading = read_args(args, version)
+        if not reading.rerun:
+            return None
+        base, _, _ = without(args, {"rerun", "verbose3", "failfast", "forever", "verbose", "quiet"}, version)
+        for mode, (resources, timeout) in _CI_MODES.items():
+            rest, removed, _ = without(base, {mode}, version)
+            if removed:
+                has_timeout = any(use.option.dest == "timeout" for item in read_items(rest, version)
+                                  for use in item.uses)
+                base = [*resources, "--fail-env-changed", *([] if has_timeout else ["--timeout", timeout]), *rest]
+                break
+        base = ["-v", *base]
+        match = "extend" if reading.old_rerun else "none" if reading.single_process else "replace"
+        unmatched, _, _ = without(base, {"match_tests", "match_file"}, version)
+        return cls(tuple(base), tuple(unmatched), match, env_changed=not reading.old_rerun)
+
+    def outcomes(self) -> set[str]:
+        """First-attempt outcomes regrtest re-runs (failed states; env changed since 3.12)."""
+        return {"failed", "env-changed"} if self.env_changed else {"failed"}
+
+    def command(self, names: list[str], first: dict[str, FileAttempt]) -> tuple[list[str], list[str]]:
+        """(the files of the next re-run segment, its regrtest arguments)."""
+        if self.match == "none":
+            return names, list(self.args)
+        name = names[0]
+        patterns = failed_case_patterns(name, first[name])
+        if patterns is None:
+            return [name], list(self.args)
+        base = self.args_unmatched if self.match == "replace" else self.args
+        return [name], [*base, *(arg for pattern in patterns for arg in ("-m", pattern))]
+
+
+def failed_case_patterns(name: str, attempt: FileAttempt) -> list[str] | None:
+    """regrtest's `-m` patterns for re-running the failed cases of a file; None: the whole file
+    (none known, or a module-level error, which regrtest re-runs unfiltered)."""
+    module = name.split(".")
+    patterns = []
+    for case in attempt.cases.values():
+        if case.outcome not in ("failed", "error"):
+            continue
+        parts = case.name.split(".")
+        parts = parts[1:] if parts[:1] == ["test"] and module[:1] != ["test"] else parts
+        if len(parts) <= len(module):
+            return None          # setUpModule/tearDownModule (test.test_x): the whole file
+        if parts[-1] not in patterns:
+            patterns.append(parts[-1])
+    return patterns or None
 
 
 # -- which names are still to run ---------------------------------------------------------------
@@ -221,6 +312,11 @@ class RunState:
     startup_failures: int = 0       # segments in a row in which no file started
     ever_started: bool = False      # some segment of this run started a file: the runtime works
     blamed_in_row: int = 0          # files blamed for start-up deaths since a file last started
+    rerun: Rerun | None = None      # how regrtest re-runs failed files; None: it does not
+    # Files that failed in a segment that died before regrtest's re-run phase: their first
+    # attempt, until the runner has re-run them.
+    to_rerun: dict[str, FileAttempt] = field(default_factory=dict)
+    rerun_startup_failures: int = 0
 
     def __post_init__(self) -> None:
         self.remaining = self.remaining or list(self.selection.names)
@@ -229,7 +325,13 @@ class RunState:
         """Record a segment's files and decide what runs next; returns a line for the log."""
         output = report.output
         started = bool(output.attempts)
-        self._record(report, skip=end.attempt if isinstance(end, DiedIn) else None)
+        recorded = self._record(report, skip=end.attempt if isinstance(end, DiedIn) else None)
+        if self.rerun is not None and not isinstance(end, Finished):
+            # regrtest's re-run phase did not come (or not for these files): the runner's will
+            rerun_outcomes = self.rerun.outcomes()
+            for name, attempts in recorded.items():
+                if len(attempts) == 1 and attempts[0].attempt == 1 and self.results[name].outcome in rerun_outcomes:
+                    self.to_rerun[name] = attempts[0]
         if started:
             self.startup_failures, self.ever_started, self.blamed_in_row = 0, True, 0
         match end:
@@ -261,10 +363,7 @@ class RunState:
                         f"{len(self.remaining)} file(s) run again, nobody is blamed")
             case NeverStarted() | Silent():
                 if isinstance(end, Silent) and report.returncode == 0:
-                    raise TestRunError(
-                        "the interpreter exited 0 and printed nothing: stdout vanished (a known "
-                        "NODERAWFS breakage, see `emscripten-python toolchain`); refusing to report "
-                        "'0 tests, success'")
+                    raise TestRunError(VANISHED)
                 self.startup_failures += 1
                 if self.startup_failures >= MAX_STARTUP_CRASHES and not self.ever_started:
                     raise TestRunError(
@@ -272,11 +371,7 @@ class RunState:
                         f"(rc {report.returncode}); last output:\n" + "\n".join(output.tail[-10:] or ["(none)"]))
                 if self.startup_failures >= STARTUP_BLAME and self.remaining:
                     name = self.remaining[0]
-                    self.results[name] = TestFile(
-                        name=name, outcome="crashed",
-                        crash=output.crash or f"node exited with rc {report.returncode} before {name} started",
-                        log_excerpt=cap(f"the runtime died {self.startup_failures} times in a row before {name} "
-                                        "printed anything:\n" + "\n".join(output.tail[-EXCERPT_LINES:])))
+                    self.results[name] = self._blamed_at_start(name, report, self.startup_failures)
                     self.remaining = self.selection.after(name, self.results)
                     message = f"{name}: the runtime died at its start {self.startup_failures} times; recorded as crashed"
                     self.blamed_in_row += 1
@@ -296,23 +391,78 @@ class RunState:
                 return f"the runtime died before any file started (rc {report.returncode}); starting again"
         raise AssertionError(end)
 
-    def _record(self, report: SegmentReport, skip: FileAttempt | None) -> None:
-        """Results for every file with its own verdict in this segment (all, when finished)."""
+    def _record(self, report: SegmentReport, skip: FileAttempt | None) -> dict[str, list[FileAttempt]]:
+        """Results for every file with its own verdict in this segment (all, when finished);
+        returns their attempts by file."""
         output = report.output
-        by_file: dict[str, list[FileAttempt]] = {}
-        for attempt in output.attempts:
-            by_file.setdefault(attempt.name, []).append(attempt)
-        cases_by_file: dict[str, list[TestCase]] = {}
-        for case in report.junit_cases:
-            owner = file_for_case(case.name, list(by_file))
-            if owner:
-                cases_by_file.setdefault(owner, []).append(case)
+        by_file, cases_by_file = _by_file(report)
         single = len(output.attempts) == 1
+        recorded = {}
         for name, attempts in by_file.items():
             if skip is not None and skip.name == name:
                 continue       # the file it died in (an earlier attempt goes with the crash)
             self.results[name] = _file_result(name, attempts, output, report, cases_by_file.get(name, []),
                                               totals=output.total_tests if single else None)
+            recorded[name] = attempts
+        return recorded
+
+    # -- the runner's re-run phase ---------------------------------------------------------
+    def next_rerun(self) -> tuple[list[str], list[str]]:
+        """The files and regrtest arguments of the next re-run segment."""
+        return self.rerun.command(list(self.to_rerun), self.to_rerun)
+
+    def apply_rerun(self, end: End, report: SegmentReport, files: list[str]) -> str:
+        """Record a re-run segment: each file re-run gets its first attempt and this one, as if
+        regrtest's own re-run phase had printed it (`flaky`, `failed` again, `crashed`)."""
+        output = report.output
+        by_file, cases_by_file = _by_file(report)
+        done = []
+        for name, attempts in by_file.items():
+            first = self.to_rerun.get(name)
+            if first is None:
+                continue
+            for attempt in attempts:
+                attempt.attempt = 2          # the second run of this file, not a new file
+            duration = self.results[name].duration
+            if isinstance(end, DiedIn) and end.attempt in attempts:
+                result = self._crashed(name, end.attempt, report, end.timed_out)
+            else:
+                result = _file_result(name, [first, *attempts], output, report,
+                                      list(first.cases.values()) + cases_by_file.get(name, []),
+                                      totals=output.total_tests if len(output.attempts) == 1 else None)
+            result.duration = duration
+            self.results[name] = result
+            del self.to_rerun[name]
+            done.append(name)
+        if isinstance(end, Finished):
+            for name in files:          # regrtest printed nothing of it: its first verdict stays
+                self.to_rerun.pop(name, None)
+        elif done:
+            self.rerun_startup_failures = 0
+        else:
+            # Nothing of these files came out (the runtime died at its start, or before a name
+            # could be read): twice in a row, the first of them is the one killing it.
+            if isinstance(end, Silent) and report.returncode == 0:
+                raise TestRunError(VANISHED)
+            self.rerun_startup_failures += 1
+            if self.rerun_startup_failures >= STARTUP_BLAME:
+                name = files[0]
+                self.results[name] = self._blamed_at_start(name, report, self.rerun_startup_failures)
+                self.results[name].attempts = 2
+                del self.to_rerun[name]
+                self.rerun_startup_failures = 0
+                done.append(name)
+        return f"re-run of {', '.join(files)}: " + (", ".join(f"{n} {self.results[n].outcome}" for n in done)
+                                                     or "no result yet, trying again")
+
+    @staticmethod
+    def _blamed_at_start(name: str, report: SegmentReport, times: int) -> TestFile:
+        output = report.output
+        return TestFile(
+            name=name, outcome="crashed",
+            crash=output.crash or f"node exited with rc {report.returncode} before {name} started",
+            log_excerpt=cap(f"the runtime died {times} times in a row before {name} "
+                            "printed anything:\n" + "\n".join(output.tail[-EXCERPT_LINES:])))
 
     def _crashed(self, name: str, attempt: FileAttempt, report: SegmentReport, timed_out: bool) -> TestFile:
         output = report.output
@@ -342,6 +492,19 @@ class RunState:
         return ordered + [result for rest in parts.values() for result in rest]
 
 
+def _by_file(report: SegmentReport) -> tuple[dict[str, list[FileAttempt]], dict[str, list[TestCase]]]:
+    """A segment's attempts by file, and its JUnit cases by file."""
+    by_file: dict[str, list[FileAttempt]] = {}
+    for attempt in report.output.attempts:
+        by_file.setdefault(attempt.name, []).append(attempt)
+    cases_by_file: dict[str, list[TestCase]] = {}
+    for case in report.junit_cases:
+        owner = file_for_case(case.name, list(by_file))
+        if owner:
+            cases_by_file.setdefault(owner, []).append(case)
+    return by_file, cases_by_file
+
+
 def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput, report: SegmentReport,
                  junit_cases: list[TestCase], totals: dict[str, int] | None = None) -> TestFile:
     first = attempts[0]
@@ -368,8 +531,12 @@ def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput,
 class _Segment:
     """One node process over a list of files."""
 
-    def __init__(self, host: HostPython, options: TestOptions, files: list[str], junit: Path, log):
+    def __init__(self, host: HostPython, options: TestOptions, files: list[str], junit: Path, log,
+                 args: list[str] | None = None):
         self.host, self.options, self.files, self.junit, self.log = host, options, files, junit, log
+        self.args = options.regrtest_args if args is None else args
+        # A re-run segment's files already counted for progress (with their first verdict).
+        self.on_file_done = options.on_file_done if args is None else None
         self.parser = RegrtestParser(on_start=self._started, on_end=self._ended, names=options.selection + files)
         self.started_at: dict[tuple[str, int], float] = {}
         self.durations: dict[tuple[str, int], float] = {}
@@ -386,12 +553,12 @@ class _Segment:
         if key in self.started_at:
             self.durations[key] = round(now - self.started_at[key], 3)
         # Only a file with a verdict: the one the runtime died in is reported by run_regrtest.
-        if self.options.on_file_done is not None and attempt.attempt == 1 and (
+        if self.on_file_done is not None and attempt.attempt == 1 and (
                 attempt.state or attempt.unittest_verdict):
-            self.options.on_file_done(attempt.name, attempt.outcome() or "passed")
+            self.on_file_done(attempt.name, attempt.outcome() or "passed")
 
     def run(self) -> SegmentReport:
-        argv = [*self.host.argv, "-m", "test", *self.options.regrtest_args,
+        argv = [*self.host.argv, "-m", "test", *self.args,
                 "--junit-xml", str(self.junit), *self.files]
         self.log.write(f"$ {' '.join(argv)}\n")
         self.log.flush()
@@ -466,23 +633,29 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
     """Run every selected file to a result; the console log goes to out_dir/logs/<label>.log."""
     if not options.selection:
         raise TestRunError("the test selection is empty")
-    if QUIET_ARGS.intersection(options.regrtest_args):
-        raise TestRunError("regrtest's -q/--quiet prints no per-file progress, so no result could be "
-                           "told apart from a crash; drop it from the regrtest arguments")
+    reading = read_args(options.regrtest_args, options.cpython_version)      # as regrtest reads them
+    refuse_args(reading, options.regrtest_args, options.cpython_version)
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)
     (out_dir / "junit").mkdir(exist_ok=True)
-    state = RunState(Selection(options.selection, lister=lambda names: list_tests(host, names)))
+    state = RunState(Selection(options.selection, lister=lambda names: list_tests(host, names)),
+                     rerun=Rerun.of(options.regrtest_args, options.cpython_version))
     # Line-buffered while streaming: the CLI copies this file to stdout as it grows (stages.follow).
     with open(out_dir / "logs" / f"{label}.log", "w", errors="replace",
               buffering=1 if streaming() else -1) as console:
         segment_no = 0
-        while state.remaining:
+
+        def segment(files: list[str], args: list[str] | None = None) -> SegmentReport:
+            nonlocal segment_no
             segment_no += 1
             junit_path = out_dir / "junit" / f"{label}-{segment_no}.xml"
             junit_path.unlink(missing_ok=True)
-            log(f"{label} segment {segment_no}: {len(state.remaining)} file(s) from {state.remaining[0]}")
-            report = _Segment(host, options, state.remaining, junit_path, console).run()
+            report = _Segment(host, options, files, junit_path, console, args).run()
             cancel.check()      # node died of a cancel, not of a crash: start no further segment
+            return report
+
+        while state.remaining:
+            log(f"{label} segment {segment_no + 1}: {len(state.remaining)} file(s) from {state.remaining[0]}")
+            report = segment(state.remaining)
             end = classify(report)
             message = state.apply(end, report)
             if isinstance(end, DiedIn) and options.on_file_done is not None and end.attempt.attempt == 1:
@@ -490,4 +663,24 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
                 options.on_file_done(end.attempt.name, crashed.outcome if crashed else "crashed")
             if not isinstance(end, Finished):
                 log(message)
+        while state.to_rerun:
+            files, args = state.next_rerun()
+            log(f"{label} segment {segment_no + 1}: re-running {', '.join(files)} as regrtest's re-run phase "
+                "would have (its segment ended before it)")
+            report = segment(files, args)
+            log(state.apply_rerun(classify(report), report, files))
     return state.ordered()
+
+
+def refuse_args(reading: RegrtestArgs, args: list[str], version: str | None) -> None:
+    """TestRunError for regrtest arguments under which no result could be told (before anything runs)."""
+    if reading.quiet:
+        # Logger.display_progress returns at once under -q: no start line, no verdict line.
+        raise TestRunError("regrtest's -q/--quiet prints no per-file progress, so no result could be "
+                           "told apart from a crash; drop it from the regrtest arguments")
+    used = {use.option.dest: use.string for item in read_items(args, version) for use in item.uses}
+    reshaping = [used[dest] for dest in RESHAPING if dest in used]
+    if reshaping:
+        raise TestRunError(f"regrtest's {', '.join(reshaping)} change which files run from the names the "
+                           "runner passes, so no result could be matched to the selection; drop them from "
+                           "the regrtest arguments (the selection is --tests / --exclude)")

@@ -49,11 +49,11 @@ def test_hanging_file_times_out_and_run_continues(tmp_path):
 
 
 def test_flaky_and_failed_again(tmp_path):
-    files = _run(tmp_path, ["test_flaky", "test_fail", "test_ok"])
+    files = _run(tmp_path / "plain", ["test_flaky", "test_fail", "test_ok"])
     assert files["test_flaky"].outcome == "failed"        # no --rerun: a failure is a failure
     files = run_regrtest(_host(tmp_path), TestOptions(
         selection=["test_flaky", "test_fail", "test_ok"], regrtest_args=["-v", "--rerun"]),
-        tmp_path, log=lambda message: None)
+        tmp_path / "rerun", log=lambda message: None)
     outcomes = {f.name: (f.outcome, f.attempts) for f in files}
     assert outcomes == {"test_flaky": ("flaky", 2), "test_fail": ("failed", 2), "test_ok": ("passed", 1)}
 
@@ -205,3 +205,93 @@ def test_crash_inside_a_package_runs_the_rest_of_the_package(tmp_path):
     assert {n: f.outcome for n, f in files.items()} == {
         "test_ok1": "passed", "test_ok2": "passed", "test_pkg.test_ok_a": "passed",
         "test_pkg.test_crash_b": "crashed", "test_pkg.test_ok_c": "passed"}
+
+
+# -- issue 20: a file's outcome does not depend on which files shared its node process ----------
+
+FLAKY_THEN_CRASH = ["test_ok1", "test_flaky1", "test_crash", "test_ok2", "test_flaky2", "test_fail", "test_ok3"]
+
+
+def _run_args(out: Path, selection, args, version="3.13.15", **options):
+    files = run_regrtest(_host(out), TestOptions(selection=selection, regrtest_args=list(args),
+                                                 cpython_version=version, **options), out, log=lambda m: None)
+    return files, (out / "logs" / "test.log").read_text()
+
+
+def _commands(log: str) -> list[list[str]]:
+    """The regrtest arguments of each segment, from the `$ …` lines of the console log."""
+    return [line.split(" -m test ", 1)[1].split() for line in log.splitlines() if line.startswith("$ ")]
+
+
+@pytest.mark.parametrize("args", [["-v", "--rerun", "--single-process"], ["-vw", "--single-process"],
+                                  ["--rer", "-v", "--single-p"]])
+def test_serial_and_sharded_agree_when_a_crash_follows_a_flaky_file(tmp_path, args):
+    from emscripten_python.testing.shards import run_sharded
+
+    serial, log = _run_args(tmp_path / "serial", FLAKY_THEN_CRASH, args)
+    # Serially, test_flaky1 failed in the segment test_crash killed: regrtest's re-run phase
+    # never came for it; the runner re-ran it, as regrtest would have (whole file, verbose).
+    assert _commands(log)[-1][-1] == "test_flaky1" and "-v" in _commands(log)[-1]
+    assert not {"--rerun", "-vw", "-w", "--rer"} & set(_commands(log)[-1])
+    sharded = run_sharded(_host(tmp_path / "sharded"), TestOptions(
+        selection=FLAKY_THEN_CRASH, regrtest_args=args, cpython_version="3.13.15"), tmp_path / "sharded", 3,
+        log=lambda m: None)
+    shard_logs = [p.read_text() for p in (tmp_path / "sharded" / "logs").glob("test-shard*.log")]
+    # the shard that had test_flaky1 reached regrtest's own re-run phase (no crash after it)
+    assert any("test_flaky1" in text and "Re-running" in text for text in shard_logs)
+
+    def rows(files):
+        return [(f.name, f.outcome, f.attempts, f.tests_run, f.failures) for f in files]
+    assert rows(serial) == rows(sharded)
+    assert {f.name: (f.outcome, f.attempts) for f in serial} == {
+        "test_ok1": ("passed", 1), "test_flaky1": ("flaky", 2), "test_crash": ("crashed", 1),
+        "test_ok2": ("passed", 1), "test_flaky2": ("flaky", 2), "test_fail": ("failed", 2), "test_ok3": ("passed", 1)}
+
+
+def test_without_reruns_a_failure_stays_a_failure(tmp_path):
+    files, log = _run_args(tmp_path, FLAKY_THEN_CRASH, ["-v", "--single-process"])
+    assert {f.name: f.outcome for f in files}["test_flaky1"] == "failed"
+    assert len(_commands(log)) == 2
+
+
+@pytest.mark.parametrize("version, args, rerun_args", [
+    # 3.12 (and 3.13 without --single-process): a worker per file, only its failed cases,
+    # instead of the run's -m/-i patterns
+    ("3.12.1", ["-v", "--rerun", "-m", "test_*", "-i", "test_c", "-u", "all"],
+     ["-v", "-u", "all", "-m", "test_b"]),
+    ("3.13.15", ["-vvw", "--ignore=test_c", "--timeout", "60"], ["-v", "--timeout", "60", "-m", "test_b"]),
+    # 3.11.0-3.11.6: -w keeps the run's -m patterns and adds the failed cases'
+    ("3.11.4", ["-w", "-v", "--match", "test_*"], ["-v", "--match", "test_*", "-m", "test_b"]),
+    # --slow-ci stands for re-runs, -W, -u all, --timeout 1200 and --fail-env-changed
+    ("3.13.15", ["--slow-ci", "--single-process"], ["-v", "-u", "all", "--fail-env-changed", "--timeout", "1200",
+                                                    "--single-process"]),
+])
+def test_the_runner_reruns_as_that_regrtest_would(tmp_path, version, args, rerun_args):
+    files, log = _run_args(tmp_path, ["test_flaky", "test_crash", "test_ok"], args, version)
+    assert {f.name: (f.outcome, f.attempts) for f in files} == {
+        "test_flaky": ("flaky", 2), "test_crash": ("crashed", 1), "test_ok": ("passed", 1)}
+    commands = _commands(log)
+    assert len(commands) == 3
+    assert commands[-1] == [*rerun_args, "--junit-xml", str(tmp_path / "junit" / "test-3.xml"), "test_flaky"]
+
+
+def test_a_crash_during_the_runners_rerun_is_that_files_crash(tmp_path):
+    files, _ = _run_args(tmp_path, ["test_rerunboom", "test_crash", "test_ok"], ["-v", "--rerun"])
+    boom = files[0]
+    assert (boom.outcome, boom.attempts) == ("crashed", 2) and "memory access out of bounds" in boom.crash
+    assert [f.outcome for f in files[1:]] == ["crashed", "passed"]
+
+
+def test_files_waiting_for_regrtests_rerun_when_it_died_are_rerun(tmp_path):
+    # regrtest re-runs test_rerunboom first and dies in it: test_flaky, failed once and not yet
+    # re-run, is re-run by the runner (before: it kept "failed").
+    files, _ = _run_args(tmp_path, ["test_rerunboom", "test_flaky", "test_ok"], ["-v", "--rerun", "--single-process"])
+    assert {f.name: (f.outcome, f.attempts) for f in files} == {
+        "test_rerunboom": ("crashed", 2), "test_flaky": ("flaky", 2), "test_ok": ("passed", 1)}
+
+
+def test_progress_counts_each_file_once_with_reruns(tmp_path):
+    seen = []
+    _run_args(tmp_path, ["test_flaky", "test_crash", "test_ok"], ["-v", "--rerun"],
+              on_file_done=lambda name, outcome: seen.append(name))
+    assert sorted(seen) == ["test_crash", "test_flaky", "test_ok"]

@@ -92,7 +92,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from ..errors import ResultsError
     from .errors import StatusError
     from .ingest import ingest_paths
-    from .store import Store
+    from .store import Store, one_line
 
     given = {"max_file_bytes": args.max_bytes, "max_files": args.max_files, "max_text": args.max_text}
     limits = dataclasses.replace(Limits(), **{k: v for k, v in given.items() if v is not None})
@@ -109,8 +109,7 @@ def _ingest(args: argparse.Namespace) -> int:
     try:
         outcomes = ingest_paths(store, args.results, limits=limits, overrides=overrides, report=report)
     except SQLAlchemyError as exc:   # the database went away or refused a write: the store's problem
-        raise StatusError(f"status store {store.safe_url} failed while storing: "
-                          f"{getattr(exc, 'orig', None) or exc}") from None
+        raise StatusError(f"status store {store.safe_url} failed while storing: {one_line(exc)}") from None
     finally:
         store.close()
     bad = [o for o in outcomes if o.error is not None]

@@ -8,7 +8,8 @@ other page does, so ``status export`` can save them:
 * ``test/<slug>.html`` and ``api/test/<slug>.json``: one test file or test case on every
   branch × builder that ran it recently: first failed at run X / commit Y, last passed
   (``test_slug``: the name with every character outside ``[A-Za-z0-9._-]`` as ``~XX``).
-* ``runs/<branch>/<builder>/<n>.html``: page n (1 = newest) of a lane's branch builds.
+* ``runs/<branch>/<builder>/index.html``, ``…/older/<run>.html``, ``…/newer/<run>.html``:
+  a lane's branch builds, PAGE_RUNS a page, the newest first (names as ``test_slug``).
 * ``run_delta(run)`` for the run page: the run against its baseline (the latest completed
   branch build of the same builder on the same branch before it).
 """
@@ -21,7 +22,7 @@ from flask import Flask, abort, g, jsonify, render_template, request
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import select, tuple_
 
 from ..compare import KINDS, Comparison, compare, crash_signature
 from ..results import BAD_FILE_OUTCOMES
@@ -43,8 +44,11 @@ _PLAIN = re.compile(r"[A-Za-z0-9._-]")
 
 
 def test_slug(name: str) -> str:
-    """A test name as one safe path segment: unittest ids stay as they are, every other byte
-    is ``~XX`` (no ``/``, ``%`` or markup in a URL or an exported file name; reversible)."""
+    """A name as one safe path segment: unittest ids stay as they are, every other byte
+    is ``~XX`` (no ``/``, ``%`` or markup in a URL or an exported file name; reversible).
+    A name of dots only is escaped too: "." and ".." would be dot segments."""
+    if not name.strip("."):
+        return "~2E" * len(name)
     return "".join(ch if _PLAIN.fullmatch(ch) else "".join(f"~{b:02X}" for b in ch.encode()) for ch in name)
 
 
@@ -157,6 +161,43 @@ def group_flaky(flaky: list) -> list[tuple[str, list]]:
     return list(groups.items())
 
 
+def lane_pages_link(branch: str, builder: str, direction: str | None = None, run_id: str = "") -> str:
+    """The site path of a lane pager page: the newest runs, or (`direction` "older" or
+    "newer") the runs just before or after the run `run_id`."""
+    page = "index" if direction is None else f"{direction}/{test_slug(run_id)}"
+    return f"runs/{test_slug(branch)}/{test_slug(builder)}/{page}.html"
+
+
+def lane_page(session, branch: str, builder: str, edge: RunRow | None, *, older: bool) -> tuple[list, bool, bool]:
+    """(runs newest first, a newer run exists, an older run exists): PAGE_RUNS branch builds
+    of the lane just older (or newer) than `edge` (the newest when None). A keyset seek on
+    ix_runs_grid: (created, id) compared as a row, so runs of the same second keep one order."""
+    lane = select(RunRow).where(RunRow.branch == branch, RunRow.builder == builder, insight.BRANCH_BUILD)
+    key = tuple_(RunRow.created, RunRow.id)
+    if edge is not None:
+        edge_key = tuple_(edge.created, edge.id)
+        lane = lane.where(key < edge_key if older else key > edge_key)
+    order = (RunRow.created.desc(), RunRow.id.desc()) if older else (RunRow.created, RunRow.id)
+    runs = session.scalars(lane.order_by(*order).limit(PAGE_RUNS + 1)).all()
+    more = len(runs) > PAGE_RUNS
+    runs = runs[:PAGE_RUNS]
+    if older:
+        return runs, edge is not None, more
+    return runs[::-1], more, True
+
+
+def _lane_page(branch: str, builder: str, run_id: str | None, *, older: bool):
+    edge = None
+    if run_id is not None:
+        edge = g.session.scalars(select(RunRow).where(RunRow.run_id == run_id)).first()
+        if edge is None or (edge.branch, edge.builder, edge.pr) != (branch, builder, None):
+            abort(404)
+    runs, newer, more = lane_page(g.session, branch, builder, edge, older=older)
+    if not runs:
+        abort(404)
+    return render_template("lane_runs.html", branch=branch, builder=builder, runs=runs, newer=newer, older=more)
+
+
 def exporting() -> bool:
     """True while `status export` renders the page: links to the paged history are left out,
     or the static copy would hold every run ever stored."""
@@ -171,7 +212,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(run_delta=run_delta, delta_sections=SECTIONS, delta_folded=FOLDED,
                                  delta_kinds=KINDS, failing_files=failing_files, max_names=MAX_NAMES,
                                  generated_at=generated_at, crash_groups=crash_groups, crash_scan=CRASH_SCAN,
-                                 exporting=exporting, github_links=github_links, group_flaky=group_flaky)
+                                 exporting=exporting, github_links=github_links, group_flaky=group_flaky,
+                                 lane_pages_link=lane_pages_link)
     app.jinja_env.filters["test_page"] = lambda name: f"test/{test_slug(name)}.html"
 
     def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:
@@ -190,18 +232,16 @@ def register(app: Flask) -> None:
         base, head = pair(base_id, head_id)
         return jsonify(compare_rows(g.session, base, head).to_dict())
 
-    @app.get("/runs/<path:branch>/<builder>/<int:number>.html")
-    def lane_runs(branch: str, builder: str, number: int):
-        """Page `number` (1 = newest) of a branch × builder's branch builds, PAGE_RUNS a page."""
-        lane = (RunRow.branch == branch, RunRow.builder == builder, RunRow.pr.is_(None))
-        total = g.session.scalar(select(func.count()).select_from(RunRow).where(*lane))
-        pages = max(1, -(-total // PAGE_RUNS))
-        if not total or not 1 <= number <= pages:
-            abort(404)
-        runs = g.session.scalars(select(RunRow).where(*lane).order_by(RunRow.created.desc(), RunRow.id.desc())
-                                 .offset((number - 1) * PAGE_RUNS).limit(PAGE_RUNS)).all()
-        return render_template("lane_runs.html", branch=branch, builder=builder, runs=runs, number=number,
-                               pages=pages, total=total)
+    # The lane pager: every name a slug (one path segment, so a builder or branch with "/",
+    # "%", "?", "#" or a dot segment still routes), pages by keyset (seek by (created, id)
+    # from the run at the page's edge, never OFFSET: a deep page costs what the first does).
+    @app.get("/runs/<branch>/<builder>/index.html")
+    def lane_newest(branch: str, builder: str):
+        return _lane_page(from_slug(branch), from_slug(builder), None, older=True)
+
+    @app.get("/runs/<branch>/<builder>/<any(older, newer):direction>/<run>.html")
+    def lane_seek(branch: str, builder: str, direction: str, run: str):
+        return _lane_page(from_slug(branch), from_slug(builder), from_slug(run), older=direction == "older")
 
     @app.get("/test/<slug>.html")
     def test_page(slug: str):

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from .errors import StatusError
 from .models import Base, FileRow, LaneRow, RunRow, SchemaVersion
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 PR_REF = re.compile(r"^refs/pull/(\d+)/")
 
 
@@ -56,7 +56,15 @@ def _v4_runtimes(conn: Connection) -> None:
     _add_column(conn, "runs", RunRow.__table__.c.runtimes)
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_pr_builds, 3: _v3_pythoninfo, 4: _v4_runtimes}
+def _v5_grid_keyset(conn: Connection) -> None:
+    """ix_runs_grid ends in id: the lane pager seeks by (created, id) in the index (on
+    PostgreSQL; SQLite's indexes end in the rowid anyway)."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_runs_grid"))
+    next(i for i in RunRow.__table__.indexes if i.name == "ix_runs_grid").create(conn)
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_pr_builds, 3: _v3_pythoninfo, 4: _v4_runtimes,
+                                                       5: _v5_grid_keyset}
 
 # Any constant works; it only has to be the same in every process that migrates.
 _PG_LOCK_KEY = 0x656D7079

@@ -18,6 +18,13 @@ DB_ENV = "EMSCRIPTEN_PYTHON_STATUS_DB"
 BUSY_TIMEOUT_MS = 60_000
 
 
+def one_line(exc: BaseException) -> str:
+    """The database's own words, on one line: SQLAlchemy wraps the driver's error with the
+    statement and a "Background on this error" link, and psycopg's refusal spans two lines
+    (the failure, then "Is the server running …?")."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
 def default_url() -> str:
     """$EMSCRIPTEN_PYTHON_STATUS_DB, else a SQLite file in the user's data directory."""
     if os.environ.get(DB_ENV):
@@ -67,7 +74,7 @@ class Store:
         except EmscriptenPythonError:
             raise
         except Exception as exc:   # driver missing, bad URL, server down: the user's to fix
-            raise StatusError(f"cannot open status store {self.safe_url}: {exc}") from exc
+            raise StatusError(f"cannot open status store {self.safe_url}: {one_line(exc)}") from exc
         self._reader = sessionmaker(self.engine)
         self._writer = sessionmaker(self.engine.execution_options(write=True))
 

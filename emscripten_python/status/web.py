@@ -50,6 +50,16 @@ class _StrictJSON(DefaultJSONProvider):
             return super().dumps(_finite(obj), **kwargs)
 
 
+class _ReadOnlyFlask(Flask):
+    """Every route answers GET and HEAD, anything else 405 with ``Allow: GET, HEAD``
+    (docs/status.rst). Flask would answer OPTIONS itself on every route (200, and OPTIONS
+    in Allow); the pages are for reading only, and no browser needs a preflight for them."""
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=False, **options):
+        return super().add_url_rule(rule, endpoint, view_func, provide_automatic_options=provide_automatic_options,
+                                    **options)
+
+
 def tier3_from_env() -> frozenset[str] | None:
     """$EMSCRIPTEN_PYTHON_TIER3_BUILDERS, comma-separated, or None for the default rule."""
     raw = os.environ.get(TIER3_ENV, "")
@@ -63,7 +73,7 @@ def create_app(db_url: str | None = None, tier3_builders: list[str] | frozenset[
     `tier3_builders`: the builders whose branch builds decide the PEP 11 verdict and the
     badges (default: $EMSCRIPTEN_PYTHON_TIER3_BUILDERS, else every builder whose runs come
     from Buildbot, so a GitHub Actions or local builder never counts)."""
-    app = Flask(__name__)
+    app = _ReadOnlyFlask(__name__, static_folder=None)   # no /static route: the pages have no files of their own
     app.json = _StrictJSON(app)
     store = Store(db_url)
     app.extensions["emscripten_python_status"] = store

@@ -155,23 +155,32 @@ def test_older_history_is_reachable_page_by_page(sqlite_url, tmp_path):
         store.close()
     client = create_app(sqlite_url).test_client()
     branch = page(client, "/branch/3.13.html")
-    assert 'href="../runs/3.13/node%2020/1.html">Every run of <bdi>node 20</bdi>, page by page' in branch
-    second = page(client, "/runs/3.13/node%2020/2.html")
-    assert "page 2 of 3 (120 branch builds)" in second
+    assert 'href="../runs/3.13/node~2020/index.html">Every run of <bdi>node 20</bdi>, page by page' in branch
+    first = page(client, "/runs/3.13/node~2020/index.html")
+    assert f"run/{runs[119].run_id}.html" in first and f"run/{runs[70].run_id}.html" in first
+    assert f"run/{runs[69].run_id}.html" not in first and "newer" not in first
+    assert f'href="../../../runs/3.13/node~2020/older/{runs[70].run_id}.html">older →' in first
+    second = page(client, f"/runs/3.13/node~2020/older/{runs[70].run_id}.html")
     assert f"run/{runs[69].run_id}.html" in second and f"run/{runs[20].run_id}.html" in second
     assert f"run/{runs[70].run_id}.html" not in second and f"run/{runs[19].run_id}.html" not in second
-    assert 'href="../../../runs/3.13/node%2020/1.html">← newer' in second
-    assert 'href="../../../runs/3.13/node%2020/3.html">older →' in second
+    assert f'href="../../../../runs/3.13/node~2020/newer/{runs[69].run_id}.html">← newer' in second
+    assert f'href="../../../../runs/3.13/node~2020/older/{runs[20].run_id}.html">older →' in second
+    assert 'href="../../../../runs/3.13/node~2020/index.html">« newest' in second
     # The static export keeps the newest runs of each lane (the branch page): no pager there.
     from emscripten_python.status.export import export
     site = tmp_path / "site"
     export(sqlite_url, site)
     assert (site / "branch" / "3.13.html").is_file() and not (site / "runs").exists()
     assert "Generated at 20" in (site / "index.html").read_text()
-    last = page(client, "/runs/3.13/node%2020/3.html")
+    last = page(client, f"/runs/3.13/node~2020/older/{runs[20].run_id}.html")
     assert f"run/{runs[0].run_id}.html" in last and "older →" not in last
-    assert client.get("/runs/3.13/node%2020/4.html").status_code == 404
-    assert client.get("/runs/3.13/nobody/1.html").status_code == 404
+    back = page(client, f"/runs/3.13/node~2020/newer/{runs[19].run_id}.html")
+    assert f"run/{runs[20].run_id}.html" in back and f"run/{runs[69].run_id}.html" in back
+    assert f"run/{runs[70].run_id}.html" not in back and f"run/{runs[19].run_id}.html" not in back
+    assert client.get(f"/runs/3.13/node~2020/older/{runs[0].run_id}.html").status_code == 404
+    assert client.get("/runs/3.13/nobody/index.html").status_code == 404
+    assert client.get(f"/runs/3.13/nobody/older/{runs[5].run_id}.html").status_code == 404   # not its lane
+    assert client.get("/runs/3.13/node~2020/older/nope.html").status_code == 404
 
 
 def test_run_page_links_commit_pr_and_stage_logs(sqlite_url):

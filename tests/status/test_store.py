@@ -109,3 +109,24 @@ def test_default_store_is_a_sqlite_file_in_the_user_data_dir(monkeypatch, tmp_pa
 def test_unreachable_database_is_a_clear_error():
     with pytest.raises(StatusError, match=r"cannot open status store postgresql\+psycopg://u:\*\*\*@127.0.0.1:1/x"):
         Store("postgresql+psycopg://u:secret@127.0.0.1:1/x")
+
+
+@pytest.mark.parametrize("command", [["serve"], ["export", "site"], ["ingest", "results.json"]])
+def test_a_refused_postgresql_connection_is_one_line_and_exit_51(command, tmp_path):
+    """Nothing listens on the port: one `error:` line (psycopg's two lines and SQLAlchemy's
+    "Background on this error" joined), the password hidden, exit 51, nothing written."""
+    import subprocess
+    import sys
+
+    from status_support import free_port
+
+    (tmp_path / "results.json").write_text("{}")
+    url = f"postgresql+psycopg://ci:s3cret@127.0.0.1:{free_port()}/status"
+    done = subprocess.run([sys.executable, "-m", "emscripten_python.status", command[0], "--db", url, *command[1:]],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 51, done
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: cannot open status store postgresql+psycopg://ci:***@127.0.0.1:"), line
+    assert "Connection refused" in line and "s3cret" not in line and "sqlalche.me" not in line, line
+    assert not (tmp_path / "site").exists()

@@ -122,7 +122,7 @@ def file_counts(attempts: list[FileAttempt], suites: list[JUnitSuite] = (),
     that reached its end; `totals` regrtest's `Total tests:` numbers, used only when the
     segment ran this file alone once and nothing else tells."""
     last = attempts[-1]
-    suite = suites[-1] if suites and len(suites) == len(attempts) else None
+    suite = suite_of(len(attempts) - 1, suites)
     counts = attempt_counts(last, suite)
     if totals and len(attempts) == 1 and not counts.tests_run and suite is None:
         # regrtest's failures= are FAIL cases only (libregrtest/result.py TestStats.from_unittest).
@@ -131,6 +131,14 @@ def file_counts(attempts: list[FileAttempt], suites: list[JUnitSuite] = (),
         if not counts.failures:
             counts.failures = totals.get("failures", 0)
     return counts
+
+
+def suite_of(index: int, suites: list[JUnitSuite]) -> JUnitSuite | None:
+    """The JUnit suite of a file's attempt `index` (0: the first). Suites come in the order of
+    the attempts; an attempt that ended without one (skipped at import, crashed) or a suite
+    with no case to tell its file (a re-run that ran no tests) is at the end, so the
+    attempts are matched from the first."""
+    return suites[index] if index < len(suites) else None
 
 
 def junit_suites_by_file(suites: list[JUnitSuite], files: list[str]) -> dict[str, list[JUnitSuite]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from emscripten_python.testing.junit import (
     attempt_counts, file_counts, file_for_case, junit_suites_by_file, read_regrtest_junit, read_regrtest_junit_suites,
+    suite_of,
 )
 from emscripten_python.testing.regrtest_output import UNREADABLE, file_outcome, looks_like_crash, parse_lines, parse_text
 
@@ -331,8 +332,8 @@ def test_without_verbose_counts_come_from_the_junit_file_per_attempt():
     assert (fail.tests_run, fail.failures) == (2, 2)
     flaky = file_counts(files["test_truth_flaky"], suites["test_truth_flaky"])
     assert (flaky.tests_run, flaky.failures) == (1, 0) and file_outcome(files["test_truth_flaky"]) == "flaky"
-    every = [attempt_counts(a, s) for name in files for a, s in zip(files[name], suites.get(name, []))
-             if len(files[name]) == len(suites.get(name, []))]
+    every = [attempt_counts(a, suite_of(i, suites.get(name, []))) for name in files
+             for i, a in enumerate(files[name])]
     assert (sum(c.tests_run for c in every), sum(c.failed for c in every), sum(c.skipped for c in every)) \
         == (24, 5, 2) == tuple(output.total_tests[k] for k in ("run", "failures", "skipped"))
 

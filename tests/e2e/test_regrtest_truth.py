@@ -1,0 +1,357 @@
+"""Every count and outcome of the parser equals regrtest's own, for every CPython runnable here.
+
+Real regrtest, run natively (no wasm build needed) by this machine's interpreters: Debian's
+python3.11 (3.11.2: the old libregrtest, `-w` re-runs in the same process), pyenv's 3.11.7
+(the new libregrtest backported), 3.12.1 and 3.13.0 (`--rerun`). Each runs a directory of
+purpose-written files (`--testdir`: pass, fail, error, skip, expected failure, unexpected
+success, flaky on re-run through a marker file, resource denied, module skipped), verbose and
+not, with and without re-runs; a hard crash (`os.abort()`) verbose and not; and real stdlib
+files of its own test suite (Debian's only with libpython3.11-testsuite, which scripts/test
+installs). The console goes through the product's parser (with the files regrtest was given
+as `known`), and its JUnit file through the product's reader where the runner would use it.
+
+The truth is regrtest's own final summary, read here by a reader of this module (not the
+product's): the lists (`N tests failed:`, `skipped:`, `skipped (resource denied):`,
+`run no tests:`, `re-run tests:`), `Total tests: run= failures= skipped=` (3.11.7+; it adds
+every attempt's testsRun, FAIL cases and skips: libregrtest/results.py accumulate_result,
+result.py TestStats.from_unittest) and `Total test files:`; where an era prints no `Total
+tests:` (3.11.2), the totals regrtest wrote on its JUnit root. Every mismatch is collected and
+the figures (runs, files compared, counts compared, mismatches) go to the e2e report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from debian_root import e2e_required
+
+from emscripten_python.testing.junit import attempt_counts, junit_suites_by_file, read_regrtest_junit_suites, suite_of
+from emscripten_python.testing.regrtest_output import file_outcome, parse_text
+
+pytestmark = pytest.mark.e2e
+
+PYENV = Path("/root/.pyenv/versions")
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    label: str
+    python: Path
+    rerun: str              # the re-run option of its era
+    old_lists: bool         # 3.11.0-3.11.6: resource-denied files are listed as skipped
+    # 3.12.1's TestCase.run (Lib/unittest/case.py) adds a decorator skip before startTest:
+    # it is in result.skipped (regrtest's `Total tests: skipped=`) but neither in testsRun nor
+    # in regrtest's JUnit file, so without -v no output of that era tells which file it was.
+    skips_outside_junit: bool = False
+
+
+INTERPRETERS = [
+    Interpreter("3.11.2-debian", Path("/usr/bin/python3.11"), "-w", True),
+    Interpreter("3.11.7", PYENV / "3.11.7/bin/python3.11", "-w", False),
+    Interpreter("3.12.1", PYENV / "3.12.1/bin/python3.12", "--rerun", False, skips_outside_junit=True),
+    Interpreter("3.13.0", PYENV / "3.13.0/bin/python3.13", "--rerun", False),
+]
+
+TEST_FILES = {
+    "test_truth_pass": """
+import unittest
+class T(unittest.TestCase):
+    def test_a(self): pass
+    def test_b(self): pass
+    def test_c(self): pass
+""",
+    "test_truth_fail": """
+import unittest
+class T(unittest.TestCase):
+    def test_ok(self): pass
+    def test_fail(self): self.assertEqual(1, 2)
+    def test_fail2(self):
+        raise self.failureException("RuntimeError: not a crash")
+""",
+    "test_truth_error": """
+import unittest
+class T(unittest.TestCase):
+    def test_ok(self): pass
+    def test_error(self): raise RuntimeError("boom inside a test")
+""",
+    "test_truth_skip": """
+import unittest
+class T(unittest.TestCase):
+    def test_ok(self): pass
+    def test_skip(self): self.skipTest("not here")
+    @unittest.skipIf(True, "never")
+    def test_skip2(self): pass
+""",
+    "test_truth_xfail": """
+import unittest
+class T(unittest.TestCase):
+    def test_ok(self): pass
+    @unittest.expectedFailure
+    def test_x1(self): self.assertEqual(1, 2)
+    @unittest.expectedFailure
+    def test_x2(self): raise ValueError
+""",
+    "test_truth_xpass": """
+import unittest
+class T(unittest.TestCase):
+    def test_ok(self): pass
+    @unittest.expectedFailure
+    def test_xpass(self): pass
+""",
+    "test_truth_flaky": """
+import os, unittest
+MARK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flaky.marker")
+class T(unittest.TestCase):
+    def test_ok(self): pass
+    def test_flaky(self):
+        if not os.path.exists(MARK):
+            open(MARK, "w").close()
+            self.fail("first attempt fails")
+""",
+    "test_truth_resource": """
+import unittest
+from test import support
+support.requires('cpu')
+class T(unittest.TestCase):
+    def test_ok(self): pass
+""",
+    "test_truth_skipmod": """
+import unittest
+raise unittest.SkipTest("module skipped on purpose")
+""",
+    "test_truth_abort": """
+import os, unittest
+class T(unittest.TestCase):
+    def test_ok(self): pass
+    def test_z_abort(self): os.abort()
+""",
+}
+SELECTION = [name for name in TEST_FILES if name != "test_truth_abort"]
+# Real stdlib files, quick and passing in every era (test_bool has a skipped case in some).
+REAL_FILES = ["test_bool", "test_augassign", "test_int"]
+
+
+# -- regrtest's own word, read by this module ------------------------------------------------------
+
+def regrtest_truth(text: str, selection: list[str], old_lists: bool) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
+    """(outcome of each file, `Total tests:` numbers, `Total test files:` numbers) from the
+    last summary regrtest printed."""
+    lines = text.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("== Tests result:"))
+    lists: dict[str, set[str]] = {}
+    title = None
+    totals: dict[str, int] = {}
+    file_totals: dict[str, int] = {}
+    for line in lines[start + 1:]:
+        header = re.fullmatch(r"(?:\d+|All) (re-run tests?|tests?) ?(.*?):", line)
+        if header:
+            title = "re-run" if header.group(1).startswith("re-run") else header.group(2)
+            lists[title] = set()
+        elif title and line.startswith("    ") and not line.startswith("        "):
+            lists[title] |= {name.rstrip(":") for name in line.split()}
+        elif line.startswith("Total tests: "):
+            totals = {k: int(v.replace(",", "")) for k, v in re.findall(r"(\w+)=([\d,]+)", line)}
+        elif line.startswith("Total test files: "):
+            file_totals = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+        elif line.strip():
+            title = None
+    kinds = {"skipped": "skipped", "skipped (resource denied)": "resource-denied", "run no tests": "no-tests",
+             "altered the execution environment": "env-changed",
+             "altered the execution environment (env changed)": "env-changed"}
+    outcomes = {}
+    for name in selection:
+        if name in lists.get("failed", ()):
+            outcomes[name] = "failed"
+        elif name in lists.get("re-run", ()):
+            outcomes[name] = "flaky"           # re-run, and not failed in the end
+        else:
+            listed = [kind for title, kind in kinds.items() if name in lists.get(title, ())]
+            outcomes[name] = listed[0] if listed else "passed"
+    return outcomes, totals, file_totals
+
+
+def ours_as_regrtest_lists(outcome: str, old_lists: bool) -> str:
+    """Our outcome in the words of an era's lists: 3.11.0-3.11.6 list a resource-denied file
+    under `skipped` (its verdict line still says `skipped (resource denied)`)."""
+    return "skipped" if old_lists and outcome == "resource-denied" else outcome
+
+
+# -- running ------------------------------------------------------------------------------------------
+
+@dataclass
+class Figures:
+    runs: int = 0
+    files: int = 0
+    counts: int = 0
+    mismatches: int = 0
+    unknowable: int = 0     # counts no output of the era carries (see Interpreter.skips_outside_junit)
+
+
+@pytest.fixture(scope="module")
+def figures(request):
+    found = Figures()
+    yield found
+    request.config.ep_e2e_report.append(
+        f"regrtest truth: {found.runs} real regrtest runs, {found.files} file outcomes and "
+        f"{found.counts} counts compared with regrtest's own, {found.mismatches} mismatches; {found.unknowable} "
+        f"counts not comparable (3.12.1 without -v: decorator skips are in no output but the total)")
+
+
+def _interpreter(interpreter: Interpreter) -> Path:
+    if not interpreter.python.exists():
+        message = f"{interpreter.python} is not installed"
+        if e2e_required():
+            pytest.fail(message + " — and it is required here (CI / EP_E2E_REQUIRED=1)")
+        pytest.skip(message)
+    return interpreter.python
+
+
+def _run(python: Path, args: list[str], files: list[str], work: Path) -> tuple[str, Path, int]:
+    """regrtest's console (stdout + stderr as a terminal would interleave them) and its JUnit file."""
+    (work / "td" / "flaky.marker").unlink(missing_ok=True)
+    junit = work / "junit.xml"
+    junit.unlink(missing_ok=True)
+    env = {key: value for key, value in os.environ.items() if key not in ("FORCE_COLOR", "PYTHONPATH")}
+    done = subprocess.run([str(python), "-m", "test", *args, "--junit-xml", str(junit), *files],
+                          cwd=work, env={**env, "NO_COLOR": "1", "PYTHON_COLORS": "0"},
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    return done.stdout.decode("utf-8", "replace"), junit, done.returncode
+
+
+@pytest.fixture
+def work(tmp_path):
+    testdir = tmp_path / "td"
+    testdir.mkdir()
+    for name, source in TEST_FILES.items():
+        (testdir / f"{name}.py").write_text(source.lstrip())
+    return tmp_path
+
+
+def compare(text: str, junit: Path, selection: list[str], interpreter: Interpreter, figures: Figures,
+            verbose: bool) -> list:
+    """Every mismatch between the parser (+ JUnit reader) and regrtest's summary."""
+    output = parse_text(text, known=selection)
+    assert output.finished, text[-3000:]
+    truth, totals, file_totals = regrtest_truth(text, selection, interpreter.old_lists)
+    attempts: dict[str, list] = {}
+    for attempt in output.attempts:
+        attempts.setdefault(attempt.name, []).append(attempt)
+    mismatches = []
+    listed = {}
+    for kind, outcome in (("failed", "failed"), ("skipped", "skipped"), ("skipped (resource denied)", "resource-denied"),
+                          ("run no tests", "no-tests")):
+        for name in output.lists.get(kind, ()):
+            listed.setdefault(name, outcome)
+    ours = {name: file_outcome(found, listed.get(name)) for name, found in attempts.items()}
+    ours.update({name: "failed" for name in selection if name not in ours})   # the runner's "no result"
+    for name in selection:
+        figures.files += 1
+        if ours_as_regrtest_lists(ours[name], interpreter.old_lists) != truth[name]:
+            mismatches.append(("outcome", name, ours[name], truth[name]))
+    suites = junit_suites_by_file(read_regrtest_junit_suites(junit), list(attempts))
+    every = [attempt_counts(attempt, suite_of(i, suites.get(name, [])))
+             for name, found in attempts.items() for i, attempt in enumerate(found)]
+    mine = {"run": sum(c.tests_run for c in every), "failures": sum(c.failed for c in every),
+            "skipped": sum(c.skipped for c in every)}
+    if totals:
+        expected = {key: totals.get(key, 0) for key in mine}
+    else:
+        # 3.11.2 prints no `Total tests:`; its JUnit root carries the totals it counted.
+        root = re.search(rb"<testsuites[^>]*>", junit.read_bytes()).group()
+        expected = {"run": int(re.search(rb'tests="(\d+)"', root).group(1)),
+                    "failures": int(re.search(rb'failures="(\d+)"', root).group(1))}
+        mine.pop("skipped")
+    if interpreter.skips_outside_junit and not verbose:
+        mine.pop("skipped")
+        expected.pop("skipped", None)
+        figures.unknowable += 1
+    for key, value in expected.items():
+        figures.counts += 1
+        if mine[key] != value:
+            mismatches.append(("Total tests", key, mine[key], value))
+    if file_totals:
+        by_outcome = {"failed": "failed", "skipped": "skipped", "resource_denied": "resource-denied",
+                      "run_no_tests": "no-tests"}
+        for key, outcome in by_outcome.items():
+            figures.counts += 1
+            count = sum(1 for name in selection if ours[name] == outcome)
+            if count != file_totals.get(key, 0):
+                mismatches.append(("Total test files", key, count, file_totals.get(key, 0)))
+        figures.counts += 1
+        reruns = sum(1 for found in attempts.values() if len(found) > 1)
+        if reruns != file_totals.get("rerun", 0):
+            mismatches.append(("Total test files", "rerun", reruns, file_totals.get("rerun", 0)))
+    figures.runs += 1
+    figures.mismatches += len(mismatches)
+    return mismatches
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
+def test_purpose_written_files_equal_regrtests_summary(interpreter, work, figures):
+    python = _interpreter(interpreter)
+    mismatches = []
+    for verbose in ([], ["-v"]):
+        for rerun in ([], [interpreter.rerun]):
+            args = ["--testdir", str(work / "td"), "-u", "network", *verbose, *rerun]
+            text, junit, returncode = _run(python, args, SELECTION, work)
+            assert returncode == 2, text[-3000:]            # files failed (again)
+            mismatches += [(interpreter.label, *args[3:], *found)
+                           for found in compare(text, junit, SELECTION, interpreter, figures, bool(verbose))]
+            if rerun:
+                assert "Re-running" in text
+    assert not mismatches, mismatches
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
+def test_real_stdlib_files_equal_regrtests_summary(interpreter, figures):
+    python = _interpreter(interpreter)
+    lib = subprocess.run([str(python), "-c", "import test, os; print(os.path.dirname(test.__file__))"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    files = [name for name in REAL_FILES if (Path(lib) / f"{name}.py").exists()]
+    if not files:
+        message = f"{interpreter.label} has no test suite installed (libpython3.11-testsuite)"
+        if e2e_required():
+            pytest.fail(message + " — and it is required here (CI / EP_E2E_REQUIRED=1)")
+        pytest.skip(message)
+    mismatches = []
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / f"ep-truth-{interpreter.label}"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "td").mkdir(parents=True)
+    try:
+        for verbose in ([], ["-v"]):
+            text, junit, returncode = _run(python, [*verbose], files, work)
+            assert returncode == 0, text[-3000:]
+            mismatches += [(interpreter.label, "real", *verbose, *found)
+                           for found in compare(text, junit, files, interpreter, figures, bool(verbose))]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    assert not mismatches, mismatches
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
+def test_hard_crash_is_found_where_the_runtime_prints_it(interpreter, work, figures):
+    """os.abort() kills regrtest: no summary. The file it died in is the unfinished one, the
+    files before it keep their verdict, and the crash text is faulthandler's, also when it is
+    glued to the running case's `... ` (verbose)."""
+    python = _interpreter(interpreter)
+    for verbose in ([], ["-v"]):
+        text, _, returncode = _run(python, ["--testdir", str(work / "td"), *verbose],
+                                   ["test_truth_pass", "test_truth_abort", "test_truth_skip"], work)
+        assert returncode == -6, text[-3000:]
+        output = parse_text(text, known=["test_truth_pass", "test_truth_abort", "test_truth_skip"])
+        assert not output.finished
+        assert [a.name for a in output.attempts] == ["test_truth_pass", "test_truth_abort"]
+        assert output.unfinished.name == "test_truth_abort"
+        assert "Fatal Python error: Aborted" in output.crash
+        if verbose:
+            assert output.running_case == "test_truth_abort.T.test_z_abort"
+            assert "test_z_abort (test_truth_abort.T.test_z_abort) ... Fatal Python error: Aborted" in output.crash
+        figures.runs += 1
+        figures.files += 2

@@ -65,3 +65,33 @@ def record(step: BuildStep, key: str | None) -> None:
 
 def forget(step: BuildStep) -> None:
     _stamp(step).unlink(missing_ok=True)
+
+
+def _running(step: BuildStep) -> Path:
+    # In the step's cwd (it exists before the step runs; the build dir may not).
+    return step.cwd / f".emscripten-python-{step.name}.running"
+
+
+def begin(step: BuildStep, log=print) -> None:
+    """Before a step runs: its stamp goes, and a configure step gets a running marker.
+
+    configure rewrites config.cache in place (autoconf's cache save is not atomic), and the
+    configure steps run with --config-cache. A marker still there when the next run starts
+    means a configure was killed mid-write: its config.cache may be torn and is removed, with
+    one log line, so configure starts clean instead of sourcing half a cache.
+    """
+    forget(step)
+    if step.reusable_when is None:
+        return
+    running, cache = _running(step), step.reusable_when.parent / "config.cache"
+    if running.exists() and cache.exists():
+        log(f"{step.name}: {cache} may be torn (the last {step.name} was killed before it ended): "
+            "removing it; configure starts without a cache")
+        cache.unlink()
+    atomic_write(running, "")
+
+
+def ended(step: BuildStep, key: str | None) -> None:
+    """After the step's process ended by itself: key (when it succeeded) is its stamp."""
+    record(step, key)
+    _running(step).unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__, cancel
 from .compare_cli import attach_comparison, attach_to_results, exit_code_of
+from .durable import report_disk_full
 from .errors import Cancelled, EmscriptenPythonError, SourceError, TestsFailed
 from .extensions import import_optional
 from .frombundle import add_test_args
@@ -263,6 +264,8 @@ def _main(argv: list[str] | None) -> int:
     except EmscriptenPythonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:      # ENOSPC where no write named its path: one line, exit 52; others re-raised
+        return report_disk_full(exc, getattr(args, "out", None))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

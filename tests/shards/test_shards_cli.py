@@ -34,12 +34,12 @@ def built(tmp_path_factory):
             "build": json.loads((out / "results.json").read_text()), "env": env}
 
 
-def _shards(built, count, name, *extra):
+def _shards(built, count, name, *extra, tests=TESTS):
     root, paths = built["root"], []
     env = node_only_env(root)
     for index in range(1, count + 1):
         out = root / f"{name}-{index}"
-        done = cli("test", "--from-bundle", built["bundle"], "--shard", f"{index}/{count}", "--tests", TESTS,
+        done = cli("test", "--from-bundle", built["bundle"], "--shard", f"{index}/{count}", "--tests", tests,
                    "--out", out, "--jobs", "1", *extra, env=env, cwd=root)
         assert done.returncode in (0, 30), done.stdout[-2000:] + done.stderr[-2000:]
         assert "emcc" not in done.stderr
@@ -139,3 +139,37 @@ def test_shards_of_the_tree_itself_without_a_bundle(built):
     assert done.returncode == 30, done.stderr
     merged = json.loads((root / "merged-tree" / "results.json").read_text())
     assert _files(merged) == _files(built["serial"]) and merged["run_id"] == built["build"]["run_id"]
+
+
+# A crash right after a flaky file. By name hash (3 shards) test_flaky_x goes to a shard of its
+# own, whose regrtest reaches its re-run phase; serially test_crash_y kills the node process
+# first, and the runner re-runs test_flaky_x as that regrtest would have (issue 20).
+FLAKY_THEN_CRASH = ["test_ok_a", "test_flaky_x", "test_crash_y", "test_ok_z", "test_fail_w", "test_ok_v"]
+
+
+def test_serial_and_three_shards_agree_when_a_crash_follows_a_flaky_file(built):
+    from emscripten_python.testing.shards import shard_slice
+
+    slices = [shard_slice(FLAKY_THEN_CRASH, index, 3)[0] for index in (1, 2, 3)]
+    flaky_shard = next(files for files in slices if "test_flaky_x" in files)
+    assert "test_crash_y" not in flaky_shard         # the two paths this test compares differ
+    root, tests = built["root"], ",".join(FLAKY_THEN_CRASH)
+    serial = root / "serial-flaky"
+    shutil.copytree(root / "build-out", serial)
+    done = cli("test", "--source", root / "cpython", "--out", serial, "--tests", tests, "--jobs", "1",
+               "--toolchain", "system", env=built["env"])
+    assert done.returncode == 30, done.stdout[-2000:] + done.stderr[-2000:]
+    log = (serial / "logs" / "test.log").read_text()
+    assert log.count(" -m test ") == 3          # the first files; the files after the crash; the re-run
+    assert [line for line in log.splitlines() if line.startswith("$ ")][-1].endswith(" test_flaky_x")
+    paths = _shards(built, 3, "flaky3", tests=tests)
+    index = slices.index(flaky_shard) + 1
+    assert "Re-running" in (root / f"flaky3-{index}" / "logs" / "test.log").read_text()
+    done = cli("merge", root / "merged-flaky", *paths)
+    assert done.returncode == 30, done.stdout + done.stderr
+    merged = json.loads((root / "merged-flaky" / "results.json").read_text())
+    serial_results = json.loads((serial / "results.json").read_text())
+    assert _files(merged) == _files(serial_results)
+    assert {f["name"]: (f["outcome"], f["attempts"]) for f in merged["tests"]["files"]} == {
+        "test_ok_a": ("passed", 1), "test_flaky_x": ("flaky", 2), "test_crash_y": ("crashed", 1),
+        "test_ok_z": ("passed", 1), "test_fail_w": ("failed", 2), "test_ok_v": ("passed", 1)}

@@ -1,4 +1,4 @@
-"""Parse regrtest's console output (3.12 to 3.15) into per-file results.
+"""Parse regrtest's console output (3.11 to 3.15) into per-file results.
 
 Streaming, line by line, in linear time: every pattern is anchored and applied to a stripped
 line, so no input can make a regular expression backtrack. Memory is bounded by the results,

@@ -1,8 +1,9 @@
 """regrtest's argument list, read with the rules regrtest itself reads it by.
 
 regrtest parses `-m test ARGS` with argparse (Lib/test/libregrtest/cmdline.py: `_create_parser`,
-`_parse_args`; python/cpython at v3.11.4 for the `-w/--verbose2` era, v3.11.7/v3.12.1, v3.13.0,
-v3.14.0). So does the runner, token by token, from a table of every option of the era:
+`_parse_args`, as shipped with Debian's 3.11.2 for the `-w/--verbose2` era, pyenv's 3.11.7,
+3.12.1 and 3.13.0; 3.14 adds --parallel-threads, python/cpython gh-127933). So does the runner,
+token by token, from a table of every option of the era:
 
 - combined short flags: `-vq` is `-v -q`; a short option taking a value takes the rest of the
   token (`-uall`, `-vj2`); `-x=value` for a value option;

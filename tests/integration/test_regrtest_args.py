@@ -167,3 +167,32 @@ def test_without_takes_out_exactly_the_options(args, dests, version, expected):
             without(args, dests, version)
     else:
         assert without(args, dests, version) == expected
+
+
+def _source(test_args: list[str], version: str = "3.13.15"):
+    from types import SimpleNamespace
+    return SimpleNamespace(version=version, tree_config=SimpleNamespace(test_args=tuple(test_args)))
+
+
+def test_the_pipeline_edits_the_tree_arguments_as_regrtest_reads_them(tmp_path):
+    from emscripten_python.pipeline import Options, dropped_tree_args, regrtest_arguments
+
+    source = _source(["-vW", "--use=all", "--rer", "--single-process"])
+    options = Options(source="x", out=tmp_path, rerun=False, resources="cpu", regrtest_args=["--timeout=60"])
+    assert dropped_tree_args(source, options) == ["-W"]
+    assert regrtest_arguments(source, options) == ["-v", "-u", "cpu", "--single-process", "--timeout=60"]
+    with pytest.raises(TestRunError, match="--fast-ci"):
+        regrtest_arguments(_source(["--fast-ci", "--single-process"]), options)
+    with pytest.raises(TestRunError, match="ambiguous"):
+        regrtest_arguments(_source(["-v", "--ver"]), options)
+
+
+@pytest.mark.parametrize("args, refused", [(["-vq"], "-q"), (["-qv"], "-q"), (["-v", "--qui"], "-q"),
+                                           (["-v", "-x"], "-x"), (["-vs"], "-s"), (["--list-t"], "--list-tests")])
+def test_the_runner_refuses_before_anything_runs(tmp_path, args, refused):
+    from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
+
+    host = HostPython(argv=[str(tmp_path / "never-started")], cwd=tmp_path, env={})
+    with pytest.raises(TestRunError, match=refused):
+        run_regrtest(host, TestOptions(selection=["test_a"], regrtest_args=args), tmp_path, log=lambda m: None)
+    assert not (tmp_path / "logs").exists()

@@ -83,8 +83,33 @@ def disk_full(path: Path, needed: int | None = None) -> DiskFull:
                     "earlier results are intact")
 
 
+_FULL = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
+
+
 def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, shutil.Error):       # copytree gathers its errors as (src, dst, text)
+        return any(isinstance(e, tuple) and any(full in str(e[-1]) for full in _FULL) for e in exc.args[0])
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+LOW_SPACE = 64 * 1024
+
+
+def disk_full_behind(log: Path, *places: Path) -> DiskFull | None:
+    """A failed child process's DiskFull: its log says ENOSPC, or a place it writes has (almost) no room.
+
+    A compiler or configure that meets a full disk exits non-zero with its own message (when it
+    can still write one); without this the run would report a build failure, not the disk.
+    """
+    try:
+        said = "No space left on device" in Path(log).read_text(errors="replace")[-20000:]
+    except OSError:
+        said = False
+    room = {place: free_bytes(place) for place in (Path(log), *map(Path, places))}
+    fullest = min(room, key=lambda place: room[place] if room[place] is not None else float("inf"))
+    if said or (room[fullest] is not None and room[fullest] < LOW_SPACE):
+        return disk_full(fullest)
+    return None
 
 
 def report_disk_full(exc: OSError, fallback: Path | None) -> int:

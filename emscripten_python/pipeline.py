@@ -19,7 +19,7 @@ from platformdirs import user_cache_dir
 
 from . import buildcache
 from .artifacts import bundle_layout, make_bundle
-from .durable import atomic_write
+from .durable import atomic_write, disk_full_behind
 from .errors import BuildError, TestRunError, ToolchainNotFound
 from .frombundle import bundle_context, shard_selection
 from .markdown import render_markdown
@@ -221,8 +221,8 @@ class Pipeline:
             self.run.set_stage(stage)
             self.save()
             if stage.status == "failed":
-                raise BuildError(f"build stage {step.name} failed (rc {stage.returncode}); "
-                                 f"see {self.out / stage.log}")
+                raise disk_full_behind(self.out / stage.log, step.cwd) or BuildError(
+                    f"build stage {step.name} failed (rc {stage.returncode}); see {self.out / stage.log}")
 
     def _wanted(self, stage: str) -> bool:
         return not self.options.only or stage in self.options.only

@@ -54,7 +54,7 @@ def ensure_writable_cache(toolchain: Toolchain, cache_root: Path, log=print) -> 
 
 
 def _tree_size(root: Path) -> int:
-    return sum(entry.stat(follow_symlinks=False).st_size for entry in root.rglob("*"))
+    return sum(entry.stat().st_size for entry in root.rglob("*") if entry.is_file() and not entry.is_symlink())
 
 
 def _writable(path: Path) -> bool:

@@ -64,7 +64,23 @@ elif command == "activate":
 
 # configure-* in the stand-in driver: config.cache rewritten in place with a pause in the
 # middle (autoconf's cache save is not atomic), a torn one refused, then config.status.
-CONFIGURE = r'''if command.startswith("configure"):
+# FAKE_FILL_DISK=COMMAND:DIR:LEAVE: that driver command takes all the free space in DIR but
+# LEAVE bytes (a disk that fills up while a build runs).
+FILL_ENV = "FAKE_FILL_DISK"
+CONFIGURE = r'''fill = os.environ.get("FAKE_FILL_DISK", "").split(":")
+if fill[0] == command:
+    with open(os.path.join(fill[1], "filler"), "ab") as handle:
+        while True:
+            stat = os.statvfs(fill[1])
+            left = stat.f_bavail * stat.f_frsize - int(fill[2])
+            if left <= 0:
+                break
+            try:
+                handle.write(b"\0" * min(left, 65536))
+                handle.flush()
+            except OSError:
+                break
+if command.startswith("configure"):
     build = host if command == "configure-host" else host.parents[2] / "build"
     build.mkdir(parents=True, exist_ok=True)
     cache = build / "config.cache"

@@ -16,8 +16,8 @@ MAX_DETAIL = 200
 # A state of ours (compare.py) is shown plain; anything else in code. Escaping is not
 # enough: GitHub links #N, GH-N, SHAs, www. and :emoji: in text even after a backslash.
 STATES = frozenset({*FILE_STATES.values(), *CASE_STATES.values(), "absent", "not-run", "unknown"})
-# The only issue links kept as links: plainly a GitHub issue or pull request.
-ISSUE_URL = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/(?:issues|pull)/[0-9]+\Z")
+# An issue or pull request URL, whose repository is compared with the trusted one.
+ISSUE_URL = re.compile(r"(?P<repo>https?://[^\s/]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/(?:issues|pull)/(?P<number>[1-9][0-9]{0,9})\Z")
 
 SECTIONS = (
     ("new-crash", "New crashes"),
@@ -35,7 +35,19 @@ FOLDED = (
 )
 
 
-def _item(change: Change) -> str:
+def issue_link(issue: object, repo_url: str | None) -> str | None:
+    """The link for an expectation's issue, only when it is an issue or pull request of
+    ``repo_url``, the repository the trusted caller reports to. The issue comes from a
+    results.json or an expectations file a PR can change, and a link from the bot's comment
+    to any issue makes GitHub record a cross-reference there; so anything else is shown as
+    code. The link is rebuilt from ``repo_url`` and the number, never copied."""
+    match = ISSUE_URL.match(issue) if isinstance(issue, str) and repo_url else None
+    if match is None or match["repo"].lower() != repo_url.rstrip("/").lower():
+        return None
+    return f"{repo_url.rstrip('/')}/issues/{int(match['number'])}"
+
+
+def _item(change: Change, repo_url: str | None = None) -> str:
     implied = change.level == "file" or change.test.startswith((f"{change.file}.", f"test.{change.file}."))
     where = "" if implied else f" in {code(change.file)}"
     line = f"- {code(change.test)}{where} · {_state(change.base)} → {_state(change.head)}"
@@ -43,8 +55,9 @@ def _item(change: Change) -> str:
         line += f": {code(change.detail, MAX_DETAIL)}"
     if change.reason:
         line += f" — {code(change.reason, MAX_DETAIL)}"
-    if isinstance(change.issue, str) and ISSUE_URL.match(change.issue):
-        line += f" ([issue]({change.issue}))"
+    link = issue_link(change.issue, repo_url)
+    if link:
+        line += f" ([issue]({link}))"
     elif change.issue:
         line += f" (issue {code(change.issue, MAX_DETAIL)})"
     return line
@@ -54,8 +67,8 @@ def _state(value) -> str:
     return value if value in STATES else code(value, 20)
 
 
-def _items(changes: list[Change]) -> list[str]:
-    lines = [_item(c) for c in changes[:MAX_ITEMS]]
+def _items(changes: list[Change], repo_url: str | None) -> list[str]:
+    lines = [_item(c, repo_url) for c in changes[:MAX_ITEMS]]
     if len(changes) > MAX_ITEMS:
         lines.append(f"- … and {len(changes) - MAX_ITEMS} more (results.json has them all)")
     return lines
@@ -67,7 +80,7 @@ def render_verdict(comparison: Comparison) -> str:
     return code(comparison.verdict, 400)
 
 
-def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
+def render_comparison(comparison: Comparison, *, heading: str = "###", repo_url: str | None = None) -> str:
     if comparison.runtime:      # a further runtime's own comparison (results.json `runtimes`)
         lines = [f"{heading} Under {code(comparison.runtime, 60)}: {render_verdict(comparison)}", ""]
     else:
@@ -75,7 +88,7 @@ def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
     for kind, title in SECTIONS:
         found = comparison.of(kind)
         if found:
-            lines += [f"**{title} ({len(found)})**", "", *_items(found), ""]
+            lines += [f"**{title} ({len(found)})**", "", *_items(found, repo_url), ""]
     if comparison.renamed:
         renames = ", ".join(f"{code(r['from'])} → {code(r['to'])}" for r in comparison.renamed[:MAX_ITEMS])
         lines += [f"Renamed files: {renames}", ""]
@@ -83,7 +96,7 @@ def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
         found = comparison.of(*kinds)
         if found:
             title = title.format(s="" if len(found) == 1 else "s")
-            lines += [f"<details><summary>{len(found)} {title}</summary>", "", *_items(found), "", "</details>", ""]
+            lines += [f"<details><summary>{len(found)} {title}</summary>", "", *_items(found, repo_url), "", "</details>", ""]
     rows = [d for d in comparison.durations if d.get("base") is not None]
     if rows:
         lines += ["<details><summary>Slowest files: time vs base</summary>", "",
@@ -99,14 +112,14 @@ def render_comparison(comparison: Comparison, *, heading: str = "###") -> str:
         patterns = ", ".join(code(p) for p in expectations["not_seen"][:MAX_ITEMS])
         lines += [f"Expected failures not seen in this run: {patterns}", ""]
     for further in comparison.runtimes:
-        lines += [render_comparison(further, heading=heading + "#"), ""]
+        lines += [render_comparison(further, heading=heading + "#", repo_url=repo_url), ""]
     return "\n".join(lines)
 
 
-def fold_under_delta(comparison: dict, body: list[str]) -> list[str]:
+def fold_under_delta(comparison: dict, body: list[str], repo_url: str | None = None) -> list[str]:
     """A report's lines led by the delta, the full results folded below it."""
     try:
-        delta = render_comparison(Comparison.from_dict(comparison))
+        delta = render_comparison(Comparison.from_dict(comparison), repo_url=repo_url)
     except Exception:     # noqa: BLE001 - a malformed section (a fork's file) must not stop the report
         delta = "### Δ the comparison in results.json could not be read"
     return [delta, "", "<details><summary>All results</summary>", "", *body, "</details>", ""]

@@ -46,7 +46,9 @@ def _seconds(value) -> str:
     return f"{value:.1f} s" if isinstance(value, (int, float)) and not isinstance(value, bool) else code_span(value, 20, table=True)
 
 
-def render_markdown(run: Run) -> str:
+def render_markdown(run: Run, *, repo_url: str | None = None) -> str:
+    """``repo_url`` (trusted: the repository the report goes to, e.g.
+    https://github.com/python/cpython) is the only repository whose issues are linked."""
     counts = run.counts()
     files, tests = counts["files"], counts["tests"]
     outcome = run.outcome if run.outcome in ICONS else code_span(run.outcome, 40)
@@ -110,5 +112,5 @@ def render_markdown(run: Run) -> str:
         lines.append("")
     lines += pythoninfo_markdown(run)
     if run.comparison:      # what changed since the baseline first; the rest folded (compare_markdown.py)
-        lines[lead:] = fold_under_delta(run.comparison, lines[lead:])
+        lines[lead:] = fold_under_delta(run.comparison, lines[lead:], repo_url)
     return "\n".join(lines)

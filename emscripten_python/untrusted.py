@@ -5,10 +5,9 @@ The rule is simple: untrusted text only ever appears inside code. GitHub renders
 code (no emphasis, HTML, image, link, autolink, @mention, #issue or commit reference), so
 ``code_span`` (inline), ``code_block`` (multi-line) and ``html_code`` (inside our own raw
 HTML such as ``<summary>``) are all a renderer needs.
-``neutralise_commands`` keeps text printed to a runner's stdout from being read as a
-workflow command (``::add-mask::``, ``::set-output``, ``::stop-commands::``, ``##[...]``).
-``actions_safe`` makes one input-derived value (a branch name, a verdict) safe to print on
-one line of a CLI's stdout or stderr.
+``actions_safe`` is the one rule for text printed where a GitHub Actions runner reads it
+(stdout, stderr, the data and properties of our own ``::error``/``::warning`` lines): nothing
+in it is read as a workflow command (``::add-mask::``, ``::stop-commands::``, ``##[...]``).
 """
 
 from __future__ import annotations
@@ -20,9 +19,6 @@ import re
 # overrides and isolates (they can make text display differently from what it is).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _BACKTICKS = re.compile(r"`+")
-# A line start for the Actions runner: after \n and also after a lone \r (it reads lines
-# with .NET's ReadLine, which ends a line at either).
-_COMMAND = re.compile(r"(?:^|(?<=\r))(\s*)(::|##\[)", re.M)
 WORD_JOINER = "\u2060"
 
 
@@ -64,31 +60,37 @@ def html_code(text: object, limit: int | None = 300) -> str:
     return f"<code>{html.escape(value, quote=True)}</code>"
 
 
-def neutralise_commands(text: str) -> str:
-    """Break every line that the Actions runner would read as a workflow command."""
-    return _COMMAND.sub(lambda m: m[1] + m[2][0] + WORD_JOINER + m[2][1:], text)
-
-
-# The runner's two command forms (actions/runner src/Runner.Common/ActionCommand.cs):
-# `::name ...::data` at the start of a line after leading whitespace (TryParseV2), and the
-# older `##[name ...]data` anywhere in a line (TryParse finds it with IndexOf).
+# The runner's two command forms (actions/runner src/Runner.Common/ActionCommand.cs @
+# 079cdb1d05fe): `::name ...::data` at the start of a line after leading whitespace
+# (TryParseV2 trims with .NET's TrimStart, which Python's \s covers), and the older
+# `##[name ...]data` anywhere in a line (TryParse finds it with IndexOf); the
+# manager (src/Runner.Worker/ActionCommandManager.cs) tries both on every line. The runner
+# splits output into lines with .NET's ReadLine: at \n, \r and \r\n only.
 _LEGACY_COMMAND = "##["
-_LINE_START_COMMAND = re.compile(r"\A(\s*)::")
+_LINE_START_COMMAND = re.compile(r"^(\s*)::", re.M)
 
 
-def actions_safe(text: object) -> str:
-    """``text`` (derived from input) as one line no Actions runner reads as a workflow command.
+def actions_safe(text: object, *, multiline: bool = False) -> str:
+    """``text`` (derived from input) as output no Actions runner reads as a workflow command.
 
-    ``%``, carriage return and newline are written as ``%25``, ``%0D`` and ``%0A`` (the
-    runner's own escaping of command data), so the value cannot start a new line; other
-    control characters are dropped; a leading ``::`` gets a word joiner between its colons
-    and every ``##[`` one after its ``##``. It reads the same to a person.
+    By default one line: ``%``, carriage return and newline are written as ``%25``, ``%0D``
+    and ``%0A`` (the runner's own escaping of command data), so the value cannot start a new
+    line. With ``multiline`` (a report printed whole) line ends are kept, a lone carriage
+    return becoming a newline. Either way other control characters are dropped, a ``::`` at
+    a line start gets a word joiner between its colons and every ``##[`` one after its
+    ``##``, and characters that cannot be written as UTF-8 (lone surrogates from undecodable
+    bytes in an environment variable) are written as escapes instead of failing the print.
+    It reads the same to a person.
     """
     value = "" if text is None else str(text)
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    else:
+        value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     value = _CONTROL.sub("", value)
     value = value.replace(_LEGACY_COMMAND, "##" + WORD_JOINER + "[")
     return _LINE_START_COMMAND.sub(lambda m: m[1] + ":" + WORD_JOINER + ":", value)
 
 
-__all__ = ["actions_safe", "clean", "code_block", "code_span", "html_code", "neutralise_commands"]
+__all__ = ["actions_safe", "clean", "code_block", "code_span", "html_code"]

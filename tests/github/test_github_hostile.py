@@ -23,7 +23,7 @@ from emscripten_python.github.reporter import annotations, check_title, comment_
 from emscripten_python.github.text import truncate_markdown
 from emscripten_python.markdown import render_markdown
 from emscripten_python.results import Run
-from emscripten_python.untrusted import code_block, code_span, neutralise_commands
+from emscripten_python.untrusted import code_block, code_span, actions_safe
 from emscripten_python.validation import validate_results
 
 # Every hostile string carries EVIL, so it can be found wherever it ends up.
@@ -217,7 +217,9 @@ def test_helpers_fence_longer_than_any_backtick_run_and_break_commands():
     assert code_span("a|b", table=True) == "`a\\|b`"
     block = code_block("x\n````\ny")
     assert block.startswith("`````\n") and block.endswith("\n`````")
-    assert neutralise_commands("ok\n::add-mask::x\n  ##[group]y") == "ok\n:\u2060:add-mask::x\n  #\u2060#[group]y"
+    assert actions_safe("ok\n::add-mask::x\n  ##[group]y", multiline=True) == \
+        "ok\n:\u2060:add-mask::x\n  ##\u2060[group]y"
+    assert actions_safe("ok\n::add-mask::x x##[group]y") == "ok%0A::add-mask::x x##\u2060[group]y"
 
 
 def test_the_token_is_redacted_in_every_encoding_a_server_could_echo(fake, tmp_path, example_run, monkeypatch,

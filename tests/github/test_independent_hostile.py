@@ -24,7 +24,7 @@ from emscripten_python.github.reporter import annotations, check_title, comment_
 from emscripten_python.github.text import truncate_markdown
 from emscripten_python.markdown import render_markdown
 from emscripten_python.results import Run
-from emscripten_python.untrusted import neutralise_commands
+from emscripten_python.untrusted import actions_safe
 from emscripten_python.validation import validate_results
 
 LONG = "L" * 5000
@@ -125,7 +125,7 @@ def test_hostile_corpus_is_inert_or_refused():
         plain = check_title(run) + "".join(a["title"] + a["message"] for a in annotations(run))
         if re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", plain):
             problems.append(f"{place} = {value[:60]!r} -> control characters in check title/annotations")
-        for line in re.split(r"\r\n|\r|\n", neutralise_commands(render_markdown(run))):
+        for line in re.split(r"\r\n|\r|\n", actions_safe(render_markdown(run))):
             if line.strip().startswith(("::", "##[")):
                 problems.append(f"{place} = {value[:60]!r} -> workflow command on stdout: {line[:60]!r}")
     print(f"hostile corpus: {refused + rendered} files, {refused} refused, {rendered} rendered")
@@ -147,7 +147,7 @@ def test_the_report_command_on_stdout_prints_no_workflow_command(tmp_path):
                 validate_results(data)
             except ResultsError:
                 continue
-            text = neutralise_commands(render_markdown(Run.from_dict(data)))
+            text = actions_safe(render_markdown(Run.from_dict(data)))
             for line in re.split(r"\r\n|\r|\n", text):     # how the runner splits (.NET ReadLine)
                 if line.strip().startswith(("::", "##[")):
                     problems.append((place, value, line[:60]))
@@ -238,21 +238,27 @@ def test_the_comparison_shows_untrusted_text_only_in_code():
     for value in ("see #31337", "GH-31337", "deadbeefcafe1", "www.evil.example", ":smile:", "evil@evil.example"):
         markdown = render_comparison(Comparison.from_dict(_comparison(value)))
         assert scan(markdown) == [], value
-    # an issue link is kept only when it is plainly a GitHub issue or pull request
+    # an issue link is kept only when it is an issue or pull request of the repository the
+    # trusted caller reports to, and then rebuilt from that repository and the number
     fine = _comparison("x")
-    fine["changes"][0]["issue"] = "https://github.com/python/cpython/issues/31337"
-    assert "([issue](https://github.com/python/cpython/issues/31337))" in render_comparison(Comparison.from_dict(fine))
-    for url in ("https://evil.example/phish", "javascript:alert(1)", "data:text/html,x", "http://github.com.evil/x"):
+    fine["changes"][0]["issue"] = "https://github.com/Python/CPython/pull/31337"
+    repo = "https://github.com/python/cpython"
+    assert "([issue](https://github.com/python/cpython/issues/31337))" in render_comparison(
+        Comparison.from_dict(fine), repo_url=repo)
+    assert scan(render_comparison(Comparison.from_dict(fine))) == [], "no repository given: no link"
+    for url in ("https://evil.example/phish", "javascript:alert(1)", "data:text/html,x", "http://github.com.evil/x",
+                "https://github.com/someone/else/issues/1", "https://github.com/python/cpython.evil/issues/1",
+                "https://github.com/python/cpython/issues/1#x", "https://evil.example/python/cpython/issues/1"):
         hostile = _comparison("x")
         hostile["changes"][0]["issue"] = url
-        markdown = render_comparison(Comparison.from_dict(hostile))
+        markdown = render_comparison(Comparison.from_dict(hostile), repo_url=repo)
         assert scan(markdown) == [], url
 
 
 def test_workflow_commands_after_a_carriage_return_are_broken():
     """The runner splits stdout on \\r as well as \\n (.NET ReadLine)."""
     for text in ("x\r::add-mask::EVIL", "x\r\r::set-output name=a::b", "x\r  ##[error]EVIL"):
-        for line in re.split(r"\r\n|\r|\n", neutralise_commands(text)):
+        for line in re.split(r"\r\n|\r|\n", actions_safe(text)):
             assert not line.strip().startswith(("::", "##[")), (text, line)
 
 

@@ -29,10 +29,10 @@ from ..results import BAD_FILE_OUTCOMES
 from . import insight
 from .history import TestHistory, baseline_for, find_run, run_from_row, test_history
 from .models import FileRow, RunRow
+from .window import EXPORT_ENV
 
 HISTORY_RUNS = 50          # per branch × builder on a test's page
 PAGE_RUNS = 50             # runs per page of a lane's older history
-EXPORT_ENV = "emscripten_python.export"   # WSGI environ key set by `status export`
 SECTIONS = (("new-crash", "New crashes"), ("new-failure", "New failures"),
             ("unexpectedly-passing", "Unexpectedly passing"), ("newly-flaky", "Newly flaky"),
             ("newly-skipped", "Newly skipped"), ("fixed", "Fixed"))
@@ -200,8 +200,8 @@ def _lane_page(branch: str, builder: str, run_id: str | None, *, older: bool):
 
 def exporting() -> bool:
     """True while `status export` renders the page: links to the paged history are left out,
-    or the static copy would hold every run ever stored."""
-    return bool(request.environ.get(EXPORT_ENV))
+    or the static copy would hold every run ever stored (window.py)."""
+    return request.environ.get(EXPORT_ENV) is not None
 
 
 def generated_at() -> str:

@@ -1,4 +1,5 @@
-"""`status export DIR`: every page reachable from the overview, saved as files for a static host."""
+"""`status export DIR`: the pages reachable from the overview within the export's window
+(window.py), saved as files for a static host."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from .compare_views import EXPORT_ENV
 from ..durable import atomic_write
 from .errors import StatusError
 from .web import create_app
+from .window import EXPORT_ENV, export_window
 
 _SITE = "http://export.invalid/"
 
@@ -33,12 +34,15 @@ def _internal(page: str, href: str) -> str | None:
 
 def export(db_url: str | None, out_dir: Path, tier3_builders: list[str] | None = None) -> int:
     """Write the site under `out_dir`; returns the number of files written."""
-    client = create_app(db_url, tier3_builders).test_client()
+    app = create_app(db_url, tier3_builders)
+    client = app.test_client()
+    with app.extensions["emscripten_python_status"].reader() as session:
+        window = export_window(session)
     queue, seen = ["index.html"], {"index.html"}
     while queue:
         page = queue.pop()
-        # EXPORT_ENV: the pages leave out what a static copy cannot hold (older history, page by page).
-        response = client.get("/" + quote(page), environ_base={EXPORT_ENV: True})
+        # EXPORT_ENV: the pages link only what the window holds (and not the lane pager).
+        response = client.get("/" + quote(page), environ_base={EXPORT_ENV: window})
         if response.status_code != 200:
             raise StatusError(f"export: /{page} answered {response.status_code} (a broken link in the pages)")
         target = out_dir / page

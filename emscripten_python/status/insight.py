@@ -198,7 +198,9 @@ def is_tier3(builder: str, origin: str, tier3_builders: frozenset[str] | None) -
 # A lane's queries, built once (building a statement costs more than running it on SQLite).
 _LANE = (RunRow.branch == bindparam("branch"), RunRow.builder == bindparam("builder"), BRANCH_BUILD)
 _DECIDED = RunRow.outcome.not_in(sorted(NO_VERDICT))
-_LANE_RUNS = select(*_RUN_COLUMNS).where(*_LANE).order_by(RunRow.created.desc()).limit(bindparam("window"))
+# created, then id: runs of the same second in one order on every page and in the export's window.
+_LANE_RUNS = (select(*_RUN_COLUMNS).where(*_LANE).order_by(RunRow.created.desc(), RunRow.id.desc())
+              .limit(bindparam("window")))
 _LAST_GREEN = select(func.max(RunRow.created)).where(*_LANE, RunRow.outcome.in_(sorted(GREEN)))
 _LAST_OF_OTHER_COLOUR = {
     "green": select(func.max(RunRow.created)).where(*_LANE, _DECIDED, RunRow.outcome.not_in(sorted(GREEN))),
@@ -208,12 +210,17 @@ _COUNT_SINCE = select(func.count()).select_from(RunRow).where(*_LANE, _DECIDED, 
 _COUNT_ALL = select(func.count()).select_from(RunRow).where(*_LANE, _DECIDED)
 
 
+def lane_runs(session: Session, branch: str, builder: str, window: int = WINDOW) -> list:
+    """A lane's last `window` branch builds, newest first (_RUN_COLUMNS)."""
+    return session.connection().execute(_LANE_RUNS, {"branch": branch, "builder": builder, "window": window}).all()
+
+
 def health(session: Session, branch: str, builder: str, window: int = WINDOW) -> Health:
     """A lane's last `window` branch builds, its last green run and its streak; the last two
     come from the window when it holds them, else from one or two more indexed queries."""
     conn = session.connection()
     lane = {"branch": branch, "builder": builder}
-    result = Health(branch, builder, conn.execute(_LANE_RUNS, {**lane, "window": window}).all())
+    result = Health(branch, builder, lane_runs(session, branch, builder, window))
     full = len(result.runs) == window
     result.last_green = next((r.created for r in result.runs if r.outcome in GREEN), None)
     if result.last_green is None and full:
@@ -265,7 +272,10 @@ class PullRequest:
     last: object         # newest run (_RUN_COLUMNS + builder)
 
 
-def recent_prs(session: Session, limit: int = 10, scan: int = 500) -> list[PullRequest]:
+RECENT_PRS = 10   # pull requests the overview lists
+
+
+def recent_prs(session: Session, limit: int = RECENT_PRS, scan: int = 500) -> list[PullRequest]:
     """The newest `limit` pull requests among the last `scan` PR builds (one bounded query)."""
     rows = session.execute(select(*_RUN_COLUMNS, RunRow.builder, RunRow.branch).where(RunRow.pr.is_not(None))
                            .order_by(RunRow.created.desc()).limit(scan)).all()
@@ -317,7 +327,7 @@ class Flaky:
 
 
 _LANE_WINDOW = (select(RunRow.id, RunRow.run_id, RunRow.created).where(*_LANE)
-                .order_by(RunRow.created.desc()).limit(bindparam("window")))
+                .order_by(RunRow.created.desc(), RunRow.id.desc()).limit(bindparam("window")))
 _SUSPECT = sorted(BAD_FILE_OUTCOMES | {"flaky"})
 
 

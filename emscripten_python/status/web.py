@@ -20,6 +20,7 @@ from . import compare_views, insight, svg
 from .checks import strip_bidi
 from .serialize import flaky_json, health_json, pr_json, run_json
 from .store import Store
+from .window import EXPORT_ENV
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
@@ -115,6 +116,15 @@ def _link(path: str) -> str:
     return prefix + quote(path)
 
 
+def _href(path: str) -> Markup:
+    """` href="…"` of an <a> to `path` (from the site root); nothing, so the link is plain
+    text, when `status export` does not hold that page (window.py: a run outside its window)."""
+    window = request.environ.get(EXPORT_ENV)
+    if window is not None and not window.holds(path):
+        return Markup("")
+    return Markup(' href="%s"') % _link(path)
+
+
 def _ago(delta: timedelta | None) -> str:
     if delta is None:
         return "never"
@@ -140,7 +150,7 @@ def _no_bidi(value):
 
 def _filters(app: Flask) -> None:
     app.jinja_env.finalize = _no_bidi
-    app.jinja_env.globals.update(link=_link, svg=svg, insight=insight, pythoninfo_keys=SHOWN_KEYS)
+    app.jinja_env.globals.update(link=_link, href=_href, svg=svg, insight=insight, pythoninfo_keys=SHOWN_KEYS)
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if isinstance(d, datetime) else "–"
     app.jinja_env.filters["pct"] = lambda x: "–" if x is None else f"{x * 100:.0f}%"

@@ -39,7 +39,7 @@ from .. import cancel
 from ..errors import TestRunError
 from ..results import TestCase, TestFile
 from ..stages import streaming
-from .junit import file_for_case, read_regrtest_junit
+from .junit import CaseCounts, JUnitSuite, file_counts, junit_suites_by_file, read_regrtest_junit_suites
 from .regrtest_args import RegrtestArgs, read_args, read_items, without
 from .regrtest_output import (
     EXCERPT_LINES, LIST_TO_OUTCOME, FileAttempt, RegrtestOutput, RegrtestParser, cap, file_outcome,
@@ -138,7 +138,7 @@ class SegmentReport:
     printed: int                  # characters of output; 0: the process printed nothing
     timed_out: bool = False
     durations: dict[tuple[str, int], float] = field(default_factory=dict)
-    junit_cases: list[TestCase] = field(default_factory=list)
+    junit_suites: list[JUnitSuite] = field(default_factory=list)    # one per attempt that ended
 
 
 def classify(report: SegmentReport) -> End:
@@ -395,14 +395,15 @@ class RunState:
         """Results for every file with its own verdict in this segment (all, when finished);
         returns their attempts by file."""
         output = report.output
-        by_file, cases_by_file = _by_file(report)
+        by_file, suites_by_file = _by_file(report)
         single = len(output.attempts) == 1
         recorded = {}
         for name, attempts in by_file.items():
             if skip is not None and skip.name == name:
                 continue       # the file it died in (an earlier attempt goes with the crash)
-            self.results[name] = _file_result(name, attempts, output, report, cases_by_file.get(name, []),
-                                              totals=output.total_tests if single else None)
+            suites = suites_by_file.get(name, [])
+            self.results[name] = _file_result(name, attempts, output, report, suites,
+                                              file_counts(attempts, suites, output.total_tests if single else None))
             recorded[name] = attempts
         return recorded
 
@@ -415,7 +416,7 @@ class RunState:
         """Record a re-run segment: each file re-run gets its first attempt and this one, as if
         regrtest's own re-run phase had printed it (`flaky`, `failed` again, `crashed`)."""
         output = report.output
-        by_file, cases_by_file = _by_file(report)
+        by_file, suites_by_file = _by_file(report)
         done = []
         for name, attempts in by_file.items():
             first = self.to_rerun.get(name)
@@ -427,9 +428,11 @@ class RunState:
             if isinstance(end, DiedIn) and end.attempt in attempts:
                 result = self._crashed(name, end.attempt, report, end.timed_out)
             else:
+                # The counts of the attempt whose verdict holds: this one's (as with regrtest's
+                # own re-run, where the first attempt's suite comes first in the same file).
+                suites = suites_by_file.get(name, [])
                 result = _file_result(name, [first, *attempts], output, report,
-                                      list(first.cases.values()) + cases_by_file.get(name, []),
-                                      totals=output.total_tests if len(output.attempts) == 1 else None)
+                                      [JUnitSuite(list(first.cases.values())), *suites], file_counts(attempts, suites))
             result.duration = duration
             self.results[name] = result
             del self.to_rerun[name]
@@ -492,35 +495,25 @@ class RunState:
         return ordered + [result for rest in parts.values() for result in rest]
 
 
-def _by_file(report: SegmentReport) -> tuple[dict[str, list[FileAttempt]], dict[str, list[TestCase]]]:
-    """A segment's attempts by file, and its JUnit cases by file."""
+def _by_file(report: SegmentReport) -> tuple[dict[str, list[FileAttempt]], dict[str, list[JUnitSuite]]]:
+    """A segment's attempts by file, and its JUnit suites by file (in order: one per attempt)."""
     by_file: dict[str, list[FileAttempt]] = {}
     for attempt in report.output.attempts:
         by_file.setdefault(attempt.name, []).append(attempt)
-    cases_by_file: dict[str, list[TestCase]] = {}
-    for case in report.junit_cases:
-        owner = file_for_case(case.name, list(by_file))
-        if owner:
-            cases_by_file.setdefault(owner, []).append(case)
-    return by_file, cases_by_file
+    return by_file, junit_suites_by_file(report.junit_suites, list(by_file))
 
 
 def _file_result(name: str, attempts: list[FileAttempt], output: RegrtestOutput, report: SegmentReport,
-                 junit_cases: list[TestCase], totals: dict[str, int] | None = None) -> TestFile:
+                 suites: list[JUnitSuite], counts: CaseCounts) -> TestFile:
     first = attempts[0]
     listed = [LIST_TO_OUTCOME[kind] for kind, names in output.lists.items()
               if name in names and kind in LIST_TO_OUTCOME]
     outcome = file_outcome(attempts, listed[0] if listed else None)
     # A re-run repeats cases in the JUnit file: the last result of each case wins.
-    cases = list({case.name: case for case in junit_cases}.values()) or list(first.cases.values())
-    totals = totals or {}
-    result = TestFile(
-        name=name, outcome=outcome, duration=report.durations.get((first.name, first.attempt)),
-        tests_run=first.tests_run or (len(junit_cases) if junit_cases else 0) or totals.get("run", 0),
-        failures=first.failures or sum(c.outcome in ("failed", "error") for c in cases)
-        or totals.get("failures", 0),
-        skipped=first.skipped or totals.get("skipped", 0), cases=cases, attempts=len(attempts),
-    )
+    cases = list({case.name: case for suite in suites for case in suite.cases}.values()) \
+        or list(first.cases.values())
+    result = TestFile(name=name, outcome=outcome, duration=report.durations.get((first.name, first.attempt)),
+                      cases=cases, attempts=len(attempts), **counts.fields())
     if result.outcome not in ("passed", "skipped", "no-tests", "resource-denied"):
         result.log_excerpt = attempts[-1].excerpt or first.excerpt
     return result
@@ -600,7 +593,7 @@ class _Segment:
         if output.unfinished is not None:
             self._ended(output.unfinished)
         return SegmentReport(output, returncode, self.printed, self.timed_out, self.durations,
-                             read_regrtest_junit(self.junit))
+                             read_regrtest_junit_suites(self.junit))
 
     def _watch(self, process: subprocess.Popen, stop: threading.Event) -> None:
         while not stop.wait(1.0):

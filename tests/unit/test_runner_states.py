@@ -181,7 +181,9 @@ def test_apply_rerun_records_the_second_attempt(verdict, outcome):
     message = state.apply_rerun(classify(report), report, ["test_os"])
     result = state.results["test_os"]
     assert (result.outcome, result.attempts) == (outcome, 2) and state.to_rerun == {}
-    assert (result.tests_run, result.failures, result.duration) == (first.tests_run, first.failures, first.duration)
+    # the counts of the attempt whose verdict holds (the re-run's: 1 case); the first's duration
+    assert (result.tests_run, result.failures) == (1, 0 if verdict == "passed" else 1)
+    assert (first.tests_run, first.failures) == (370, 17) and result.duration == first.duration
     assert message == f"re-run of test_os: test_os {outcome}"
 
 

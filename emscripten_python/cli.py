@@ -11,15 +11,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__, cancel
-from .compare_cli import attach_comparison, attach_to_results, exit_code_of
+from .compare_cli import attach_comparison, attach_to_results, exit_code_of, read_comparison_inputs
 from .durable import report_disk_full
-from .errors import Cancelled, EmscriptenPythonError, SourceError, TestsFailed
+from .errors import Cancelled, EmscriptenPythonError, SourceError, TestsFailed, UsageError
 from .extensions import import_optional
 from .frombundle import add_test_args
 from .markdown import render_markdown
+from .options import MAX_JOBS, Parser, jobs, seconds
 from .pipeline import Options, Pipeline
-from .results import Run
 from .stages import set_silence_timeout, set_streaming
+from .testing.shards import load_durations_file
+from .untrusted import actions_safe
+from .validation import load_validated
 
 
 def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
@@ -58,13 +61,14 @@ def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
 
 
 def _build_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2, help="parallel make jobs")
+    parser.add_argument("--jobs", "-j", type=jobs, default=min(os.cpu_count() or 2, MAX_JOBS),
+                        help="parallel make jobs")
     parser.add_argument("--configure-arg", action="append", default=[], dest="configure_args",
                         help="extra argument for the host configure (repeatable)")
     parser.add_argument("--only", action="append", default=[], metavar="STAGE",
                         help="run only this build stage (repeatable), e.g. make-host, "
                              "pythoninfo-build or pythoninfo-host")
-    parser.add_argument("--silence-timeout", type=float, metavar="SECONDS",
+    parser.add_argument("--silence-timeout", type=seconds, metavar="SECONDS",
                         help="kill a build stage whose output has stopped for this long, and fail it "
                              "(default: never); the Buildbot steps set it below their no-output timeout")
     parser.add_argument("--rebuild", action="store_true",
@@ -74,7 +78,7 @@ def _build_args(parser: argparse.ArgumentParser) -> None:
 def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
     # `test` alone: --jobs is the number of node processes; `run`: --jobs is make's, and
     # --test-jobs (default: the same) the test shards.
-    parser.add_argument("--test-jobs" if with_build else "--jobs", type=int, dest="test_jobs",
+    parser.add_argument("--test-jobs" if with_build else "--jobs", type=jobs, dest="test_jobs",
                         default=None, help="node processes to shard the test files across (default: "
                         + ("run's --jobs)" if with_build else "the number of CPUs)"))
     parser.add_argument("--tests", default="smoke",
@@ -85,7 +89,7 @@ def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
                              "test-args, e.g. -uall)")
     parser.add_argument("--no-rerun", action="store_false", dest="rerun",
                         help="do not re-run failed tests (drops --rerun from the tree's arguments)")
-    parser.add_argument("--timeout", type=float, default=1200.0, dest="file_timeout",
+    parser.add_argument("--timeout", type=seconds, default=1200.0, dest="file_timeout",
                         help="seconds one test file may run before it is killed and marked timed-out")
     parser.add_argument("--chromium", help="the Chromium the browser smoke test drives (default: /usr/bin/chromium)")
     parser.add_argument("--web-assets", type=Path, help="offline copies of the web page's CDN files, "
@@ -113,7 +117,7 @@ def _register_extensions(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="emscripten-python", description=__doc__)
+    parser = Parser(prog="emscripten-python", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="toolchain + build + test + report + bundle")
@@ -131,6 +135,48 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["markdown", "json"], default="markdown")
     _register_extensions(sub)
     return parser
+
+
+# Options that contradict each other, checked after parsing and before any work: (the
+# condition on the parsed arguments, what is wrong, the error). Options a subcommand lacks
+# are None. A usage error exits 2; a missing --source is a SourceError (10) like any other.
+CONTRADICTIONS = (
+    (lambda a: a.from_bundle and a.source,
+     "--from-bundle tests the build inside the bundle: it takes no --source", UsageError),
+    (lambda a: a.durations_file and not a.shard,
+     "--durations balances the shards of --shard I/N: it needs --shard", UsageError),
+    (lambda a: a.command == "test" and not a.source and not a.from_bundle,
+     "test needs --source (the built tree) or --from-bundle FILE", SourceError),
+    (lambda a: a.command == "run" and a.tests == "none" and (a.baseline or a.expected),
+     "--tests none runs no test: there is nothing for --baseline or --expected to compare", UsageError),
+    (lambda a: a.command == "compare" and a.out and a.base and _same_file(a.out, a.base),
+     "--out names BASE's results.json: the comparison would overwrite it", UsageError),
+    (lambda a: a.command == "compare" and a.out and a.head and _same_file(a.out, a.head),
+     "--out names HEAD's results.json: the comparison would overwrite it", UsageError),
+)
+
+
+def _same_file(out: Path, spec: str) -> bool:
+    target = Path(spec) / "results.json" if Path(spec).is_dir() else Path(spec)
+    return out.resolve() == target.resolve()
+
+
+class _Absent(argparse.Namespace):
+    def __getattr__(self, name):        # an option this subcommand does not have
+        return None
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Everything about the command line that is not one option's own value, before any work:
+    contradictions (UsageError, exit 2), then the files options name (--baseline FILE,
+    --expected FILE, --durations FILE: each read and validated once, exit 40 or 21)."""
+    view = _Absent(**vars(args))
+    for broken, message, error in CONTRADICTIONS:
+        if broken(view):
+            raise error(message)
+    read_comparison_inputs(args)
+    if getattr(args, "durations_file", None):
+        load_durations_file(args.durations_file)
 
 
 def _origin(args: argparse.Namespace) -> dict:
@@ -216,12 +262,13 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
         if args.command == "report":      # --baseline/--expected/--fail-on: into results.json first
             attach_to_results(args, args.out / "results.json")
         if getattr(args, "func", None) is not None:
             return int(args.func(args) or 0)
         if args.command == "report":
-            run = Run.load(args.out / "results.json")
+            run = load_validated(args.out / "results.json")
             print(render_markdown(run) if args.format == "markdown" else json.dumps(run.to_dict(), indent=2))
             return 0
         # `run` and `toolchain` (the first step of a staged build) begin a new record; the
@@ -230,8 +277,6 @@ def _main(argv: list[str] | None) -> int:
             set_streaming(True)
         set_silence_timeout(getattr(args, "silence_timeout", None))
         cancel.install()
-        if args.command == "test" and not args.source and not args.from_bundle:
-            raise SourceError("test needs --source (the built tree) or --from-bundle FILE")
         # A test from a bundle is a new record too (of the bundle's build, on this machine).
         pipeline = Pipeline(_options(args), new_run=args.command in ("run", "toolchain")
                             or bool(getattr(args, "from_bundle", None)))
@@ -262,7 +307,8 @@ def _main(argv: list[str] | None) -> int:
             record_in_status_store(pipeline.results_path)
         return exit_code_of(pipeline.run, _finish(pipeline))
     except EmscriptenPythonError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # One line, whatever the message quotes (a path, a value from a file, a branch name).
+        print(f"error: {actions_safe(exc)}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:      # ENOSPC where no write named its path: one line, exit 52; others re-raised
         return report_disk_full(exc, getattr(args, "out", None))

@@ -15,20 +15,26 @@ from pathlib import Path
 
 from .compare import POLICIES, Comparison, compare, fails, load_expectations
 from .compare_markdown import render_comparison
-from .errors import EmscriptenPythonError, ResultsError, StatusStoreError, TestsFailed
+from .errors import EmscriptenPythonError, ResultsError, StatusStoreError, TestsFailed, UsageError
 from .results import Run
+from .untrusted import actions_safe, neutralise_commands
 from .validation import load_validated
 
 AUTO = "auto"
 
 
-def _store_session(db: str | None):
+def _status():
+    """The status store's modules; StatusStoreError (exit 51, one line) without the status extra."""
     try:
-        from .status.store import Store
+        from .status import history, store
     except ImportError as exc:
         raise StatusStoreError(f"a run id or 'auto' needs the status store (pip install "
                                f"'emscripten-python[status]'): {exc}") from None
-    return Store(db)
+    return history, store
+
+
+def _store_session(db: str | None):
+    return _status()[1].Store(db)
 
 
 def _results_path(spec: str) -> Path | None:
@@ -46,11 +52,11 @@ def load_side(spec: str, db: str | None) -> Run:
     path = _results_path(spec)
     if path is not None:
         return load_validated(path)
-    from .status.history import load_run
+    history, _ = _status()
     store = _store_session(db)
     try:
         with store.reader() as session:
-            run = load_run(session, spec)
+            run = history.load_run(session, spec)
     finally:
         store.close()
     if run is None:
@@ -60,11 +66,11 @@ def load_side(spec: str, db: str | None) -> Run:
 
 
 def store_baseline(head: Run, base_branch: str | None, db: str | None) -> tuple[Run | None, str]:
-    from .status.history import baseline_for
+    history, _ = _status()
     store = _store_session(db)
     try:
         with store.reader() as session:
-            return baseline_for(session, head, base_branch)
+            return history.baseline_for(session, head, base_branch)
     finally:
         store.close()
 
@@ -80,23 +86,26 @@ def resolve_baseline(spec: str | None, head: Run, *, base_branch: str | None, db
     return load_side(spec, db), None
 
 
-class ExpectationsFile:
-    """--expected FILE, read while the arguments are parsed: a bad file stops before any build."""
+def read_comparison_inputs(args: argparse.Namespace) -> None:
+    """Before any work: read and validate the files --expected and --baseline name, once.
 
-    def __init__(self, value: str) -> None:
-        self.path = Path(value)
-        try:
-            self.entries = load_expectations(self.path)
-        except ResultsError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    def __str__(self) -> str:
-        return str(self.path)
+    A bad expectations file, or a baseline results.json that exists but is not valid, stops
+    the command with exit 40 before anything is built, compared or written. A baseline that
+    is not there (an artifact never downloaded) is not an error: the run says it has no
+    baseline. The results are kept in ``args`` (``expectations``, ``baseline_run``).
+    """
+    args.expectations = load_expectations(args.expected) if getattr(args, "expected", None) else None
+    args.baseline_run = None
+    spec = getattr(args, "baseline", None)
+    if spec and spec != AUTO:
+        path = _results_path(spec)
+        if path is not None and path.exists():
+            args.baseline_run = load_validated(path)
 
 
 def comparison_for(head: Run, args: argparse.Namespace, base: Run | None, missing: str | None) -> Comparison:
     expected = getattr(args, "expected", None)
-    result = compare(base, head, expectations=expected.entries if expected else None,
+    result = compare(base, head, expectations=getattr(args, "expectations", None),
                      expectations_source=str(expected) if expected else None, baseline_missing=missing)
     result.policy = args.fail_on
     result.fails = fails(result, head, args.fail_on)
@@ -114,13 +123,14 @@ def attach_comparison(args: argparse.Namespace, run: Run) -> bool:
         comparison.policy, comparison.fails = args.fail_on, fails(comparison, run, args.fail_on)
     else:
         try:
-            base, missing = resolve_baseline(args.baseline, run, base_branch=args.base_branch, db=args.db)
+            base, missing = ((args.baseline_run, None) if getattr(args, "baseline_run", None) is not None
+                             else resolve_baseline(args.baseline, run, base_branch=args.base_branch, db=args.db))
         except EmscriptenPythonError as exc:
             # The run's own results stand: it says why it has no baseline instead of failing.
             print(f"warning: no baseline: {exc}", file=sys.stderr)
             base, missing = None, f"the baseline could not be read: {exc}"
         comparison = comparison_for(run, args, base, missing)
-        print(f"compared: {comparison.verdict}", file=sys.stderr)
+        print(f"compared: {actions_safe(comparison.verdict)}", file=sys.stderr)
     run.comparison = comparison.to_dict()
     return True
 
@@ -128,7 +138,7 @@ def attach_comparison(args: argparse.Namespace, run: Run) -> bool:
 def attach_to_results(args: argparse.Namespace, results_path: Path) -> None:
     """`report --baseline …`: the comparison goes into the results.json being reported."""
     if getattr(args, "baseline", None) or getattr(args, "expected", None) or getattr(args, "fail_on_given", False):
-        run = Run.load(results_path)
+        run = load_validated(results_path)
         if attach_comparison(args, run):
             run.save(results_path)
 
@@ -156,7 +166,7 @@ def _policy_args(parser: argparse.ArgumentParser, *, baseline: bool) -> None:
                                 "branch in the store")
     group.add_argument("--base-branch", metavar="BRANCH",
                        help="branch whose runs are the baseline for 'auto' (default: the run's branch)")
-    group.add_argument("--expected", type=ExpectationsFile, metavar="FILE",
+    group.add_argument("--expected", type=Path, metavar="FILE",
                        help="TOML file of tests expected to fail (e.g. emscripten-expected.toml)")
     group.add_argument("--fail-on", choices=POLICIES, default="new", action=_Given,
                        help="when test failures fail the run: new (default: new failures and crashes "
@@ -183,23 +193,24 @@ def register(subparsers) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    if args.save and _results_path(args.head) is None:
+        raise UsageError("--save needs HEAD to be a results.json file, not a run id")
     head = load_side(args.head, args.db)
     base, missing = resolve_baseline(args.base, head, base_branch=args.base_branch, db=args.db)
     comparison = comparison_for(head, args, base, missing)
     if args.format == "json":
         output = json.dumps(comparison.to_dict(), indent=2) + "\n"
     elif args.format == "verdict":
-        output = comparison.verdict + "\n"
+        output = actions_safe(comparison.verdict) + "\n"
     else:
         output = render_comparison(comparison, heading="##")
     if args.out:
         args.out.write_text(output)
     else:
-        sys.stdout.write(output)
+        # JSON escapes every control character, so only a line start can hold a command.
+        sys.stdout.write(neutralise_commands(output))
     if args.save:
         path = _results_path(args.head)
-        if path is None:
-            raise ResultsError("--save needs HEAD to be a results.json file, not a run id")
         head.comparison = comparison.to_dict()
         head.save(path)
     return TestsFailed.exit_code if comparison.fails else 0

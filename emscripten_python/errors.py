@@ -11,6 +11,13 @@ class EmscriptenPythonError(Exception):
     exit_code = 1
 
 
+class UsageError(EmscriptenPythonError):
+    """The command line is wrong: an option's value out of range, or options that contradict
+    each other (argparse's own usage errors exit 2 as well)."""
+
+    exit_code = 2
+
+
 class SourceError(EmscriptenPythonError):
     """The --source is missing, unreadable, or not a CPython tree."""
 

@@ -22,6 +22,7 @@ from .markdown import render_markdown
 from .results import Run, Stage, TestFile
 from .testing.junit import write_junit
 from .testing.shards import selection_digest
+from .validation import load_validated
 
 SHARD_STAGE = "test-shard-{index}-of-{count}"
 
@@ -42,6 +43,19 @@ def _belongs(result: str, name: str) -> bool:
     return result == name or result.startswith(f"test.{name}.")
 
 
+# What makes two records the same build of the same CPython: a shard's `build` identity is
+# written by the shard itself, so its source must agree too (a fork's shard cannot join).
+SOURCE_IDENTITY = ("commit", "cpython_version", "era")
+
+
+def _same_source(label: str, run: Run, first_label: str, first: Run) -> None:
+    for key in SOURCE_IDENTITY:
+        mine, theirs = run.source.get(key), first.source.get(key)
+        if mine != theirs:
+            raise ResultsError(f"{label} is of another {key.replace('_', ' ')} than {first_label} "
+                               f"({mine!r} != {theirs!r})")
+
+
 def merge_runs(shards: list[tuple[str, Run]], base: Run | None = None) -> Run:
     """shards: (label for messages, run) pairs. base: the build's own results.json, when there
     is one (Buildbot's parent build): the merged run continues it (its stages and artifacts)."""
@@ -58,6 +72,7 @@ def merge_runs(shards: list[tuple[str, Run]], base: Run | None = None) -> Run:
             if shard.get(key) != reference.get(key):
                 raise ResultsError(f"{label} is a shard of another {what} than {first_label} "
                                    f"({shard.get(key)!r} != {reference.get(key)!r})")
+        _same_source(label, run, first_label, first)
         index = shard["index"]
         if index in by_index:
             raise ResultsError(f"shard {index}/{count} given twice: {by_index[index][0]} and {label}")
@@ -68,6 +83,8 @@ def merge_runs(shards: list[tuple[str, Run]], base: Run | None = None) -> Run:
     build = reference["build"]
     if base is not None and base.run_id != build.get("run_id"):
         raise ResultsError(f"the shards tested build {build.get('run_id')!r}, not this run ({base.run_id!r})")
+    if base is not None:
+        _same_source("the run in OUT", base, first_label, first)
 
     selection = list(reference["selection"])
     assigned: dict[str, int] = {}
@@ -169,9 +186,9 @@ def merge_files(out: Path, paths: list[Path], *, log=print) -> Run:
     OUT/logs/shard-I/.
     """
     started = time.monotonic()
-    shards = [(str(path), Run.load(Path(path))) for path in paths]
+    shards = [(str(path), load_validated(Path(path))) for path in paths]
     existing = out / "results.json"
-    base = Run.load(existing) if existing.exists() else None
+    base = load_validated(existing) if existing.exists() else None
     if base is not None and base.shard is not None:
         base = None        # an earlier merge (or a shard) in OUT: start again from the shards
     merged = merge_runs(shards, base)

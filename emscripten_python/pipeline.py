@@ -36,6 +36,7 @@ from .testing.selection import resolve_selection
 from .toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
 from .toolchain.emcache import check_dependencies, ensure_writable_cache, seed_ports
 from .toolchain.smoke import smoke_check
+from .validation import load_validated
 
 RESULTS = "results.json"
 
@@ -81,7 +82,8 @@ class Pipeline:
         self.out = options.out
         self.out.mkdir(parents=True, exist_ok=True)
         self.results_path = self.out / RESULTS
-        self.run = Run() if new_run else Run.load_or_new(self.results_path)
+        self.run = (load_validated(self.results_path) if not new_run and self.results_path.exists()
+                    else Run())
         if new_run:
             # A reused --out must not carry an earlier run's logs into this run's bundle.
             for stale in ("logs", "junit", "shards", "runtimes", "browser"):

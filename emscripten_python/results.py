@@ -1,7 +1,8 @@
 """The result model every face reads: results.json (schema in docs/results-schema.rst).
 
 A run is written incrementally by each stage (toolchain, build, test, report) into the
-same results.json, so a stage that fails leaves everything before it on disk.
+same results.json, so a stage that fails leaves everything before it on disk. It is read
+back only through validation.load_validated (size, depth, NaN and schema checks first).
 """
 
 from __future__ import annotations
@@ -198,22 +199,6 @@ class Run:
     def save(self, path: Path) -> None:
         """Atomic write: a reader (Buildbot, the status store) never sees half a file."""
         atomic_write(path, json.dumps(self.to_dict(), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: Path) -> "Run":
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ResultsError(f"{path} does not exist") from None
-        except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
-            raise ResultsError(f"{path} is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ResultsError(f"{path} does not hold a JSON object")
-        return cls.from_dict(data)
-
-    @classmethod
-    def load_or_new(cls, path: Path) -> "Run":
-        return cls.load(path) if path.exists() else cls()
 
 
 def _migrate(data: dict) -> dict:

@@ -4,21 +4,33 @@ A results.json may come from a fork's CI job (the fork-safe GitHub report) or fr
 worker that ran a pull request's code (the Buildbot PR report, the status store's
 ingest), so every consumer that posts or stores it checks it here first:
 
+    load_validated(path, limits=Limits())     # -> Run: THE way to read a results.json file
+    parse_results(raw, label, limits)         # -> Run: the same for bytes from elsewhere
     validate_results(data, limits=Limits())   # raises ResultsError listing every problem
-    load_validated(path, limits=Limits())     # -> Run, from a file, size-checked first
 
-Checked: the schema version (1 or 2), the type of every known field, outcomes from fixed
-sets, finite numbers (no NaN or infinity, which Python's json accepts), non-negative
-counts and durations, identifiers safe in URLs and file paths, and sizes (file size,
-string lengths, numbers of files, cases, errors and stages, nesting depth) within
-``Limits``. Unknown top-level keys are allowed (``counts`` is one) but size-checked like
-the rest. Problems are collected, not stopped at, so one error message lists them all.
+Every command that reads a results.json (report, --baseline, merge, compare, test/build/
+bundle continuing the one in --out, status ingest, the GitHub and Buildbot reporters) reads
+it through ``load_validated`` or ``parse_results``, before it does anything with it, so a
+refused file is refused the same way everywhere: exit 40, one line, nothing changed.
+
+Before JSON decoding: the size (``Limits.max_file_bytes``, checked on the file's size
+before it is read), UTF-8, and the nesting depth of brackets (``Limits.max_nesting``, so
+a deeply nested file never reaches the recursive decoder). While decoding: ``NaN``,
+``Infinity`` and ``-Infinity`` are refused (Python's json accepts them). After: the schema
+version (1 or 2), the type of every known field, outcomes from fixed sets, finite numbers,
+non-negative counts and durations, identifiers safe in URLs and file paths, and sizes
+(string lengths, numbers of files, cases, errors and stages, nesting of free-form
+objects) within ``Limits``. Unknown top-level keys are allowed (``counts`` is one) but
+size-checked like the rest. Problems are collected, not stopped at, so the one-line
+error message lists them all (the first ``max_problems``, then how many more).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -57,7 +69,8 @@ class Limits:
     max_list: int = 10_000         # any other list (selection, errors, stages, artifacts...)
     max_errors: int = 1_000
     max_depth: int = 16            # nesting of free-form objects (toolchain, pythoninfo...)
-    max_problems: int = 50         # problems listed in the message; the rest are counted
+    max_nesting: int = 32          # brackets in the whole file, checked before decoding
+    max_problems: int = 10         # problems listed in the message; the rest are counted
 
 
 # Fields whose value may be long text; every other string is limited to max_string.
@@ -316,7 +329,8 @@ def _safe_relative(path: str) -> bool:
 
 
 def validate_results(data, limits: Limits = Limits()) -> None:
-    """Raise ResultsError (exit 40) listing every way ``data`` breaks the schema or ``limits``."""
+    """Raise ResultsError (exit 40) listing, on one line, every way ``data`` breaks the schema
+    or ``limits``."""
     if not isinstance(data, dict):
         raise ResultsError(f"results.json is not a JSON object (got {_kind(data)})")
     checker = _Checker(limits)
@@ -324,30 +338,67 @@ def validate_results(data, limits: Limits = Limits()) -> None:
     if checker.problems:
         shown = checker.problems[:limits.max_problems]
         more = len(checker.problems) - len(shown)
-        tail = f"\n  ... and {more} more" if more else ""
+        tail = f"; ... and {more} more" if more else ""
         raise ResultsError(f"results.json is not valid ({len(checker.problems)} problem"
-                           f"{'s' if len(checker.problems) != 1 else ''}):\n  "
-                           + "\n  ".join(shown) + tail)
+                           f"{'s' if len(checker.problems) != 1 else ''}): " + "; ".join(shown) + tail)
 
 
 def _no_constants(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def load_validated(path: Path, limits: Limits = Limits()) -> Run:
-    """The Run in ``path`` after the size check and ``validate_results``; ResultsError otherwise."""
-    path = Path(path)
+# A JSON string, its escapes included: brackets inside it do not nest.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")     # an opener 2, a closer 0
+
+
+def _nesting_depth(raw: bytes) -> int:
+    """How deep the brackets of ``raw`` (outside strings) nest, found without recursion: the
+    depth after k brackets is the sum of their steps minus k (iterators in C, no Python loop)."""
+    steps = _JSON_STRING.sub(b"", raw).translate(_STEP, _NOT_BRACKETS)
+    return max(map(operator.sub, itertools.accumulate(steps), itertools.count(1)), default=0)
+
+
+def parse_results(raw: bytes, label: str, limits: Limits = Limits()) -> Run:
+    """The Run in ``raw`` (a results.json's bytes; ``label`` names it in messages) after every
+    check of this module; ResultsError (exit 40) otherwise."""
+    if len(raw) > limits.max_file_bytes:
+        raise ResultsError(f"{label} is {len(raw):,} bytes, more than the limit of {limits.max_file_bytes:,}")
     try:
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            raise ResultsError(f"{path} is {size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
-        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constants)
-    except FileNotFoundError:
-        raise ResultsError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ResultsError(f"{path} is not valid JSON: {exc}") from None
-    validate_results(data, limits)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{label} is not UTF-8: {exc}") from None
+    depth = _nesting_depth(raw)
+    if depth > limits.max_nesting:
+        raise ResultsError(f"{label} nests {depth:,} levels deep, more than the limit of {limits.max_nesting}")
+    try:
+        data = json.loads(text, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise ResultsError(f"{label} is not valid JSON: {_show(str(exc), 200)[1:-1]}") from None
+    try:
+        validate_results(data, limits)
+    except ResultsError as exc:
+        raise ResultsError(f"{label} {str(exc).removeprefix('results.json ')}") from None
     return Run.from_dict(data)
 
 
-__all__ = ["Limits", "RUN_OUTCOMES", "SCHEMA_VERSIONS", "load_validated", "validate_results"]
+def load_validated(path: Path, limits: Limits = Limits()) -> Run:
+    """The Run in the results.json at ``path`` (a directory means the results.json in it),
+    size-checked before it is read, then as ``parse_results``; ResultsError otherwise."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            path = path / "results.json"
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise ResultsError(f"{path} is {size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ResultsError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise ResultsError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    return parse_results(raw, str(path), limits)
+
+
+__all__ = ["Limits", "RUN_OUTCOMES", "SCHEMA_VERSIONS", "load_validated", "parse_results", "validate_results"]

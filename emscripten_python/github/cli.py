@@ -160,7 +160,7 @@ def _app_login(credentials: Credentials, args, policy: RetryPolicy, redact) -> s
 
 def run_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not args.github:
-        run = Run.load(args.out / "results.json")
+        run = load_validated(args.out / "results.json")
         text = render_markdown(run) if args.format == "markdown" else json.dumps(run.to_dict(), indent=2)
         print(actions_safe(text, multiline=True))
         return 0

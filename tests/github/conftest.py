@@ -7,6 +7,7 @@ from fake_github import FakeGitHub
 from gh_helpers import CLIENT_TIMEOUT, EXAMPLE, TOKEN
 
 from emscripten_python.results import Run
+from emscripten_python.validation import load_validated
 
 
 @pytest.fixture
@@ -17,4 +18,4 @@ def fake():
 
 @pytest.fixture
 def example_run() -> Run:
-    return Run.load(EXAMPLE)
+    return load_validated(EXAMPLE)

@@ -15,6 +15,7 @@ from emscripten_python.cli import main
 from emscripten_python.errors import ReportDeliveryError
 from emscripten_python.github.reporter import MARKER
 from emscripten_python.markdown import render_markdown
+from emscripten_python.validation import load_validated
 
 FAST = ["--timeout", "1", "--backoff", "0.001", "--throttle", "0", "--attempts", "3", "--settle", "0.05"]
 
@@ -37,9 +38,7 @@ def results(tmp_path, example_run):
 
 
 def test_plain_report_is_unchanged(results, capsys):
-    from emscripten_python.results import Run
-
-    run = Run.load(results / "results.json")
+    run = load_validated(results / "results.json")
     assert main(["report", "--out", str(results)]) == 0
     assert capsys.readouterr().out == render_markdown(run) + "\n"
     assert main(["report", "--out", str(results), "--format", "json"]) == 0

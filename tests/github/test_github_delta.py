@@ -6,6 +6,7 @@ from gh_helpers import SHA, make_run, reporter, target
 
 from emscripten_python.compare import compare, fails
 from emscripten_python.github.reporter import MARKER, check_title
+from emscripten_python.validation import load_validated
 
 T0 = "2026-01-01T00:00:00+00:00"
 T1 = "2026-01-02T00:00:00+00:00"
@@ -87,7 +88,6 @@ def test_report_only_exit_code_follows_the_policy(example_run):
 
 def test_report_only_mode_compares_before_publishing(monkeypatch, tmp_path, example_run):
     from emscripten_python.github import action
-    from emscripten_python.results import Run
 
     base = make_run(example_run, run_id="a" * 32, created=T0, failing=1)
     head = make_run(example_run, run_id="b" * 32, created=T1, failing=2)
@@ -101,7 +101,7 @@ def test_report_only_mode_compares_before_publishing(monkeypatch, tmp_path, exam
     monkeypatch.setenv("INPUT_BASELINE", str(tmp_path / "base"))
     monkeypatch.setenv("INPUT_REPORT", "summary")
     assert action.report() == 0
-    comparison = Run.load(tmp_path / "out" / "results.json").comparison
+    comparison = load_validated(tmp_path / "out" / "results.json").comparison
     assert [c["test"] for c in comparison["changes"] if c["kind"] == "new-failure"] == ["test.test_os.T.test_1"]
     assert "### Δ `1 new failure vs" in summary.read_text()
     assert "exit-code=30" in (tmp_path / "output").read_text()

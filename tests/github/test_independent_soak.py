@@ -32,6 +32,7 @@ from independent_github import Account, IndependentGitHub
 
 from emscripten_python.github.reporter import MARKER, OrderKey
 from emscripten_python.results import Run
+from emscripten_python.validation import load_validated
 
 ROUNDS = int(os.environ.get("EP_INDEPENDENT_ROUNDS", "3"))
 TOKEN = "ghp_IndependentCheckToken0123456789abcdXYZ"
@@ -55,7 +56,7 @@ def spoof(order: int, created: str = "29991231T235959Z", run: str = "f" * 32) ->
 
 @pytest.fixture(scope="module")
 def example() -> Run:
-    return Run.load(EXAMPLE)
+    return load_validated(EXAMPLE)
 
 
 def _faults(rng: random.Random, rate: float):

@@ -7,6 +7,7 @@ from pathlib import Path
 from emscripten_python.cli import record_in_status_store
 from emscripten_python.results import Run, Stage, TestFile
 from emscripten_python.status.store import Store
+from emscripten_python.validation import load_validated
 
 
 def _results(tmp_path: Path) -> Path:
@@ -34,7 +35,7 @@ def test_run_is_recorded_in_the_default_store(tmp_path, monkeypatch):
             rows = session.execute(select(RunRow.run_id, RunRow.outcome)).all()
     finally:
         store.close()
-    assert [(r.run_id, r.outcome) for r in rows] == [(Run.load(results).run_id, "failure")]
+    assert [(r.run_id, r.outcome) for r in rows] == [(load_validated(results).run_id, "failure")]
 
 
 def test_unreachable_store_warns_and_never_fails(tmp_path, monkeypatch, capsys):

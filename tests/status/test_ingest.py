@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from emscripten_python.results import Run
 from emscripten_python.status import record_run
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.models import CaseRow, FileRow, RunRow
+from emscripten_python.validation import load_validated
 from status_factory import make_run, write_run
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "results.json"
@@ -25,7 +25,7 @@ def _count(store, model) -> int:
 
 
 def test_example_results_are_stored_in_full(store):
-    run = Run.load(EXAMPLE)
+    run = load_validated(EXAMPLE)
     assert ingest(store, run) == "inserted"
     with store.reader() as session:
         row = session.scalar(select(RunRow))

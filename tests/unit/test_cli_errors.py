@@ -9,6 +9,7 @@ import pytest
 from emscripten_python import cli
 from emscripten_python.results import Run, Stage
 from emscripten_python.results import TestFile as File  # not Test*: pytest would collect it
+from emscripten_python.validation import load_validated
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,7 @@ def test_run_with_missing_source_exits_10(capsys, tmp_path):
     assert cli.main(["run", "--source", "/nonexistent"]) == 10
     _assert_clean_error(capsys, "'/nonexistent'", "no such directory or tarball")
     # the error is kept in results.json under the default --out
-    run = Run.load(tmp_path / "emscripten-python-out" / "results.json")
+    run = load_validated(tmp_path / "emscripten-python-out" / "results.json")
     assert run.outcome == "error"
     assert any("/nonexistent" in error for error in run.errors)
 
@@ -63,7 +64,7 @@ def test_unknown_toolchain_kind_exits_11(capsys, make_tree, tmp_path):
     assert cli.main(["toolchain", "--source", str(tree), "--out", str(tmp_path / "out"),
                      "--toolchain", "homebrew"]) == 11
     _assert_clean_error(capsys, "--toolchain 'homebrew'")
-    run = Run.load(tmp_path / "out" / "results.json")
+    run = load_validated(tmp_path / "out" / "results.json")
     assert run.source["cpython_version"] == "3.13.1" and run.source["era"] == "configure"
 
 
@@ -83,7 +84,7 @@ def test_report_malformed_results_exits_40(capsys, tmp_path):
 def test_report_unknown_schema_exits_40(capsys, tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"schema_version": 99}))
     assert cli.main(["report", "--out", str(tmp_path)]) == 40
-    _assert_clean_error(capsys, "schema_version 99")
+    _assert_clean_error(capsys, "schema_version: 99 is not supported")
 
 
 def _saved_run(out) -> Run:
@@ -131,3 +132,158 @@ def test_actions_safe_keeps_what_it_escapes_readable():
     from emscripten_python.untrusted import actions_safe
     assert actions_safe("feature/x") == "feature/x"
     assert actions_safe("a%b\nc") == "a%25b%0Ac"
+
+
+# -- issue 21, item 1: every reader of a results.json validates it first --------------------------
+def _valid_results(path, **changes) -> bytes:
+    from emscripten_python.results import TestCase as Case
+    run = Run(source={"branch": "main", "commit": "a" * 40, "cpython_version": "3.13.15", "era": "configure"})
+    run.tests = {"selection": ["test_os"], "files": [
+        File("test_os", "failed", 1.0, tests_run=2, failures=1,
+             cases=[Case("test.test_os.T.test_a", "failed"), Case("test.test_os.T.test_b", "passed")])]}
+    run.decide_outcome()
+    data = {**run.to_dict(), **changes}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path.read_bytes()
+
+
+def _refused(capsys, code_and_args, *files) -> str:
+    """Runs the CLI; asserts exit 40, one `error:` line, no traceback and every file unchanged."""
+    before = {f: f.read_bytes() for f in files}
+    assert cli.main(code_and_args) == 40
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert {f: f.read_bytes() for f in files} == before
+    return err
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "wrong-type", "minimal", "deep"])
+def test_report_with_baseline_or_expected_refuses_a_bad_head_before_rewriting_it(tmp_path, capsys, bad):
+    head = tmp_path / "out" / "results.json"
+    base = tmp_path / "base" / "results.json"
+    _valid_results(base)
+    if bad == "minimal":
+        head.parent.mkdir()
+        head.write_text('{"schema_version": 1}')
+    elif bad == "deep":
+        head.parent.mkdir()
+        head.write_text('{"schema_version": 2, "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    else:
+        _valid_results(head)
+        text = head.read_text()
+        head.write_text({"nan": text.replace('"duration": 1.0', '"duration": NaN'),
+                         "inf": text.replace('"duration": 1.0', '"duration": Infinity'),
+                         "wrong-type": text.replace('"tests_run": 2', '"tests_run": "2"')}[bad])
+    expected = tmp_path / "expected.toml"
+    expected.write_text('[[expected]]\ntests = ["test_os"]\n')
+    for extra in (["--baseline", str(base)], ["--expected", str(expected)], []):
+        _refused(capsys, ["report", "--out", str(head.parent), *extra], head, base)
+
+
+def test_report_refuses_a_bad_baseline_file_before_comparing(tmp_path, capsys):
+    head, base = tmp_path / "out" / "results.json", tmp_path / "base" / "results.json"
+    _valid_results(head)
+    _valid_results(base)
+    base.write_text(base.read_text().replace('"duration": 1.0', '"duration": -Infinity'))
+    err = _refused(capsys, ["report", "--out", str(head.parent), "--baseline", str(base)], head, base)
+    assert "-Infinity" in err
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path, capsys):
+    head = tmp_path / "out" / "results.json"
+    _valid_results(head)
+    with head.open("ab") as f:           # 65 MB of trailing spaces: valid JSON, too big
+        f.truncate(65 * 1024 * 1024)
+    err = _refused(capsys, ["report", "--out", str(head.parent), "--format", "json"], head)
+    assert "more than the limit" in err
+
+
+def test_merge_refuses_deep_nesting_without_a_traceback(tmp_path, capsys):
+    shard = tmp_path / "s1" / "results.json"
+    shard.parent.mkdir()
+    shard.write_text("[" * 200_000 + "]" * 200_000)
+    out = tmp_path / "merged"
+    _refused(capsys, ["merge", str(out), str(shard)], shard)
+    assert not out.exists()
+
+
+# -- issue 21, item 4: options and contradictions, checked before any work -------------------------
+def _usage_error(capsys, argv, *fragments) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(argv)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["test", "--source", ".", "--timeout", "nan"], "'nan' is not a number of seconds"),
+    (["test", "--source", ".", "--timeout", "-1"], "'-1' is not a number of seconds"),
+    (["test", "--source", ".", "--timeout", "inf"], "'inf' is not a number of seconds"),
+    (["run", "--source", ".", "--timeout", "1e400"], "'1e400' is not a number"),
+    (["build", "--source", ".", "--silence-timeout", "0"], "'0' is not a number of seconds"),
+    (["test", "--source", ".", "--jobs", "0"], "0 is not between 1 and 1024"),
+    (["run", "--source", ".", "-j", "-3"], "-3 is not between 1 and 1024"),
+    (["run", "--source", ".", "--test-jobs", "99999"], "99999 is not between 1 and 1024"),
+    (["build", "--source", ".", "--jobs", "two"], "'two' is not a whole number"),
+])
+def test_option_values_out_of_range_are_usage_errors(capsys, tmp_path, argv, fragment):
+    _usage_error(capsys, [*argv, "--out", str(tmp_path / "out")], fragment)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["test", "--source", ".", "--from-bundle", "b.tar.gz"], "it takes no --source"),
+    (["test", "--source", ".", "--durations", "d.json"], "it needs --shard"),
+    (["run", "--source", ".", "--tests", "none", "--expected", "e.toml"], "nothing for --baseline"),
+])
+def test_contradicting_options_exit_2_before_any_work(capsys, tmp_path, argv, fragment):
+    assert cli.main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and fragment in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_test_without_source_or_bundle_is_a_source_error_before_any_work(capsys, tmp_path):
+    assert cli.main(["test", "--out", str(tmp_path / "out")]) == 10
+    assert capsys.readouterr().err == "error: test needs --source (the built tree) or --from-bundle FILE\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_out_never_overwrites_an_input(tmp_path, capsys):
+    head, base = tmp_path / "head" / "results.json", tmp_path / "base" / "results.json"
+    _valid_results(head)
+    _valid_results(base)
+    for target, name in ((head, "HEAD"), (base, "BASE"), (head.parent, "HEAD")):
+        before = head.read_bytes(), base.read_bytes()
+        out = target if target.name == "results.json" else target / "results.json"
+        assert cli.main(["compare", str(base), str(head.parent if name == "HEAD" else head),
+                         "--out", str(out)]) == 2
+        assert f"names {name}'s results.json" in capsys.readouterr().err
+        assert (head.read_bytes(), base.read_bytes()) == before
+
+
+def test_a_bad_expectations_file_exits_40_before_any_work(tmp_path, capsys):
+    bad = tmp_path / "e.toml"
+    for content in (b"[[expected]]\nwhy = 1\n", b"\xff\xfe", b"expected = 3", b"[[expected]\n"):
+        bad.write_bytes(content)
+        assert cli.main(["test", "--source", str(tmp_path), "--out", str(tmp_path / "out"),
+                         "--expected", str(bad)]) == 40
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_run_id_without_the_status_extra_is_one_line_and_exit_51(tmp_path, capsys, monkeypatch):
+    import sys
+    head = tmp_path / "head" / "results.json"
+    _valid_results(head)
+    monkeypatch.setitem(sys.modules, "emscripten_python.status", None)     # the extra not installed
+    for name in [n for n in sys.modules if n.startswith("emscripten_python.status.")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert cli.main(["compare", "0123456789abcdef", str(head)]) == 51
+    err = capsys.readouterr().err
+    assert err.startswith("error: a run id or 'auto' needs the status store") and err.count("\n") == 1, err

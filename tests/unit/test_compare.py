@@ -13,6 +13,7 @@ from emscripten_python.markdown import render_markdown
 from emscripten_python.results import Run
 from emscripten_python.untrusted import code_span as code
 from emscripten_python.results import TestCase as Case, TestFile as File
+from emscripten_python.validation import load_validated
 
 
 def run_of(*files: File, branch: str = "3.13", commit: str = "a" * 40) -> Run:
@@ -262,7 +263,7 @@ def test_comparison_round_trips_through_results_json(tmp_path):
     result = compare(base, head)
     head.comparison = result.to_dict()
     head.save(tmp_path / "results.json")
-    loaded = Run.load(tmp_path / "results.json")
+    loaded = load_validated(tmp_path / "results.json")
     assert Comparison.from_dict(loaded.comparison) == result
 
 

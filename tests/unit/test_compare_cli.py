@@ -10,6 +10,7 @@ from emscripten_python.cli import main
 from emscripten_python.compare_cli import exit_code_of
 from emscripten_python.results import Run
 from emscripten_python.results import TestCase as Case, TestFile as File
+from emscripten_python.validation import load_validated
 
 
 def write(path, *files, branch="3.13", commit="a" * 40, created="2026-11-20T10:00:00+00:00", builder="node"):
@@ -55,7 +56,7 @@ def test_compare_json_to_a_file_and_save_into_head(pair, tmp_path):
     data = json.loads(out.read_text())
     assert data["counts"]["new_failure"] == 1 and data["policy"] == "any" and data["fails"] is True
     assert [c["test"] for c in data["changes"] if c["kind"] == "new-failure"] == ["test.test_os.T.test_b"]
-    assert Run.load(head).comparison == data
+    assert load_validated(head).comparison == data
 
 
 def test_compare_markdown_and_bad_inputs(pair, tmp_path, capsys):
@@ -66,9 +67,7 @@ def test_compare_markdown_and_bad_inputs(pair, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     bad = tmp_path / "e.toml"
     bad.write_text("[[expected]]\nwhy = 1\n")
-    with pytest.raises(SystemExit) as exc:
-        main(["compare", str(base), str(head), "--expected", str(bad)])
-    assert exc.value.code == 2
+    assert main(["compare", str(base), str(head), "--expected", str(bad)]) == 40
     assert "unknown keys: why" in capsys.readouterr().err
 
 
@@ -77,12 +76,12 @@ def test_report_with_baseline_writes_the_comparison_and_leads_with_it(pair, caps
     assert main(["report", "--out", str(head.parent), "--baseline", str(base)]) == 0
     out = capsys.readouterr().out
     assert "### Δ `1 new failure" in out and out.index("### Δ") < out.index("<details><summary>All results")
-    run = Run.load(head)
+    run = load_validated(head)
     assert run.comparison["base"]["commit"] == "a" * 40 and run.comparison["fails"] is True
     assert exit_code_of(run, 30) == 30
     # --fail-on alone re-applies the policy to the comparison already there.
     assert main(["report", "--out", str(head.parent), "--fail-on", "never", "--format", "json"]) == 0
-    run = Run.load(head)
+    run = load_validated(head)
     assert (run.comparison["policy"], run.comparison["fails"]) == ("never", False)
     assert exit_code_of(run, 30) == 0
 
@@ -90,13 +89,13 @@ def test_report_with_baseline_writes_the_comparison_and_leads_with_it(pair, caps
 def test_report_with_an_unreadable_baseline_says_so(pair, tmp_path, capsys):
     _, head = pair
     assert main(["report", "--out", str(head.parent), "--baseline", str(tmp_path / "gone.json")]) == 0
-    run = Run.load(head)
+    run = load_validated(head)
     assert run.comparison["base"] is None
     assert "could not be read" in run.comparison["baseline_missing"]
     assert "warning: no baseline" in capsys.readouterr().err
     # A directory that was never downloaded is a missing file, not a run id to look up.
     assert main(["report", "--out", str(head.parent), "--baseline", "base-results"]) == 0
-    assert Run.load(head).comparison["baseline_missing"] == \
+    assert load_validated(head).comparison["baseline_missing"] == \
         "the baseline could not be read: base-results does not exist"
 
 

@@ -9,6 +9,7 @@ import pytest
 from emscripten_python.errors import ResultsError
 from emscripten_python.results import SCHEMA_VERSION, Artifact, Run, Stage
 from emscripten_python.results import TestCase as Case, TestFile as File  # not Test*: pytest would try to collect them
+from emscripten_python.validation import load_validated
 
 
 def sample_run() -> Run:
@@ -52,7 +53,7 @@ def test_round_trip_through_json_file(tmp_path):
     run.save(path)
     assert not path.with_name("results.json.partial").exists()
     assert json.loads(path.read_text())["run_id"] == run.run_id
-    assert Run.load(path) == run
+    assert load_validated(path) == run
 
 
 def test_from_dict_ignores_unknown_top_level_keys():
@@ -76,7 +77,7 @@ def test_version_1_is_read_and_migrated_in_memory(tmp_path):
     del data["cancelled"]                       # version 1 had no such field
     path = tmp_path / "results.json"
     path.write_text(json.dumps(data))
-    run = Run.load(path)
+    run = load_validated(path)
     assert run.schema_version == SCHEMA_VERSION == 2
     assert run.cancelled is None and run.decide_outcome() == "failure"
     assert json.loads(path.read_text())["schema_version"] == 1      # the file itself is untouched
@@ -97,26 +98,26 @@ def test_load_malformed_json(tmp_path):
     path = tmp_path / "results.json"
     path.write_text('{"schema_version": 1, "run_id": ')
     with pytest.raises(ResultsError, match="is not valid JSON"):
-        Run.load(path)
+        load_validated(path)
 
 
 def test_load_non_object(tmp_path):
     path = tmp_path / "results.json"
     path.write_text("[1, 2]")
-    with pytest.raises(ResultsError, match="does not hold a JSON object"):
-        Run.load(path)
+    with pytest.raises(ResultsError, match="is not a JSON object"):
+        load_validated(path)
 
 
 def test_load_missing(tmp_path):
     with pytest.raises(ResultsError, match="does not exist"):
-        Run.load(tmp_path / "results.json")
+        load_validated(tmp_path / "results.json")
 
 
 def test_load_binary_garbage(tmp_path):
     path = tmp_path / "results.json"
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ResultsError):
-        Run.load(path)
+        load_validated(path)
 
 
 @pytest.mark.parametrize("where", ["stage", "file", "case", "stage-without-status"])
@@ -132,13 +133,6 @@ def test_malformed_nested_entry_is_results_error(where):
         data["stages"] = [{"name": "configure-host"}]
     with pytest.raises(ResultsError):
         Run.from_dict(data)
-
-
-def test_load_or_new(tmp_path):
-    fresh = Run.load_or_new(tmp_path / "results.json")
-    assert fresh.outcome == "pending" and fresh.stages == [] and fresh.test_files == []
-    sample_run().save(tmp_path / "results.json")
-    assert Run.load_or_new(tmp_path / "results.json").source["commit"] == "a" * 40
 
 
 def test_set_stage_replaces_by_name():

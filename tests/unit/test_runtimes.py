@@ -20,6 +20,7 @@ from emscripten_python.source import CPythonSource, EmscriptenPin, Era
 from emscripten_python.testing.junit import write_junit
 from emscripten_python.testing.runner import HostPython
 from emscripten_python.toolchain import Toolchain
+from emscripten_python.validation import load_validated
 
 NODE20 = node_runtime("node", "20.19.2", ["--stack-size=30000"])
 NODE24 = node_runtime("/opt/node24/bin/node", "24.11.1", ["--stack-size=30000"])
@@ -79,7 +80,7 @@ def test_runtimes_round_trip_through_json(tmp_path):
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["tests"]["runtime"]["version"] == "20.19.2"
     assert [s["runtime"]["name"] for s in data["runtimes"]] == ["node", "chromium"]
-    loaded = Run.load(tmp_path / "results.json")
+    loaded = load_validated(tmp_path / "results.json")
     assert loaded == run
     assert isinstance(loaded.runtimes[0]["files"][0], File)
     assert loaded.runtimes[0]["files"][0].crash.startswith("RuntimeError")

@@ -117,11 +117,26 @@ def test_merge_equals_serial_file_by_file():
 
 
 def test_merge_continues_the_builds_own_record():
-    base = Run(run_id=BUILD["run_id"], stages=[Stage("toolchain", "succeeded"), Stage("bundle", "succeeded")])
+    base = Run(run_id=BUILD["run_id"], stages=[Stage("toolchain", "succeeded"), Stage("bundle", "succeeded")],
+               source=dict(_shard(1, 2).source))
     merged = merge_runs([("a", _shard(1, 2)), ("b", _shard(2, 2))], base)
     assert [s.name for s in merged.stages][:2] == ["toolchain", "bundle"] and len(merged.test_files) == 7
     with pytest.raises(ResultsError, match="not this run"):
         merge_runs([("a", _shard(1, 2)), ("b", _shard(2, 2))], Run(run_id="other"))
+    base.source["commit"] = "c" * 40
+    with pytest.raises(ResultsError, match="the run in OUT is of another commit"):
+        merge_runs([("a", _shard(1, 2)), ("b", _shard(2, 2))], base)
+
+
+def test_merge_refuses_a_shard_of_another_commit():
+    """Issue 21: the build identity is written by the shard itself; its source must agree too."""
+    one, two = _shard(1, 2), _shard(2, 2)
+    one.source["commit"], two.source["commit"] = "a" * 40, "b" * 40
+    with pytest.raises(ResultsError, match="b is of another commit than a"):
+        merge_runs([("a", one), ("b", two)])
+    two.source["commit"], two.source["cpython_version"] = "a" * 40, "3.13.14"
+    with pytest.raises(ResultsError, match="another cpython version"):
+        merge_runs([("a", one), ("b", two)])
 
 
 @pytest.mark.parametrize("shards, message", [

@@ -1,0 +1,53 @@
+"""Command-line values checked while the arguments are parsed, before any work (docs/cli.rst).
+
+``Parser`` is the argparse parser of every subcommand: a usage error is one line on stderr
+(``error: PROG: MESSAGE``) and exit 2, like every other error of the CLI. The ``type=``
+functions here refuse what argparse's ``int`` and ``float`` let through: ``nan``, ``inf``,
+zero and negative counts, and values so large that a timer cannot hold them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from .untrusted import actions_safe
+
+# Upper bounds: more make jobs or node processes than any machine has cores, and no timeout
+# longer than a week (threading timers overflow near 2**31 seconds on some platforms).
+MAX_JOBS = 1024
+MAX_SECONDS = 7 * 24 * 3600.0
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line, exit 2: the message may quote what was typed (or what an action input held)."""
+        sys.stderr.write(f"error: {actions_safe(self.prog)}: {actions_safe(message)}\n")
+        sys.exit(2)
+
+
+def jobs(text: str) -> int:
+    """A number of parallel jobs or processes: a whole number from 1 to MAX_JOBS."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and {MAX_JOBS}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds: a finite number above 0 and at most MAX_SECONDS (a week)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0 and at most "
+                                         f"{MAX_SECONDS:.0f} (a week)")
+    return value
+
+
+__all__ = ["MAX_JOBS", "MAX_SECONDS", "Parser", "jobs", "seconds"]

@@ -253,8 +253,8 @@ def read_args(args: list[str], version: str | None = None) -> RegrtestArgs:
             continue
         for use in item.uses:
             dest, kind = use.option.dest, use.option.kind
-            if dest in _INT_DESTS or (dest == "timeout" and (old or use.value != "")):
-                _number(use, int if dest in _INT_DESTS else float)
+            if dest in _INT_DESTS or (dest == "timeout" and old):      # argparse type=int / float
+                _number(use.string, use.value, int if dest in _INT_DESTS else float)
             if kind == COUNT:
                 values[dest] = int(values.get(dest) or 0) + 1
             elif kind == FLAG:
@@ -267,6 +267,9 @@ def read_args(args: list[str], version: str | None = None) -> RegrtestArgs:
                 values.setdefault(dest, []).append(use.value)
             else:
                 values[dest] = use.value
+    timeout = values.get("timeout")
+    if not old and timeout:        # 3.12+: the last --timeout, converted after parsing ("" is none)
+        _number("--timeout", timeout, float)
     ci = bool(values.get("fast_ci") or values.get("slow_ci"))
     python = values.get("python")
     use_mp = None if values.get("use_mp") is None else int(values["use_mp"])
@@ -294,11 +297,11 @@ def read_args(args: list[str], version: str | None = None) -> RegrtestArgs:
         match_tests=tuple(values["match_tests"]), positional=tuple(positional), old_rerun=old)
 
 
-def _number(use: Use, kind: type) -> None:
+def _number(string: str, value: str, kind: type) -> None:
     try:
-        kind(use.value)
+        kind(value)
     except ValueError:
-        raise TestRunError(f"regrtest argument {use.string} {use.value!r}: not a number (regrtest refuses it)") from None
+        raise TestRunError(f"regrtest argument {string} {value!r}: not a number (regrtest refuses it)") from None
 
 
 def without(args: list[str], dests: set[str], version: str | None = None) -> tuple[list[str], list[str], int | None]:

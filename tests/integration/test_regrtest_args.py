@@ -56,6 +56,7 @@ TRICKY = [
     ["-j", "2"], ["-j2"], ["-vj2"], ["-j", "-1"], ["-j0", "--single-process"], ["-j"], ["-j", "-q"],
     ["-m", "-q"], ["-m", "test_q", "test_os"], ["-mtest_b"], ["--match=test_*", "-i", "x"], ["--mat", "-v"],
     ["-m", "--rerun"], ["--timeout", "60", "-v"], ["--timeout=30"], ["--timeout", "-5"], ["--tim", "5"],
+    ["--timeout", "x", "--timeout", "5"], ["--timeout", "5", "--timeout=x"], ["-j", "x", "-j", "2"],
     ["-u", "all,-network", "-q"], ["-uall"], ["-vuall"], ["--use=cpu"], ["-vu", "cpu"],
     ["--fast-ci"], ["--slow-ci", "--single-process"], ["--fa"], ["-p", "node", "-j", "1", "--rerun"],
     ["--python=node", "-j1", "-w"], ["-v", "--", "test_os"], ["--", "-q"], ["-v=1"], ["--verbose=2"], ["--rerun=1"],

@@ -31,7 +31,10 @@ from .results import BAD_FILE_OUTCOMES, Stage
 HEARTBEAT_SECONDS = 60
 STREAM_ENV = "EMSCRIPTEN_PYTHON_STREAM"
 FOLLOW_SECONDS = 0.2
-_console = Console(stderr=True, highlight=False)
+# soft_wrap: a line is printed as it is, never broken at the console's width. Without a
+# terminal (a CI log) rich assumes 80 columns (or $COLUMNS) and would break paths and
+# test ids across lines, which log viewers and grep then see as two lines.
+_console = Console(stderr=True, highlight=False, soft_wrap=True)
 _stream = [False]
 
 

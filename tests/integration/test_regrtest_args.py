@@ -101,10 +101,12 @@ def _theirs(real: dict) -> dict:
     return real
 
 
-def _compare(version: str, lists: list[list[str]]) -> list[tuple]:
+def _compare(version: str, lists: list[list[str]], expected: list[dict] | None = None) -> list[tuple]:
+    """Lists whose reading by the real regrtest differs from `expected` (default: ours)."""
     mismatches = []
-    for args, real in zip(lists, _probe(INTERPRETERS[version], "parse", stdin=json.dumps(lists))):
-        real, ours = _theirs(real), _ours(args, version)
+    expected = expected or [_ours(args, version) for args in lists]
+    for args, real, ours in zip(lists, _probe(INTERPRETERS[version], "parse", stdin=json.dumps(lists)), expected):
+        real = _theirs(real)
         if "error" in real:
             # regrtest refused them: so do we, or we pass on an option it does not know
             # ("unrecognized arguments") or a value it checks itself (resource names, -R's
@@ -197,3 +199,20 @@ def test_the_runner_refuses_before_anything_runs(tmp_path, args, refused):
     with pytest.raises(TestRunError, match=refused):
         run_regrtest(host, TestOptions(selection=["test_a"], regrtest_args=args), tmp_path, log=lambda m: None)
     assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize("version", sorted(INTERPRETERS))
+def test_without_changes_nothing_else_as_regrtest_reads_it(version):
+    """Taking re-runs and -W out of generated lists (-vwW -> -v, --rer gone ...): the real
+    regrtest reads the rest exactly as the whole list, less those two."""
+    rng = random.Random(f"regrtest-without-{version}")
+    lists = [[rng.choice(WORDS) for _ in range(rng.randint(1, 6))] for _ in range(1000)]
+    expected, stripped = [], []
+    for args in lists:
+        ours = _ours(args, version)
+        if "error" in ours or {"--fast-ci", "--slow-ci", "--fa"} & set(args):     # they imply both
+            continue
+        expected.append({**ours, "rerun": False, "verbose3": False})
+        stripped.append(without(args, {"rerun", "verbose3"}, version)[0])
+    assert len(stripped) > 300
+    assert _compare(version, stripped, expected) == []

@@ -55,9 +55,11 @@ VERDICT = re.compile(
 CASE_FAST = re.compile(r"(\S+) \(([\w.]+)\) \.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)")
 # Whole runs of lines ending in a case verdict are taken from a block of output at once
 # (feed_text) and split with str methods; `FileAttempt.cases` reads the ids out of them.
-CASE_RUN = re.compile(r"(?:[^\n]* \.\.\. (?:ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\n)+")
-# What ends the lines of a traceback section: a rule, or a progress line (the runtime died).
-SECTION_STOP = re.compile(r"^(?:={20}|-{20}|\d+:\d\d:\d\d )|\] test", re.M)
+# A line with an escape code is left to `feed`, which strips it first.
+CASE_RUN = re.compile(r"(?:[^\n\x1b]* \.\.\. (?:ok|FAIL|ERROR|skipped[^\n\x1b]*|expected failure|unexpected success)\n)+")
+# What ends the lines of a traceback section: a rule, or a progress line (the runtime died);
+# a line with an escape code goes to `feed` (a coloured rule is a rule).
+SECTION_STOP = re.compile(r"^(?:={20}|-{20}|\d+:\d\d:\d\d )|\] test|\x1b", re.M)
 CASE_LINE = re.compile(r"(\S+) \(([\w.]+)\)(.*)")
 SECTION_HEADER = re.compile(r"(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([\w.]+)\)")
 # faulthandler.dump_traceback_later(timeout, exit=True), armed by regrtest's --timeout

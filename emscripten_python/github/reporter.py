@@ -571,7 +571,7 @@ class Reporter:
 
         def who_am_i() -> str:
             try:
-                return self.github.get_user().login
+                login = self.github.get_user().login
             except GithubException as exc:
                 if exc.status not in (403, 404) or classify(exc, self.policy, 1)[0]:
                     raise     # rate limits and other errors: retried or reported as they are
@@ -579,7 +579,10 @@ class Reporter:
                     return self.fallback_login
                 raise GiveUp("cannot tell which comments are the bot's: GET /user is refused to this "
                                  "token (a GitHub App installation token?); pass --bot-login NAME[bot]") from None
-                raise
+            if not isinstance(login, str) or not login:    # an answer of the wrong shape
+                raise GiveUp("cannot tell which comments are the bot's: GET /user named no login; "
+                             "pass --bot-login NAME[bot]")
+            return login
 
         self.bot_login = run_with_retry(who_am_i, self.policy, "who the bot is", self.redact, self.log)
         return self.bot_login

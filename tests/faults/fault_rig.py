@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -265,27 +264,36 @@ def check_caches(rig: Rig, tally: Tally, cache: Path | None = None) -> None:
                     f"{stamp} vouches for a configure that did not finish")
 
 
-def check_store(store: Path, tally: Tally) -> None:
-    """Every stored run has all its files (files_total rows), and no row belongs to no run."""
-    if not store.exists():
-        return
-    with sqlite3.connect(store, timeout=60) as db:
-        tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
-        if "runs" not in tables:
-            return
-        partial = db.execute("select r.run_id, r.files_total, count(f.id) from runs r left join test_files f "
-                             "on f.run_pk = r.id group by r.id having r.files_total != count(f.id)").fetchall()
-        tally.check(not partial, f"runs stored without all their files: {partial[:3]}")
-        orphans = db.execute("select count(*) from test_files where run_pk not in (select id from runs)").fetchone()[0]
-        orphans += db.execute("select count(*) from test_cases where file_pk not in (select id from test_files)"
-                              ).fetchone()[0]
-        tally.check(orphans == 0, f"{orphans} stored files or cases of no run")
+def check_store(url: str, tally: Tally) -> dict[str, tuple[int, int]]:
+    """Every stored run has all its files (files_total rows), no row belongs to no run; returns
+    {run_id: (files, cases)} of what is stored. url: a SQLAlchemy URL (SQLite or PostgreSQL)."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    try:
+        if "runs" not in inspect(engine).get_table_names():
+            return {}
+        with engine.connect() as db:
+            stored = {row[0]: (row[1], row[2], row[3]) for row in db.execute(text(
+                "select r.run_id, r.files_total, count(distinct f.id), count(c.id) from runs r "
+                "left join test_files f on f.run_pk = r.id left join test_cases c on c.file_pk = f.id "
+                "group by r.id, r.run_id, r.files_total"))}
+            partial = [run_id for run_id, (total, files, _) in stored.items() if total != files]
+            tally.check(not partial, f"runs stored without all their files: {partial[:3]}")
+            orphans = db.execute(text("select count(*) from test_files where run_pk not in "
+                                      "(select id from runs)")).scalar()
+            orphans += db.execute(text("select count(*) from test_cases where file_pk not in "
+                                       "(select id from test_files)")).scalar()
+            tally.check(orphans == 0, f"{orphans} stored files or cases of no run")
+    finally:
+        engine.dispose()
+    return {run_id: (files, cases) for run_id, (_, files, cases) in stored.items()}
 
 
 def check_all(rig: Rig, tally: Tally) -> None:
     check_outputs(rig.out, tally)
     check_caches(rig, tally)
-    check_store(rig.store, tally)
+    check_store(f"sqlite:///{rig.store}", tally)
 
 
 def check_next_run(rig: Rig, tally: Tally) -> None:

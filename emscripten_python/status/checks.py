@@ -30,13 +30,16 @@ def strip_bidi(text: str) -> str:
     return _BIDI.sub("", text)
 
 
+PR_MAX = 2**31 - 1   # runs.pr is a 32-bit INTEGER on PostgreSQL
+
+
 def pr_number(value, where: str = "origin.pr") -> int | None:
     """A pull request number from results.json or an override (int or digits); ResultsError otherwise."""
     if value is None or value == "":
         return None
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= PR_MAX:
         raise ResultsError(f"{where}: {str(value)[:40]!r} is not a pull request number")
     return value
 

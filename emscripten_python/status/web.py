@@ -17,11 +17,14 @@ from flask.json.provider import DefaultJSONProvider
 
 from ..pythoninfo_markdown import SHOWN_KEYS
 from . import compare_views, insight, svg
-from .checks import strip_bidi
+from .checks import PR_MAX, strip_bidi
 from .serialize import flaky_json, health_json, pr_json, run_json
 from .store import Store
 from .window import EXPORT_ENV
 
+# Only numbers a stored PR can have: a larger one is 404, not an integer the database
+# driver cannot bind (SQLite: OverflowError, a 500).
+PR_ROUTE = f"<int(min=1, max={PR_MAX}):number>"
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
 TIER3_ENV = "EMSCRIPTEN_PYTHON_TIER3_BUILDERS"
@@ -174,7 +177,7 @@ def _pages(app: Flask) -> None:
         return render_template("branch.html", branch=branch, healths=healths,
                                crashes=insight.crashes(g.session, branch, limit=20))
 
-    @app.get("/pr/<int:number>.html")
+    @app.get(f"/pr/{PR_ROUTE}.html")
     def pull_request(number: int):
         runs = insight.pr_runs(g.session, number) or abort(404)
         return render_template("pr.html", number=number, runs=runs)
@@ -228,7 +231,7 @@ def _api(app: Flask) -> None:
             abort(404)
         return jsonify({"branch": branch, "builders": [health_json(h, runs=True) for h in healths]})
 
-    @app.get("/api/pr/<int:number>.json")
+    @app.get(f"/api/pr/{PR_ROUTE}.json")
     def api_pr(number: int):
         runs = insight.pr_runs(g.session, number) or abort(404)
         return jsonify(pr_json(number, runs[0].branch, runs))

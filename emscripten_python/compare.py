@@ -319,26 +319,66 @@ def load_expectations(path: Path) -> list[Expectation]:
     return result
 
 
-def _matching(expectations: list[Expectation], test: str, file: str) -> Expectation | None:
-    for expectation in expectations:
-        if fnmatch.fnmatchcase(test, expectation.pattern) or fnmatch.fnmatchcase(file, expectation.pattern):
-            return expectation
-    return None
+_WILDCARD = re.compile(r"[*?\[]")
+
+
+def compile_pattern(pattern: str):
+    """An fnmatch pattern (case-sensitive, as fnmatchcase) as a compiled full-match function."""
+    return re.compile(fnmatch.translate(pattern)).match
+
+
+class ExpectationIndex:
+    """The expectations of one comparison, for "which is the first that matches this name".
+
+    A file of 50,000 entries is the normal case for a big expectations file, and each test
+    case of the run is looked up: exact names (most entries) are one dict lookup, and each
+    wildcard pattern is compiled once and only tried on names that start with its literal
+    part (``test.test_io.*`` only on names starting ``test.test_io.``). The first entry in
+    file order wins, as a linear scan would have it.
+    """
+
+    def __init__(self, expectations: list[Expectation]) -> None:
+        self.exact: dict[str, tuple[int, Expectation]] = {}
+        self.by_prefix: dict[str, list[tuple[int, Expectation, object]]] = {}
+        for position, expectation in enumerate(expectations):
+            literal = _WILDCARD.split(expectation.pattern, 1)[0]
+            if literal == expectation.pattern:
+                self.exact.setdefault(literal, (position, expectation))
+            else:
+                self.by_prefix.setdefault(literal, []).append(
+                    (position, expectation, compile_pattern(expectation.pattern)))
+        self.prefix_lengths = sorted({len(prefix) for prefix in self.by_prefix})
+
+    def first(self, *names: str, exclude: str | None = None) -> Expectation | None:
+        """The first expectation matching any of ``names``, leaving out an exact ``exclude`` pattern."""
+        best: tuple[int, Expectation] | None = None
+        for name in names:
+            found = self.exact.get(name)
+            if found is not None and found[1].pattern != exclude and (best is None or found[0] < best[0]):
+                best = found
+            for length in self.prefix_lengths:
+                if length > len(name):
+                    break
+                for position, expectation, match in self.by_prefix.get(name[:length], ()):
+                    if (best is None or position < best[0]) and match(name):
+                        best = (position, expectation)
+        return best[1] if best is not None else None
 
 
 def _apply_expectations(changes: list[Change], head: Run, expectations: list[Expectation]) -> list[str]:
     """Fold expected failures; report expected tests that pass. Returns patterns never seen in head."""
     seen: set[str] = set()
+    index = ExpectationIndex(expectations)
     for change in changes:
         if change.head not in ("failed", "crashed"):
             continue
-        found = _matching(expectations, change.test, change.file)
+        found = index.first(change.test, change.file)
         if found is not None:
             seen.add(found.pattern)
             change.kind, change.reason, change.issue = "expected-failure", found.reason, found.issue
     for test_file in head.test_files:
         state = file_state(test_file)
-        expectation = _matching(expectations, test_file.name, test_file.name)
+        expectation = index.first(test_file.name)
         if expectation is not None:
             seen.add(expectation.pattern)
             if state == "passed":
@@ -346,7 +386,7 @@ def _apply_expectations(changes: list[Change], head: Run, expectations: list[Exp
                                       state, reason=expectation.reason, issue=expectation.issue))
                 continue
         for case in test_file.cases:
-            expectation = _matching([e for e in expectations if e.pattern != test_file.name], case.name, "")
+            expectation = index.first(case.name, exclude=test_file.name)
             if expectation is None:
                 continue
             seen.add(expectation.pattern)

@@ -418,3 +418,55 @@ def test_further_runtimes_are_compared_with_the_same_runtime_of_the_base():
     markdown = render_comparison(result)
     assert "#### Under `node 24`: `1 new failure" in markdown
     assert markdown.index("#### Under `node 24`") < markdown.index("`test.test_os.T.test_c`")
+
+
+# -- issue 21: 50,000 expectations are indexed, not scanned per test -----------------------------
+from hypothesis import example, given, settings, strategies as st  # noqa: E402
+
+from emscripten_python import compare as compare_module  # noqa: E402
+from emscripten_python.compare import Expectation, ExpectationIndex  # noqa: E402
+
+
+def _first_by_scan(expectations, *names, exclude=None):
+    """The definition: the first entry in file order whose pattern matches one of the names."""
+    import fnmatch
+    for expectation in expectations:
+        if expectation.pattern != exclude and any(fnmatch.fnmatchcase(n, expectation.pattern) for n in names):
+            return expectation
+    return None
+
+
+_PART = st.sampled_from(["test_os", "test_io", "T", "test_a", "test_b", "x"])
+_NAME = st.lists(_PART, min_size=1, max_size=4).map(".".join)
+_PATTERN = st.one_of(_NAME, _NAME.map(lambda n: n + "*"), _NAME.map(lambda n: "*" + n),
+                     _NAME.map(lambda n: n.replace("_", "?", 1)), st.just("*"), st.just("test_[io]*"))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(_PATTERN, max_size=12), st.lists(_NAME, min_size=1, max_size=2), st.one_of(st.none(), _NAME))
+@example(["test_os.T.*", "test_os", "test_os.T.test_a"], ["test_os.T.test_a", "test_os"], "test_os")
+def test_the_index_finds_what_a_scan_in_file_order_finds(patterns, names, exclude):
+    expectations = [Expectation(p, reason=str(i)) for i, p in enumerate(patterns)]
+    assert ExpectationIndex(expectations).first(*names, exclude=exclude) is \
+        _first_by_scan(expectations, *names, exclude=exclude)
+
+
+def test_50000_expectations_try_few_patterns_per_test(monkeypatch):
+    """Counted, not timed: how many compiled patterns are tried while a whole run is matched."""
+    tried = []
+
+    def counting(pattern):
+        match = compare_module.re.compile(compare_module.fnmatch.translate(pattern)).match
+        return lambda name: tried.append(pattern) or match(name)
+
+    monkeypatch.setattr(compare_module, "compile_pattern", counting)
+    exact = [f"test.test_mod{i}.Tests.test_case{i}" for i in range(45_000)]
+    prefixed = [f"test.test_pkg{i}.*" for i in range(5_000)]
+    index = ExpectationIndex([Expectation(p) for p in exact + prefixed])
+    names = [f"test.test_mod{i}.Tests.test_case{i}" for i in range(0, 45_000, 3)] + \
+            [f"test.test_pkg{i}.test_x.T.test_y" for i in range(0, 5_000, 7)] + ["test.test_other.T.t"] * 100
+    found = [index.first(name) for name in names]
+    assert sum(e is not None for e in found) == 15_000 + 715
+    # A scan tries up to 50,000 patterns per name (over 800 million for these names); the
+    # index tries only the wildcard patterns whose literal prefix the name starts with.
+    assert len(tried) <= len(names)

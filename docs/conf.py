@@ -7,13 +7,14 @@ Plain reStructuredText, no extensions and no network access: the docs build offl
 import re
 from pathlib import Path
 
+# The package's version (its single source, emscripten_python.__version__), read from the file
+# so the docs build without the package installed.
 _init = Path(__file__).resolve().parent.parent / "emscripten_python" / "__init__.py"
-_match = re.search(r'^__version__\s*=\s*"([^"]+)"', _init.read_text(), re.M)
+release = re.search(r'^__version__\s*=\s*"([^"]+)"', _init.read_text(), re.M).group(1)
 
 project = "emscripten-python"
 author = "the emscripten-python contributors"
 copyright = "the emscripten-python contributors"
-release = _match.group(1) if _match else "unknown"
 version = ".".join(release.split(".")[:2])
 
 extensions = []

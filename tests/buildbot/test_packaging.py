@@ -37,7 +37,7 @@ def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     try:
         import setuptools
-        isolation = [] if int(setuptools.__version__.split(".")[0]) < 68 else ["--no-build-isolation"]
+        isolation = [] if int(setuptools.__version__.split(".")[0]) < 77 else ["--no-build-isolation"]
     except ImportError:
         isolation = []
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *isolation, "-w", str(out),

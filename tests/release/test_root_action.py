@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from release_support import ROOT, VERSION
 
-ROOT = Path(__file__).resolve().parents[2]
 FOLDER = "actions/emscripten-python"
 GENERATOR = ROOT / "scripts" / "sync-root-action"
 ACTION_PATH = re.compile(r"(?:\$GITHUB_ACTION_PATH|\$\{GITHUB_ACTION_PATH\}|\$\{\{\s*github\.action_path\s*\}\})/"
@@ -122,11 +122,13 @@ def test_the_root_action_installs_emscripten_python_from_its_own_checkout(tmp_pa
                            capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     version, metadata_version, module, url = json.loads(shown.stdout)
-    assert version == metadata_version == _source_version()
+    assert version == metadata_version == VERSION
     assert Path(module).is_relative_to(python.parent.parent), "a copy in the venv, not the checkout"
     assert url == checkout.as_uri(), "installed from the checkout the action runs from, nothing else"
 
 
-def _source_version() -> str:
-    text = (ROOT / "emscripten_python" / "__init__.py").read_text()
-    return re.search(r'^__version__ = "([^"]+)"$', text, re.M)[1]
+@pytest.mark.parametrize("page", ["README.md", "docs/github-action.rst"])
+def test_the_docs_show_the_root_spelling_first(page):
+    uses = re.findall(r"uses:\s*(\S+)", (ROOT / page).read_text())
+    ours = [ref for ref in uses if "emscripten-python" in ref]
+    assert ours and ours[0] == "<owner>/emscripten-python@v1", ours[:3]

@@ -17,7 +17,7 @@ from .compare import POLICIES, Comparison, compare, fails, load_expectations
 from .compare_markdown import render_comparison
 from .errors import EmscriptenPythonError, ResultsError, StatusStoreError, TestsFailed, UsageError
 from .results import Run
-from .untrusted import actions_safe, neutralise_commands
+from .untrusted import actions_safe
 from .validation import load_validated
 
 AUTO = "auto"
@@ -208,7 +208,7 @@ def run_compare(args: argparse.Namespace) -> int:
         args.out.write_text(output)
     else:
         # JSON escapes every control character, so only a line start can hold a command.
-        sys.stdout.write(neutralise_commands(output))
+        sys.stdout.write(actions_safe(output, multiline=True))
     if args.save:
         path = _results_path(args.head)
         head.comparison = comparison.to_dict()

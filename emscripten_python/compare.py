@@ -278,6 +278,9 @@ def _durations(base: Run | None, head: Run, renames: dict[str, str]) -> list[dic
 
 # -- expectations ----------------------------------------------------------------------------
 
+MAX_EXPECTATIONS_BYTES = 16 * 1024 * 1024      # ten times a 50,000-entry file
+
+
 def load_expectations(path: Path) -> list[Expectation]:
     """An expectations file (TOML): which tests are known to fail, on which branches, and why.
 
@@ -290,9 +293,13 @@ def load_expectations(path: Path) -> list[Expectation]:
         issue = "https://github.com/python/cpython/issues/NNN"
     """
     try:
-        data = tomllib.loads(path.read_text())
+        if path.stat().st_size > MAX_EXPECTATIONS_BYTES:
+            raise ResultsError(f"expectations file {path} is larger than {MAX_EXPECTATIONS_BYTES:,} bytes")
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"expectations file {path} does not exist") from None
+    except OSError as exc:
+        raise ResultsError(f"expectations file {path} cannot be read: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ResultsError(f"expectations file {path} is not valid TOML: {exc}") from None
     entries = data.get("expected", [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tomllib
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import SourceError
+from .untrusted import actions_safe
 
 
 class Era(str, Enum):
@@ -83,25 +85,19 @@ def _fallback_pins() -> dict:
     return tomllib.loads(resources.files(__package__).joinpath("data/emscripten_pins.toml").read_text())
 
 
-def read_pin(tree: Path, era: Era, version: str) -> EmscriptenPin:
-    candidates = {
-        Era.PLATFORMS: ["Platforms/emscripten/config.toml"],
-        Era.TOOLS_WASM: ["Tools/wasm/emscripten/config.toml", "Tools/wasm/emscripten/emscripten_version.txt"],
-        Era.CONFIGURE: [],
-    }[era]
-    for relative in candidates:
-        pin_file = tree / relative
-        if not pin_file.is_file():
-            continue
-        if pin_file.suffix == ".toml":
-            try:
-                pinned = tomllib.loads(pin_file.read_text()).get("emscripten-version")
-            except tomllib.TOMLDecodeError as exc:
-                raise SourceError(f"{pin_file} is not valid TOML: {exc}") from None
-        else:
-            pinned = pin_file.read_text().strip() or None
+def read_pin(tree: Path, era: Era, version: str, config: "ConfigFile | None" = None) -> EmscriptenPin:
+    """The Emscripten version the tree pins. ``config``: its config.toml, already read and
+    checked (read here otherwise)."""
+    config = config if config is not None else read_config_file(tree, era)
+    if config.data.get("emscripten-version"):
+        return EmscriptenPin(version=config.data["emscripten-version"], minimum=None, origin=config.relative)
+    version_txt = {Era.TOOLS_WASM: "Tools/wasm/emscripten/emscripten_version.txt"}.get(era)
+    if version_txt and (tree / version_txt).is_file():
+        pinned = _read_text(tree / version_txt).strip()
+        if not _EMSCRIPTEN_VERSION.fullmatch(pinned or "0"):
+            raise SourceError(f"{version_txt}: {pinned[:40]!r} is not an Emscripten version")
         if pinned:
-            return EmscriptenPin(version=str(pinned), minimum=None, origin=relative)
+            return EmscriptenPin(version=pinned, minimum=None, origin=version_txt)
     table = _fallback_pins()
     major_minor = ".".join(version.split(".")[:2])
     entry = table.get(era.value, {}).get(major_minor) or table.get(era.value, {}).get("default")
@@ -160,34 +156,123 @@ def era_test_args(era: Era, major_minor: tuple[int, int]) -> tuple[str, ...]:
     return ("-v", "-uall", "-W")
 
 
-def read_tree_config(tree: Path, era: Era, version: str) -> TreeConfig:
+# The config.toml schema, the same keys in both driver eras (Platforms/emscripten @
+# 6e595983c27a and @ 0abca1c64dfc, Tools/wasm/emscripten @ de203d51e579; the 3.11-3.13
+# configure era has none). Each key: its check and what it must be. A wrong type is an
+# error (a list as node-version, a string as pythoninfo-args would be split into
+# characters); an unknown key is a one-line warning, then ignored.
+_EMSCRIPTEN_VERSION = re.compile(r"\d+(?:\.\d+)*[A-Za-z0-9.+-]{0,32}")
+_NODE_VERSION = re.compile(r"v?\d+(?:\.\d+){0,2}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def _string(pattern: re.Pattern | None = None):
+    return lambda value: isinstance(value, str) and len(value) <= 4096 and "\0" not in value and (
+        pattern is None or bool(pattern.fullmatch(value)))
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and len(value) <= 1000 and all(_string()(item) for item in value)
+
+
+_DEPENDENCY_KEYS = {"url": (_string(), "a string"), "version": (_string(), "a string"),
+                    "shasum": (_string(_SHA256), "a sha256 in hex")}
+_CONFIG_KEYS = {
+    "emscripten-version": (_string(_EMSCRIPTEN_VERSION), "a version string such as \"4.0.12\""),
+    "node-version": (_string(_NODE_VERSION), "a version string such as \"24\""),
+    "test-args": (_strings, "a list of strings"),
+    "pythoninfo-args": (_strings, "a list of strings"),
+    "dependencies": (lambda value: isinstance(value, dict), "a table of [dependencies.NAME] tables"),
+    "libffi": (lambda value: isinstance(value, dict), "a table"),
+    "mpdec": (lambda value: isinstance(value, dict), "a table"),
+}
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    relative: str | None      # the config.toml read, or None when the tree has none
+    data: dict                # its keys, every one checked
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise SourceError(f"{path} is larger than {MAX_CONFIG_BYTES:,} bytes")
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path} is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise SourceError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {actions_safe(message)}", file=sys.stderr)
+
+
+def read_config_file(tree: Path, era: Era) -> ConfigFile:
+    """The tree's config.toml, checked against the schema before anything uses it:
+    SourceError (exit 10, one line) for a file that is not UTF-8 or TOML or has a key of the
+    wrong type; a warning line for each table with keys the schema does not know."""
+    for relative in CONFIG_TOML[era]:
+        path = tree / relative
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(_read_text(path))
+        except tomllib.TOMLDecodeError as exc:
+            raise SourceError(f"{path} is not valid TOML: {exc}") from None
+        _check_table(relative, data, _CONFIG_KEYS)
+        dependencies = {**{name: data[name] for name in ("libffi", "mpdec") if name in data},
+                        **data.get("dependencies", {})}
+        for name, table in dependencies.items():
+            where = f"{relative} [dependencies.{name}]" if name in data.get("dependencies", {}) else \
+                f"{relative} [{name}]"
+            if not isinstance(table, dict):
+                raise SourceError(f"{where} should be a table, not {_toml_kind(table)}")
+            _check_table(where, table, _DEPENDENCY_KEYS)
+        return ConfigFile(relative, data)
+    return ConfigFile(None, {})
+
+
+def _check_table(where: str, table: dict, schema: dict) -> None:
+    for key, value in table.items():
+        if key in schema and not schema[key][0](value):
+            raise SourceError(f"{where}: {key} should be {schema[key][1]}, not {_toml_kind(value)}"
+                              + (f" {value!r}"[:60] if isinstance(value, str) else ""))
+    unknown = sorted(set(table) - set(schema))
+    if unknown:
+        _warn(f"{where}: unknown keys ignored: {', '.join(repr(k)[:40] for k in unknown[:10])}"
+              + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""))
+
+
+def _toml_kind(value) -> str:
+    return {str: "a string", list: "an array", dict: "a table", bool: "a boolean", int: "an integer",
+            float: "a float"}.get(type(value), type(value).__name__)
+
+
+def read_tree_config(tree: Path, era: Era, version: str, config: ConfigFile | None = None) -> TreeConfig:
     major_minor = tuple(int(part) for part in version.split(".")[:2])
     defaults = TreeConfig(
         node_version=CONFIGURE_ERA_NODE if era is Era.CONFIGURE else DRIVER_ERA_NODE,
         test_args=era_test_args(era, major_minor), pythoninfo_args=PYTHONINFO_ARGS, dependencies={},
         origin=f"era defaults ({era.value} {major_minor[0]}.{major_minor[1]})")
-    for relative in CONFIG_TOML[era]:
-        config_file = tree / relative
-        if not config_file.is_file():
-            continue
-        try:
-            data = tomllib.loads(config_file.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise SourceError(f"{config_file} is not valid TOML: {exc}") from None
-        test_args = data.get("test-args")
-        if test_args is not None:
-            test_args = _strip_module(relative, "test-args", test_args, "test")
-        dependencies = data.get("dependencies")
-        if not isinstance(dependencies, dict):
-            dependencies = {name: data[name] for name in ("libffi", "mpdec") if isinstance(data.get(name), dict)}
-        node = data.get("node-version")
-        return TreeConfig(
-            node_version=str(node) if node is not None else defaults.node_version,
-            test_args=tuple(test_args) if test_args is not None else defaults.test_args,
-            pythoninfo_args=tuple(str(a) for a in data.get("pythoninfo-args", defaults.pythoninfo_args)),
-            dependencies={str(k): dict(v) for k, v in dependencies.items() if isinstance(v, dict)},
-            origin=relative)
-    return defaults
+    config = config if config is not None else read_config_file(tree, era)
+    if config.relative is None:
+        return defaults
+    data = config.data
+    test_args = data.get("test-args")
+    if test_args is not None:
+        test_args = _strip_module(config.relative, "test-args", test_args, "test")
+    dependencies = data.get("dependencies")
+    if not isinstance(dependencies, dict):
+        dependencies = {name: data[name] for name in ("libffi", "mpdec") if isinstance(data.get(name), dict)}
+    return TreeConfig(
+        node_version=data.get("node-version", defaults.node_version),
+        test_args=tuple(test_args) if test_args is not None else defaults.test_args,
+        pythoninfo_args=tuple(data.get("pythoninfo-args", defaults.pythoninfo_args)),
+        dependencies={str(k): dict(v) for k, v in dependencies.items()},
+        origin=config.relative)
 
 
 def _strip_module(relative: str, key: str, value, module: str) -> list[str]:
@@ -230,10 +315,11 @@ def inspect_tree(tree: Path) -> CPythonSource:
     version = read_version(tree)
     era = detect_era(tree)
     branch = _git(tree, "rev-parse", "--abbrev-ref", "HEAD")
+    config = read_config_file(tree, era)      # read and checked once, before anything uses it
     return CPythonSource(
-        path=tree, version=version, era=era, pin=read_pin(tree, era, version),
+        path=tree, version=version, era=era, pin=read_pin(tree, era, version, config),
         commit=_git(tree, "rev-parse", "HEAD"), branch=None if branch == "HEAD" else branch,
-        config=read_tree_config(tree, era, version),
+        config=read_tree_config(tree, era, version, config),
     )
 
 

@@ -287,3 +287,39 @@ def test_a_run_id_without_the_status_extra_is_one_line_and_exit_51(tmp_path, cap
     assert cli.main(["compare", "0123456789abcdef", str(head)]) == 51
     err = capsys.readouterr().err
     assert err.startswith("error: a run id or 'auto' needs the status store") and err.count("\n") == 1, err
+
+
+# -- issue 21, item 4: the tree's config.toml, typed per era, checked before any work -------------
+@pytest.mark.parametrize("content, fragment", [
+    (b'node-version = ["24"]\n', "node-version should be a version string such as \"24\", not an array"),
+    (b'node-version = 24\n', "node-version should be a version string such as \"24\", not an integer"),
+    (b'pythoninfo-args = "-m test.pythoninfo"\n', "pythoninfo-args should be a list of strings, not a string"),
+    (b'test-args = ["-m", "test", 3]\n', "test-args should be a list of strings, not an array"),
+    (b'emscripten-version = 4.0\n', "emscripten-version should be a version string"),
+    (b'emscripten-version = "4.0.12; curl x|sh"\n', "emscripten-version should be a version string"),
+    (b'[dependencies.libffi]\nshasum = "nope"\n', "[dependencies.libffi]: shasum should be a sha256 in hex"),
+    (b'dependencies = ["libffi"]\n', "dependencies should be a table"),
+    (b'[dependencies]\nlibffi = "3.4.6"\n', "[dependencies.libffi] should be a table, not a string"),
+    (b'node-version = "24"\n\xff\xfe\n', "is not UTF-8"),
+    (b'node-version = "24\n', "is not valid TOML"),
+])
+def test_a_config_toml_of_the_wrong_shape_exits_10_in_one_line(capsys, make_tree, tmp_path, content, fragment):
+    tree = make_tree("platforms", "3.15.0")
+    (tree / "Platforms" / "emscripten" / "config.toml").write_bytes(content)
+    assert cli.main(["run", "--source", str(tree), "--out", str(tmp_path / "out")]) == 10
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and fragment in err, err
+
+
+def test_unknown_config_keys_are_one_warning_line_each_table_and_harmless(capsys, make_tree):
+    from emscripten_python.source import inspect_tree
+    tree = make_tree("platforms", "3.15.0")
+    (tree / "Platforms" / "emscripten" / "config.toml").write_text(
+        'node-version = "24"\n"::set-output name=x::y" = 1\nnode_version = "22"\n'
+        '[dependencies.libffi]\nversion = "3.4.6"\nsha = "x"\n')
+    source = inspect_tree(tree)
+    assert source.tree_config.node_version == "24"
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["warning: Platforms/emscripten/config.toml: unknown keys ignored: "
+                   "'::set-output name=x::y', 'node_version'",
+                   "warning: Platforms/emscripten/config.toml [dependencies.libffi]: unknown keys ignored: 'sha'"]

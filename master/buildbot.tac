@@ -2,6 +2,7 @@
 import os
 
 from twisted.application import service
+from twisted.python import log
 from twisted.python.log import FileLogObserver, ILogObserver
 from twisted.python.logfile import LogFile
 
@@ -16,6 +17,10 @@ umask = None
 application = service.Application('buildmaster')
 logfile = LogFile.fromFullPath(os.path.join(basedir, "twistd.log"), rotateLength=10_000_000, maxRotatedFiles=10)
 application.setComponent(ILogObserver, FileLogObserver(logfile).emit)
+# `buildbot start` echoes twistd.log to the operator from a "Log opened." line on, which
+# Twisted no longer writes: without it the start prints nothing of the startup, neither a
+# configuration error nor master.cfg's no-login WARNING.
+log.msg("Log opened.")
 
 m = BuildMaster(basedir, configfile, umask)
 m.setServiceParent(application)

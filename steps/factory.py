@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from buildbot.process.factory import BuildFactory
 from buildbot.process.properties import Property
-from buildbot.steps.source.github import GitHub
 
 from ..source import Era
+from .checkout import EmscriptenCheckout
 from .command import CLI, CHECKOUT, OUT, RESULTS
 from .regrtest import EmscriptenTest
-from .stages import (BUNDLE_PROPERTY, HOUR, MINUTE, TOOLCHAIN_STARTED_PROPERTY, EmscriptenBuildStage,
+from .stages import (BUNDLE_PROPERTY, HOUR, MINUTE, EmscriptenBuildStage,
                      EmscriptenBundle, EmscriptenClean, EmscriptenDriverClean, EmscriptenPythonInfo,
                      EmscriptenToolchain)
-from .upload import EmscriptenUpload
+from .upload import EmscriptenResultsUpload, EmscriptenUpload
 
 CPYTHON_REPO = "https://github.com/python/cpython.git"
 # The CLI's default per-file regrtest timeout, scaled with timeout_factor like every other timeout.
@@ -140,9 +140,9 @@ class EmscriptenFactory(BuildFactory):
         else:
             # A failed clone fails the build (red, as every early end): a build that tested
             # nothing must never look green or merely yellow to an operator or a PR reporter.
-            self.addStep(GitHub(repourl=repourl, branch=branch, mode="full", method="fresh", workdir=CHECKOUT,
-                                clobberOnFailure=True, timeout=scaled(HOUR), haltOnFailure=True,
-                                logEnviron=False))
+            self.addStep(EmscriptenCheckout(repourl=repourl, branch=branch, mode="full", method="fresh",
+                                            workdir=CHECKOUT, clobberOnFailure=True, timeout=scaled(HOUR),
+                                            haltOnFailure=True, logEnviron=False))
         # A build killed with its worker leaves outputs behind that the next build must not read.
         self.addStep(EmscriptenClean(name="clean-previous", alwaysRun=False, haltOnFailure=True))
         self.addStep(EmscriptenToolchain(toolchain, mirror=mirror, cache_dir=cache_dir, cli=cli,
@@ -164,15 +164,15 @@ class EmscriptenFactory(BuildFactory):
         self.addStep(EmscriptenBundle(cli=cli, timeout=scaled(20 * MINUTE)))
         # Property defaults: the uploads' renderables are rendered before doStepIf is asked, and a
         # build that stopped before `bundle` has no such property (it would end EXCEPTION).
-        uploads = [("results", RESULTS, _has_property(TOOLCHAIN_STARTED_PROPERTY)),
-                   ("junit", f"{OUT}/junit.xml", _has_property("emscripten_outcome")),
+        # results.json: uploaded, or written by the master when the CLI never started (the
+        # checkout failed or was stopped), so every build has one and the status store a row.
+        self.addStep(EmscriptenResultsUpload(RESULTS, branch=branch, upload_dir=upload_dir, base_url=upload_url,
+                                             workdir=CHECKOUT))
+        uploads = [("junit", f"{OUT}/junit.xml", _has_property("emscripten_outcome")),
                    ("summary", f"{OUT}/summary.md", _has_property("emscripten_outcome")),
                    ("bundle", Property(BUNDLE_PROPERTY, default=""), _has_property(BUNDLE_PROPERTY))]
         for kind, source_path, condition in uploads:
             self.addStep(EmscriptenUpload(kind, source_path, upload_dir=upload_dir, base_url=upload_url,
-                                          workdir=CHECKOUT, doStepIf=condition,
-                                          # results.json is missing only when the toolchain's CLI
-                                          # did not start; that step already says why.
-                                          warnOnFailure=kind != "results"))
+                                          workdir=CHECKOUT, doStepIf=condition))
         self.addStep(EmscriptenDriverClean(timeout=scaled(20 * MINUTE)))
         self.addStep(EmscriptenClean())

@@ -13,9 +13,15 @@ import posixpath
 import re
 from pathlib import Path
 
+from datetime import datetime, timezone
+
 from buildbot.process.properties import renderer
-from buildbot.process.results import SUCCESS
+from buildbot.process.results import CANCELLED, EXCEPTION, FAILURE, SUCCESS
 from buildbot.steps.transfer import FileUpload
+from twisted.internet import threads
+
+from ..results import Run, Stage
+from .stages import TOOLCHAIN_STARTED_PROPERTY
 
 
 def _slug(text: str) -> str:
@@ -68,8 +74,49 @@ class EmscriptenUpload(FileUpload):
     async def run(self):
         result = await super().run()
         if result == SUCCESS:
-            self.setProperty(f"{self.kind}_url", self.url or self.masterdest, type(self).__name__)
-            # FileUpload wrote relative to the master's working directory (its basedir).
-            self.setProperty(f"{self.kind}_path", os.path.abspath(os.path.expanduser(self.masterdest)),
-                             type(self).__name__)
+            self.set_location_properties()
         return result
+
+    def set_location_properties(self) -> None:
+        self.setProperty(f"{self.kind}_url", self.url or self.masterdest, type(self).__name__)
+        # FileUpload wrote relative to the master's working directory (its basedir).
+        self.setProperty(f"{self.kind}_path", os.path.abspath(os.path.expanduser(self.masterdest)),
+                         type(self).__name__)
+
+
+class EmscriptenResultsUpload(EmscriptenUpload):
+    """upload-results: the run's results.json, from the worker once the CLI has started (the
+    toolchain step); when there is none (the checkout failed or was stopped, clean-previous
+    failed, the CLI could not start) the master writes it: outcome `error`, or `cancelled` after
+    a Stop, with the step that ended the build as the run's one stage, so the build is recorded
+    like every other early end. A missing file is not worth a warning: that step says why."""
+
+    def __init__(self, workersrc, *, branch: str | None = None, **kwargs):
+        """branch: the factory's branch, for a build whose own `branch` property is empty (forced)."""
+        kwargs.setdefault("warnOnFailure", False)
+        super().__init__("results", workersrc, **kwargs)
+        self.branch = branch
+
+    async def run(self):
+        if self.getProperty(TOOLCHAIN_STARTED_PROPERTY) and await super().run() == SUCCESS:
+            return SUCCESS
+        run = self.early_end_run(await self.build.getUrl())
+        await threads.deferToThread(run.save, Path(os.path.expanduser(self.masterdest)))
+        self.set_location_properties()
+        self.descriptionDone = f"recorded: {run.outcome} in {run.stages[0].name}"
+        return SUCCESS
+
+    def early_end_run(self, build_url: str) -> Run:
+        ended = next((step for step in self.build.executedSteps
+                      if step.results in (FAILURE, EXCEPTION, CANCELLED)), None)
+        stage = _slug(ended.name if ended is not None else "checkout")
+        stopped = self.build.stopped or (ended is not None and ended.results == CANCELLED)
+        run = Run(origin={"kind": "buildbot", "builder": self.getProperty("buildername"), "url": build_url},
+                  source={"branch": self.getProperty("branch") or self.branch,
+                          "commit": self.getProperty("got_revision") or self.getProperty("revision") or None},
+                  stages=[Stage(stage, "cancelled" if stopped else "failed")])
+        if stopped:
+            run.cancelled = {"command": stage, "signal": "stop",
+                             "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        run.decide_outcome()
+        return run

@@ -35,3 +35,33 @@ class FakeMaster:
 
     def __init__(self, basedir):
         self.basedir = str(basedir)
+
+
+# -- the test step's stdio as CPython's buildmaster reads it ----------------------------------
+# Written from what python/buildmaster-config's master/custom/testsuite_utils.py does (commit
+# 6c43b74, Logs._get_test_results; its code is not copied): the first log of the step named
+# "test" is split with str.splitlines, each line stripped of every leading "e"/"o" (the channel
+# letter and more), and a block starts at a line "<digits><one whitespace><header>:" and runs to
+# the next line starting with a digit, "test" or "Total", or the end. The distinct blocks go
+# through a set and the extraction reads whichever the set lists last: an arbitrary one.
+FAILED_HEADER, RERUN_HEADER = r"tests?\sfailed", r"re-run\stests?"
+
+
+def cpython_blocks(stdio: str, header: str = FAILED_HEADER) -> set[frozenset[str]]:
+    """The distinct blocks the extraction picks from, each as the test names it holds; a stdio
+    is read right for every build only when there is exactly one."""
+    import re
+    text = "\n".join(line.lstrip("eo") for line in stdio.splitlines())
+    start = re.compile(rf"^\d+\s{header}:", re.M)
+    end = re.compile(r"^(?:\d|test|Total)", re.M)
+    blocks = set()
+    for match in start.finditer(text):
+        stop = end.search(text, match.end())
+        blocks.add(text[match.start():stop.start() if stop else len(text)])
+    return {frozenset(name for line in block.split("\n")[1:] for name in line.split(" ") if name) for block in blocks}
+
+
+def stdio_as_stored(log) -> str:
+    """A step's stdio log as Buildbot stores and serves it: one channel letter per line."""
+    return "".join(f"o{line}\n" for line in log.stdout.splitlines()) + "".join(
+        f"e{line}\n" for line in log.stderr.splitlines())

@@ -27,6 +27,9 @@ FAKE_REGRTEST = Path(__file__).parents[1] / "integration" / "fake_regrtest.py"
 #   hold test          the interpreter prints a test's start line and hangs, with a child
 #                      process in its group (a test run to stop); pids in <file>.test-pids
 #   break toolchain    emcc --version fails
+#   hold checkout      git clone/fetch waits while the file says so (a checkout to stop); its
+#                      pid in <file>.git-pid
+#   fail checkout      git clone/fetch fails as an unreachable repository does
 HOLD_ENV = "FAKE_DRIVER_HOLD_FILE"
 COMPILER_ERROR = "Python/ceval.c:1234:5: error: use of undeclared identifier 'fake_broken_symbol'"
 
@@ -87,6 +90,24 @@ cache.mkdir(exist_ok=True)
 print({"CACHE": cache, "FROZEN_CACHE": "False", "EMSCRIPTEN_ROOT": Path(__file__).resolve().parent}[sys.argv[1]])
 '''
 
+# git on the worker's PATH: the real one, except a clone or fetch the control file holds or fails.
+GIT = f'''import os, sys, time
+from pathlib import Path
+control = os.environ.get("{HOLD_ENV}")
+def says(line):
+    return bool(control) and os.path.exists(control) and line in Path(control).read_text().splitlines()
+if {{"clone", "fetch"}} & set(sys.argv[1:]):
+    if says("fail checkout"):
+        sys.exit("fatal: unable to access the repository: the fake network is down on purpose")
+    if says("hold checkout"):
+        Path(control + ".git-pid").write_text(f"{{os.getpid()}}\\n")
+        deadline = time.monotonic() + 600
+        while says("hold checkout") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sys.exit("fake git: released while held")
+os.execv(REAL_GIT, ["git", *sys.argv[1:]])
+'''
+
 PASS_THROUGH = '''import os, sys
 os.execvp(sys.argv[1], sys.argv[1:])
 '''
@@ -98,13 +119,14 @@ def _script(path: Path, body: str) -> None:
 
 
 def make_toolchain(root: Path) -> Path:
-    """A bin directory with emcc, em-config, emconfigure and emmake; returns it."""
+    """A bin directory with emcc, em-config, emconfigure, emmake and git; returns it."""
     bin_dir = root / "bin"
     bin_dir.mkdir(parents=True)
     _script(bin_dir / "emcc", EMCC)
     _script(bin_dir / "em-config", EM_CONFIG)
     for name in ("emconfigure", "emmake"):
         _script(bin_dir / name, PASS_THROUGH)
+    _script(bin_dir / "git", GIT.replace("REAL_GIT", repr(shutil.which("git"))))
     return bin_dir
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from test_integration import BIN, REPO_ROOT, SUCCESS, Fleet
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(900)
 MASTER = Path(__file__).parent / "cpython_master"
 BUILDER = "WASM Emscripten 3.x"
 

@@ -9,6 +9,7 @@ build: that build must end RETRY/EXCEPTION (not hang), and the retried build mus
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,27 +28,67 @@ from pathlib import Path
 import pytest
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from emscripten_python.artifacts import verify_bundle
 from emscripten_python.status.models import RunRow
 from emscripten_python.status.store import Store
 
+from buildbot_helpers import RERUN_HEADER, cpython_blocks
 from fake_cpython import COMPILER_ERROR, HOLD_ENV, make_cpython_repo, make_toolchain
 
-pytestmark = pytest.mark.timeout(240)
+# Generous: every wait polls for what it waits for, so only a hang uses this up.
+pytestmark = pytest.mark.timeout(900)
 
 REPO_ROOT = Path(__file__).parents[2]
 BIN = Path(sys.executable).parent
 BUILDER = "Emscripten main"
 TESTS = "test_ok_a,test_crash_c,test_fail_b,test_flaky_d,test_skip_e"
 SUCCESS, WARNINGS, FAILURE, SKIPPED, EXCEPTION, RETRY, CANCELLED = 0, 1, 2, 3, 4, 5, 6
-BUILD_DEADLINE = 120
+BUILD_DEADLINE = 300
+# How long to wait for anything else to become true (polled; a loaded machine is slow, not broken).
+READY = 180
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# A loaded machine or a worker (re)connecting can leave the master's answer torn (IncompleteRead,
+# a reset, a body cut mid-JSON) or slow: reads are retried until this many seconds have passed.
+READ_PATIENCE = 60
+
+
+def read_json(url: str, *, patience: float = READ_PATIENCE, **request) -> dict:
+    """GET url as JSON; a torn or refused answer is read again, for up to `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, **request), timeout=30) as response:
+                return json.load(response)
+        except urllib.error.HTTPError:
+            raise                   # a real answer (404, 403): the caller's business
+        except (OSError, ValueError, http.client.HTTPException):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
+def read_bytes(url: str, *, patience: float = READ_PATIENCE) -> tuple[bytes, dict]:
+    """GET url: its body and headers, read again after a torn or refused answer."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                return response.read(), dict(response.headers)
+        except urllib.error.HTTPError:
+            raise
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
 
 
 def wait_for(condition, timeout: float, what: str):
@@ -57,6 +99,17 @@ def wait_for(condition, timeout: float, what: str):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def pids_in(path: Path, count: int = 2) -> list[int] | None:
+    """The pids a stand-in writes to `path`, once all `count` are there (the write is not atomic)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    pids = text.split()
+    return [int(pid) for pid in pids] if text.endswith("\n") and len(pids) == count and all(
+        pid.isdigit() for pid in pids) else None
 
 
 def pid_alive(pid: int) -> bool:
@@ -98,16 +151,19 @@ class Fleet:
         self.master = self.worker = None
 
     # -- processes -------------------------------------------------------------------------
-    def start_master(self):
+    def prepare_master(self):
         self.master_dir.mkdir()
         for name in ("master.cfg", "buildbot.tac"):
             shutil.copy(self.master_src / name if (self.master_src / name).exists() else REPO_ROOT / "master" / name,
                         self.master_dir / name)
         subprocess.run([BIN / "buildbot", "upgrade-master", self.master_dir], env=self.env, check=True,
                        capture_output=True)
+
+    def start_master(self):
+        self.prepare_master()
         self.master = subprocess.Popen([BIN / "buildbot", "start", "--nodaemon", self.master_dir], env=self.env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: self._reachable(), 60, "the master's web API")
+        wait_for(lambda: self._reachable(), READY, "the master's web API")
 
     def create_worker(self):
         done = subprocess.run([BIN / "emscripten-python", "worker", "create", self.worker_name, "--master",
@@ -121,7 +177,7 @@ class Fleet:
         self.worker = subprocess.Popen([BIN / "buildbot-worker", "start", "--nodaemon", self.worker_dir],
                                        env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: any(w["connected_to"] for w in self.get("workers")["workers"] if w["name"] == self.worker_name),
-                 60, "the worker to connect")
+                 READY, "the worker to connect")
 
     def kill_worker(self):
         self.worker.send_signal(signal.SIGKILL)
@@ -144,14 +200,13 @@ class Fleet:
     # -- the master's REST API ----------------------------------------------------------------
     def _reachable(self) -> bool:
         try:
-            self.get("builders")
+            read_json(f"{self.url}api/v2/builders", patience=0)
             return True
-        except OSError:
+        except (OSError, ValueError, http.client.HTTPException):
             return False
 
     def get(self, path: str) -> dict:
-        with urllib.request.urlopen(f"{self.url}api/v2/{path}", timeout=10) as response:
-            return json.load(response)
+        return read_json(f"{self.url}api/v2/{path}")
 
     def builder_id(self) -> int:
         return next(b["builderid"] for b in self.get("builders")["builders"] if b["name"] == self.builder)
@@ -160,8 +215,13 @@ class Fleet:
         body = json.dumps({"jsonrpc": "2.0", "method": method, "id": 1, "params": params}).encode()
         request = urllib.request.Request(f"{self.url}api/v2/{path}", data=body,
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            answer = json.load(response)
+        # Not retried once sent: a second "force" would be a second build. A torn answer means the
+        # master read the request, so the action was taken; callers wait for its effect.
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.load(response)
+        except (http.client.IncompleteRead, http.client.RemoteDisconnected, ConnectionResetError, ValueError):
+            return {}
         assert "error" not in answer, answer
         return answer
 
@@ -214,6 +274,8 @@ class Fleet:
             with store.reader() as session:
                 return session.execute(select(RunRow).where(RunRow.builder == self.builder).where(
                     RunRow.build_url.endswith(f"/builds/{number}"))).scalars().first()
+        except OperationalError:    # the master's ingest is writing (SQLite locked): not there yet
+            return None
         finally:
             store.close()
 
@@ -266,6 +328,9 @@ def check_finished_build(fleet: Fleet, build: dict) -> None:
     (fleet.root / f"test-step-{number}.log").write_text(test_log)
     assert re.search(r"^o0:00:0\d load avg: [0-9.]+ \[\d/\d\] test_fail_b$", test_log, re.M), test_log[-3000:]
     assert "\noFAIL: test_b (test.test_fail_b.T.test_b)\n" in test_log
+    # CPython's failure extraction, whichever block it reads, names exactly the failing files.
+    assert cpython_blocks(test_log) == {frozenset({"test_fail_b", "test_crash_c"})}, test_log[-3000:]
+    assert cpython_blocks(test_log, RERUN_HEADER) == {frozenset({"test_flaky_d"})}
     assert steps["test"]["state_string"] == "1 passed, 1 failed, 1 crashed, 1 flaky, 1 skipped (failure)"
 
     props = {name: value for name, (value, _source) in build["properties"].items()}
@@ -295,20 +360,18 @@ def check_finished_build(fleet: Fleet, build: dict) -> None:
     assert not (fleet.worker_dir / "emscripten-main" / "emscripten-python-out").exists()
 
     # The status hook stored the uploaded results.json, and the dashboard shows it.
-    row = wait_for(lambda: fleet.stored_run(number), 30, f"build {number} in the status store")
+    row = wait_for(lambda: fleet.stored_run(number), READY, f"build {number} in the status store")
     assert (row.origin, row.run_id, row.outcome, row.files_total) == ("buildbot", results["run_id"], "failure", 5)
     assert row.build_url.startswith(fleet.url) and row.branch == "main"
     dashboard = f"{fleet.url}plugins/wsgi_dashboards/emscripten-status/"
-    with urllib.request.urlopen(f"{dashboard}index.html", timeout=10) as response:
-        html = response.read().decode()
+    html = read_bytes(f"{dashboard}index.html")[0].decode()
     assert BUILDER in html
     # The web UI shows this HTML at the master's root (/#/emscripten-status): links and the
     # badge are absolute under the dashboard's mount, and the badge answers there.
     assert f'href="{dashboard}pep11.html"' in html
     badge = re.search(r'src="([^"]+/badge/[^"]+\.svg)"', html).group(1)
     assert badge.startswith(dashboard)
-    with urllib.request.urlopen(badge, timeout=10) as response:
-        assert response.headers["Content-Type"].startswith("image/svg+xml")
+    assert read_bytes(badge)[1]["Content-Type"].startswith("image/svg+xml")
 
 
 def test_factory_end_to_end(fleet):
@@ -323,19 +386,16 @@ def test_worker_killed_mid_build_retries_clean(fleet):
     pids_file = Path(f"{fleet.hold}.pids")
     fleet.force()
     number = 2
-    driver_pid, cli_pid = map(int, wait_for(lambda: pids_file.exists() and pids_file.read_text().split(), 60,
-                                            "make-host to start"))
+    driver_pid, cli_pid = wait_for(lambda: pids_in(pids_file), READY, "make-host to start")
     try:
         fleet.kill_worker()
         killed = fleet.finished_build(number)
         assert killed["results"] in (RETRY, EXCEPTION), killed["state_string"]
         # The orphaned stage is released and ends; the CLI above it then exits too.
         fleet.hold.unlink()
-        wait_for(lambda: not pid_alive(driver_pid) and not pid_alive(cli_pid), 30, "the orphaned build to end")
+        wait_for(lambda: not pid_alive(driver_pid) and not pid_alive(cli_pid), READY, "the orphaned build to end")
     finally:
-        for pid in (driver_pid, cli_pid):
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_alive([driver_pid, cli_pid])
     # Leftovers of the killed build, as a crash could leave them.
     stale = fleet.worker_dir / "emscripten-main" / "emscripten-python-out" / "logs" / "stale-from-killed-build.log"
     stale.parent.mkdir(parents=True, exist_ok=True)
@@ -364,6 +424,15 @@ def run_with_control(fleet: Fleet, control: str, **force_params) -> int:
     return number
 
 
+def build_under(fleet: Fleet, control: str) -> tuple[int, dict]:
+    """A forced build with the stand-ins following `control`, run to its end: (number, build)."""
+    number = run_with_control(fleet, f"{control}\n")
+    try:
+        return number, fleet.finished_build(number)
+    finally:
+        fleet.hold.unlink()
+
+
 def check_early_end(fleet: Fleet, build: dict, failed_step: str, stored_outcome: str, *, result=FAILURE):
     steps = fleet.steps(build)
     assert build["results"] == result, build["state_string"]
@@ -375,31 +444,23 @@ def check_early_end(fleet: Fleet, build: dict, failed_step: str, stored_outcome:
     assert steps["upload-results"]["results"] == SUCCESS
     assert steps["clean"]["results"] == SUCCESS
     try:
-        wait_for(lambda: not fleet.leftover_processes(), 60, "no process of the build left")
+        wait_for(lambda: not fleet.leftover_processes(), READY, "no process of the build left")
     except AssertionError:
         raise AssertionError(f"processes left behind: {fleet.leftover_processes()}") from None
-    row = wait_for(lambda: fleet.stored_run(build["number"]), 60, f"build {build['number']} in the status store")
+    row = wait_for(lambda: fleet.stored_run(build["number"]), READY, f"build {build['number']} in the status store")
     assert row.outcome == stored_outcome and row.files_total == 0
     return steps
 
 
 def test_failed_toolchain_is_failure(fleet):
-    number = run_with_control(fleet, "break toolchain\n")
-    try:
-        build = fleet.finished_build(number)
-    finally:
-        fleet.hold.unlink()
+    number, build = build_under(fleet, "break toolchain")
     with fleet.explained(build):
         steps = check_early_end(fleet, build, "toolchain", "error")
         assert "fake toolchain broken on purpose" in fleet.step_log(steps["toolchain"])
 
 
 def test_failed_make_is_failure_with_the_compiler_line_in_the_step_log(fleet):
-    number = run_with_control(fleet, "fail make-host\n")
-    try:
-        build = fleet.finished_build(number)
-    finally:
-        fleet.hold.unlink()
+    number, build = build_under(fleet, "fail make-host")
     with fleet.explained(build):
         steps = check_early_end(fleet, build, "make-host", "error")
         log = fleet.step_log(steps["make-host"])
@@ -408,61 +469,98 @@ def test_failed_make_is_failure_with_the_compiler_line_in_the_step_log(fleet):
 
 
 def test_stopped_test_run_is_cancelled_and_leaves_no_process(fleet):
-    pids_file = Path(f"{fleet.hold}.test-pids")
-    pids_file.unlink(missing_ok=True)
     # The force form's branch is fixed: a PR ref given here is ignored, the builder builds main.
-    number = run_with_control(fleet, "hold test\n", branch="refs/pull/1/head")
-    pids = []
-    try:
-        pids = [int(pid) for pid in wait_for(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 2
-                                            and pids_file.read_text().split(), 90, "the held test run")]
-        running = fleet.build(number)
-        fleet.stop_build(running)
-        build = fleet.finished_build(number)
-    finally:
-        fleet.hold.unlink()
-    try:
-        with fleet.explained(build):
-            assert build["properties"]["branch"][0] in ("", None, "main")
-            steps = check_early_end(fleet, build, "test", "cancelled", result=CANCELLED)
-            assert steps["test"]["state_string"] == "cancelled (cancelled)"
-            assert not [pid for pid in pids if pid_alive(pid)], "node's process group outlived the stop"
-            assert "[1/1] test_ok_a" in fleet.step_log(steps["test"])
-            uploaded = fleet.artifacts / "Emscripten-main" / str(number) / "results.json"
-            results = json.loads(uploaded.read_text())
-            assert (results["outcome"], results["cancelled"]["signal"]) == ("cancelled", "SIGTERM")
-    finally:
-        for pid in pids:
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+    number, build, pids = stop_held_build(fleet, "hold test", Path(f"{fleet.hold}.test-pids"), 2,
+                                          branch="refs/pull/1/head")
+    with killing(pids), fleet.explained(build):
+        assert build["properties"]["branch"][0] in ("", None, "main")
+        steps = check_early_end(fleet, build, "test", "cancelled", result=CANCELLED)
+        assert steps["test"]["state_string"] == "cancelled (cancelled)"
+        assert not [pid for pid in pids if pid_alive(pid)], "node's process group outlived the stop"
+        assert "[1/1] test_ok_a" in fleet.step_log(steps["test"])
+        results = uploaded_results(fleet, number)
+        assert (results["outcome"], results["cancelled"]["signal"]) == ("cancelled", "SIGTERM")
 
 
 def test_stopped_build_stage_is_cancelled_with_its_output_and_leaves_no_process(fleet):
     """Stop during a build stage (not only the test run): CANCELLED, the stage's output already in
     the step's stdio while it runs, make and the CLI gone, results.json and the store say cancelled."""
-    pids_file = Path(f"{fleet.hold}.pids")
-    pids_file.unlink(missing_ok=True)
-    number = run_with_control(fleet, "hold make-host\n")
-    pids = []
-    try:
-        pids = [int(pid) for pid in wait_for(lambda: pids_file.exists() and pids_file.read_text().split(), 90,
-                                            "make-host to start")]
-        running = fleet.build(number)
+    def stdio_while_it_runs(running):
         # Live: the worker sends output every few seconds; read it while the stage still runs.
-        wait_for(lambda: "fake driver: make-host" in fleet.step_log(fleet.steps(running)["make-host"]), 30,
+        wait_for(lambda: "fake driver: make-host" in fleet.step_log(fleet.steps(running)["make-host"]), READY,
                  "make-host's output in its stdio while it runs")
+
+    number, build, pids = stop_held_build(fleet, "hold make-host", Path(f"{fleet.hold}.pids"), 2,
+                                          before_stop=stdio_while_it_runs)
+    with killing(pids), fleet.explained(build):
+        steps = check_early_end(fleet, build, "make-host", "cancelled", result=CANCELLED)
+        assert steps["make-host"]["state_string"] == "make-host (cancelled)"
+        assert not [pid for pid in pids if pid_alive(pid)], "the stage outlived the stop"
+        assert uploaded_results(fleet, number)["outcome"] == "cancelled"
+
+
+def test_stopped_checkout_is_cancelled_and_recorded(fleet):
+    """Stop while git clones: CANCELLED (not EXCEPTION), git gone, and like every other early end a
+    results.json (written by the master: the CLI never ran) and a store row that say cancelled."""
+    number, build, pids = stop_held_build(fleet, "hold checkout", Path(f"{fleet.hold}.git-pid"), 1)
+    with killing(pids), fleet.explained(build):
+        steps = check_early_end(fleet, build, "git", "cancelled", result=CANCELLED)
+        assert steps["upload-results"]["state_string"] == "recorded: cancelled in git"
+        assert not [pid for pid in pids if pid_alive(pid)], "git outlived the stop"
+        results = uploaded_results(fleet, number)
+        assert results["outcome"] == "cancelled" and results["cancelled"]["command"] == "git"
+        assert [(s["name"], s["status"]) for s in results["stages"]] == [("git", "cancelled")]
+        assert results["origin"] == {"kind": "buildbot", "builder": BUILDER, "url": build_url(fleet, build)}
+
+
+def test_failed_checkout_is_failure_and_recorded(fleet):
+    number, build = build_under(fleet, "fail checkout")
+    with fleet.explained(build):
+        steps = check_early_end(fleet, build, "git", "error")
+        assert "the fake network is down on purpose" in fleet.step_log(steps["git"])
+        results = uploaded_results(fleet, number)
+        assert results["outcome"] == "error" and results["source"]["branch"] == "main"
+        assert [(s["name"], s["status"]) for s in results["stages"]] == [("git", "failed")]
+
+
+def build_url(fleet: Fleet, build: dict) -> str:
+    return f"{fleet.url}#/builders/{build['builderid']}/builds/{build['number']}"
+
+
+def uploaded_results(fleet: Fleet, number: int) -> dict:
+    return json.loads((fleet.artifacts / "Emscripten-main" / str(number) / "results.json").read_text())
+
+
+def stop_held_build(fleet: Fleet, hold: str, pid_file: Path, count: int, before_stop=lambda build: None,
+                    **force_params):
+    """Force a build whose stand-in holds at `hold`, stop it from the REST API once the held
+    process wrote its `count` pids to `pid_file`; (number, the finished build, the pids)."""
+    pid_file.unlink(missing_ok=True)
+    number = run_with_control(fleet, f"{hold}\n", **force_params)
+    pids: list[int] = []
+    try:
+        pids += wait_for(lambda: pids_in(pid_file, count), READY, f"the build to reach {hold!r}")
+        running = fleet.build(number)
+        before_stop(running)
         fleet.stop_build(running)
-        build = fleet.finished_build(number)
+        return number, fleet.finished_build(number), pids
+    except BaseException:
+        kill_alive(pids)        # only on the way out: a caller checks the stop ended them
+        raise
     finally:
         fleet.hold.unlink(missing_ok=True)
+
+
+@contextmanager
+def killing(pids: list[int]):
+    """Whatever happens, no held stand-in process outlives the test."""
     try:
-        with fleet.explained(build):
-            steps = check_early_end(fleet, build, "make-host", "cancelled", result=CANCELLED)
-            assert steps["make-host"]["state_string"] == "make-host (cancelled)"
-            assert not [pid for pid in pids if pid_alive(pid)], "the stage outlived the stop"
-            results = json.loads((fleet.artifacts / "Emscripten-main" / str(number) / "results.json").read_text())
-            assert results["outcome"] == "cancelled"
+        yield
     finally:
-        for pid in pids:
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_alive(pids)
+
+
+def kill_alive(pids: list[int]) -> None:
+    for pid in pids:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 MASTER = Path(__file__).parents[2] / "master"
+# A bcrypt entry as `htpasswd -B` writes it (the password is "pw2").
+BCRYPT_ENTRY = "$2y$05$rGzJs6sk7HVh5.EH6odub.LJRcZV2exVA41OToVcBSBDfLLD0oBCy"
 BUILDBOT = Path(sys.executable).with_name("buildbot")
 
 
@@ -82,14 +84,16 @@ def test_force_scheduler_cannot_build_a_pull_request_ref(monkeypatch, tmp_path, 
         assert isinstance(parameter, FixedParameter) and parameter.default == "", field
     assert "auth" not in config["www"] and "authz" not in config["www"]
     assert "WARNING: EP_AUTH unset" in capsys.readouterr().err
+    assert config["title"] == "CPython: NO LOGIN"        # on every page of the web UI
 
 
 def test_htpasswd_login_makes_its_users_admins_and_adds_the_pr_force(monkeypatch, tmp_path):
-    from buildbot.www.auth import HTPasswdAuth
+    from emscripten_python.steps.htpasswd import BcryptHTPasswdAuth
     users = tmp_path / "users.htpasswd"
-    users.write_text("alice:$apr1$x$y\nbob:$apr1$x$z\n")
+    users.write_text(f"alice:{BCRYPT_ENTRY}\nbob:{BCRYPT_ENTRY}\n")
     config = load(monkeypatch, tmp_path, EP_AUTH=f"htpasswd:{users}")
-    assert isinstance(config["www"]["auth"], HTPasswdAuth)
+    assert isinstance(config["www"]["auth"], BcryptHTPasswdAuth)
+    assert config["title"] == "CPython Emscripten" and "theme" not in config["www"]
     [matcher] = config["www"]["authz"].roleMatchers
     assert matcher.roles == ["admins"] and sorted(matcher.usernames) == ["alice", "bob"]
     forces = {s.name: s for s in config["schedulers"] if type(s).__name__ == "ForceScheduler"}
@@ -114,7 +118,32 @@ def test_unknown_auth_is_a_config_error(tmp_path):
 
 def test_checkconfig_with_htpasswd(tmp_path):
     users = tmp_path / "users.htpasswd"
-    users.write_text("alice:$apr1$x$y\n")
+    users.write_text(f"alice:{BCRYPT_ENTRY}\n")
     done = checkconfig(tmp_path, EP_AUTH=f"htpasswd:{users}", EP_MAX_BUILDS="2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "WARNING" not in done.stderr
+
+
+def test_checkconfig_refuses_an_htpasswd_file_that_is_not_bcrypt(tmp_path):
+    users = tmp_path / "users.htpasswd"
+    users.write_text("alice:$apr1$2ymB0lBn$dj0qQOoXu7SDO9sa/23lH.\n")     # what `htpasswd -c` writes
+    done = checkconfig(tmp_path, EP_AUTH=f"htpasswd:{users}")
+    assert done.returncode != 0
+    [line] = [line for line in (done.stdout + done.stderr).splitlines() if "htpasswd" in line]
+    assert "'alice' (apr1 MD5, htpasswd's default)" in line and f"htpasswd -B {users} USER" in line
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("url", ["ghe.example.org/api/v3", "https://ghe.example.org/v3", "https://ghe.example.org"])
+def test_a_github_api_url_that_is_not_an_enterprise_api_is_refused(tmp_path, url):
+    done = checkconfig(tmp_path, EP_GITHUB_API_URL=url)
+    assert done.returncode != 0 and "EP_GITHUB_API_URL" in done.stdout + done.stderr
+
+
+def test_github_enterprise_url_reaches_the_login_webhook_and_statuses(monkeypatch, tmp_path):
+    config = load(monkeypatch, tmp_path, EP_AUTH="github:client:secret", EP_GITHUB_TOKEN="token",
+                  EP_GITHUB_WEBHOOK_SECRET="s3cret", EP_GITHUB_API_URL="https://ghe.example.org/api/v3")
+    assert config["www"]["auth"].serverURL == "https://ghe.example.org"
+    assert config["www"]["change_hook_dialects"]["github"]["github_api_endpoint"] == "https://ghe.example.org/api/v3"
+    [push] = [s for s in config["services"] if type(s).__name__ == "GitHubStatusPush"]
+    assert push._config_kwargs["baseURL"] == "https://ghe.example.org/api/v3"

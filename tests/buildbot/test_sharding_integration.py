@@ -19,12 +19,12 @@ import pytest
 
 from emscripten_python.artifacts import sha256_of
 
-from test_integration import BIN, FAILURE, SUCCESS, Fleet, wait_for
+from test_integration import BIN, FAILURE, READY, SUCCESS, Fleet, wait_for
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "shards"))
 from stand_in import SELECTION, make_relocatable_repo  # noqa: E402
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(900)
 PARENT, SHARDS = "Emscripten main", "Emscripten main shards"
 
 class ShardFleet(Fleet):
@@ -50,7 +50,7 @@ class ShardFleet(Fleet):
         self.worker2 = subprocess.Popen([BIN / "buildbot-worker", "start", "--nodaemon", self.worker2_dir],
                                         env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: any(w["connected_to"] for w in self.get("workers")["workers"] if w["name"] == "w2"),
-                 60, "worker w2 to connect")
+                 READY, "worker w2 to connect")
 
     def processes(self) -> list:
         return [self.worker2, *super().processes()]
@@ -108,7 +108,7 @@ def test_sharded_build_on_two_workers_merges_in_the_parent(shard_fleet):
 
         parent_props = {k: v for k, (v, _) in build["properties"].items()}
         shard_builds = wait_for(lambda: len(b := fleet.builds_of(SHARDS)) == 2 and all(x["complete"] for x in b) and b,
-                                30, "the 2 shard builds")
+                                READY, "the 2 shard builds")
         props = [{k: v for k, (v, _) in b["properties"].items()} for b in shard_builds]
         assert sorted(p["shard"] for p in props) == ["1/2", "2/2"]
         assert sorted(p["workername"] for p in props) == ["w1", "w2"]        # 2 workers, one shard each

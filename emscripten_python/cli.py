@@ -223,7 +223,7 @@ def record_in_status_store(results_path: Path) -> str | None:
     try:
         return record_run(results_path)
     except Exception as exc:    # noqa: BLE001 - whatever the store does, the run's result stands
-        print(f"warning: not recorded in the status store: {exc}", file=sys.stderr)
+        print(f"warning: not recorded in the status store: {actions_safe(exc)}", file=sys.stderr)
         return None
 
 
@@ -269,7 +269,8 @@ def _main(argv: list[str] | None) -> int:
             return int(args.func(args) or 0)
         if args.command == "report":
             run = load_validated(args.out / "results.json")
-            print(render_markdown(run) if args.format == "markdown" else json.dumps(run.to_dict(), indent=2))
+            text = render_markdown(run) if args.format == "markdown" else json.dumps(run.to_dict(), indent=2)
+            print(actions_safe(text, multiline=True))     # the record's text is the run's, not ours
             return 0
         # `run` and `toolchain` (the first step of a staged build) begin a new record; the
         # later stages add to it. Build directories are reused either way.

@@ -302,6 +302,8 @@ def load_expectations(path: Path) -> list[Expectation]:
         raise ResultsError(f"expectations file {path} cannot be read: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ResultsError(f"expectations file {path} is not valid TOML: {exc}") from None
+    except RecursionError:              # tomllib recurses once per nested array or table
+        raise ResultsError(f"expectations file {path} nests arrays or tables too deeply") from None
     entries = data.get("expected", [])
     if not isinstance(entries, list):
         raise ResultsError(f"{path}: 'expected' must be an array of tables ([[expected]])")
@@ -315,12 +317,15 @@ def load_expectations(path: Path) -> list[Expectation]:
             raise ResultsError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
         tests = entry.get("tests", [entry["test"]] if "test" in entry else [])
         branches = entry.get("branches", [entry["branch"]] if "branch" in entry else ["*"])
-        if (not tests or not all(isinstance(t, str) and t for t in tests)
+        # a list each (a string would be iterated as its characters, each a pattern)
+        if (not isinstance(tests, list) or not isinstance(branches, list)
+                or not tests or not all(isinstance(t, str) and t for t in tests)
                 or not all(isinstance(b, str) and b for b in branches)
                 or not isinstance(entry.get("reason", ""), str)
                 or not isinstance(entry.get("issue", ""), str)):
-            raise ResultsError(f"{where} needs 'tests' (non-empty strings); 'branches', 'reason' and "
-                               "'issue' must be strings")
+            raise ResultsError(f"{where} needs 'tests', a list of non-empty strings (or 'test', one); "
+                               "'branches' must be a list of strings (or 'branch', one), 'reason' and "
+                               "'issue' strings")
         for test in tests:
             result.append(Expectation(test, entry.get("reason", ""), entry.get("issue"), tuple(branches)))
     return result

@@ -127,7 +127,7 @@ def attach_comparison(args: argparse.Namespace, run: Run) -> bool:
                              else resolve_baseline(args.baseline, run, base_branch=args.base_branch, db=args.db))
         except EmscriptenPythonError as exc:
             # The run's own results stand: it says why it has no baseline instead of failing.
-            print(f"warning: no baseline: {exc}", file=sys.stderr)
+            print(f"warning: no baseline: {actions_safe(exc)}", file=sys.stderr)
             base, missing = None, f"the baseline could not be read: {exc}"
         comparison = comparison_for(run, args, base, missing)
         print(f"compared: {actions_safe(comparison.verdict)}", file=sys.stderr)

@@ -222,6 +222,8 @@ def read_config_file(tree: Path, era: Era) -> ConfigFile:
             data = tomllib.loads(_read_text(path))
         except tomllib.TOMLDecodeError as exc:
             raise SourceError(f"{path} is not valid TOML: {exc}") from None
+        except RecursionError:          # tomllib recurses once per nested array or table
+            raise SourceError(f"{path} nests arrays or tables too deeply") from None
         _check_table(relative, data, _CONFIG_KEYS)
         dependencies = {**{name: data[name] for name in ("libffi", "mpdec") if name in data},
                         **data.get("dependencies", {})}

@@ -27,6 +27,7 @@ from rich.console import Console
 from . import cancel
 from .durable import atomic_write, fault_point
 from .results import BAD_FILE_OUTCOMES, Stage
+from .untrusted import actions_safe
 
 HEARTBEAT_SECONDS = 60
 STREAM_ENV = "EMSCRIPTEN_PYTHON_STREAM"
@@ -47,7 +48,8 @@ def streaming() -> bool:
 
 
 def say(message: str) -> None:
-    _console.print(message, markup=False)
+    # Stage messages quote test names, paths and error text from the build: inert for a runner.
+    _console.print(actions_safe(message, multiline=True), markup=False)
 
 
 @contextmanager

@@ -104,15 +104,19 @@ def shard_slice(selection: list[str], index: int, count: int,
     return [name for name in selection if _owner(name, count) == index], "hash"
 
 
+def _not_finite(name: str):
+    raise ValueError(f"{name} is not a number of seconds")
+
+
 def load_durations_file(path: Path) -> dict[str, float]:
     """A test-durations.json (file name -> seconds), as the test stage keeps it, or a results.json."""
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"), parse_constant=_not_finite)
+    except (OSError, ValueError, RecursionError) as exc:
         raise TestRunError(f"--durations {path}: cannot read it: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("tests"), dict):
         data = {f.get("name"): f.get("duration") for f in data["tests"].get("files", []) if isinstance(f, dict)}
     if not isinstance(data, dict):
         raise TestRunError(f"--durations {path}: expected a JSON object of file name -> seconds")
     return {str(k): float(v) for k, v in data.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0}
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e9}

@@ -323,3 +323,14 @@ def test_unknown_config_keys_are_one_warning_line_each_table_and_harmless(capsys
     assert err == ["warning: Platforms/emscripten/config.toml: unknown keys ignored: "
                    "'::set-output name=x::y', 'node_version'",
                    "warning: Platforms/emscripten/config.toml [dependencies.libffi]: unknown keys ignored: 'sha'"]
+
+
+def test_a_durations_file_with_nan_or_infinity_exits_21_before_any_work(tmp_path, capsys):
+    durations = tmp_path / "d.json"
+    for text in ('{"test_os": NaN}', '{"test_os": Infinity}', "[" * 100_000 + "]" * 100_000, "\udcff"):
+        durations.write_bytes(text.encode("utf-8", "surrogateescape"))
+        assert cli.main(["test", "--source", str(tmp_path), "--shard", "1/2", "--durations", str(durations),
+                         "--out", str(tmp_path / "out")]) == 21
+        err = capsys.readouterr().err
+        assert err.startswith("error: --durations") and err.count("\n") == 1, err
+        assert not (tmp_path / "out").exists()

@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "github"))
 from runner_commands import acted_on  # noqa: E402
 
+from json_paths import json_paths  # noqa: E402  (tests/fuzz)
+
 from emscripten_python import cli  # noqa: E402
 from emscripten_python.compare import Expectation, load_expectations  # noqa: E402
 from emscripten_python.errors import EmscriptenPythonError, ResultsError, SourceError  # noqa: E402
@@ -77,20 +79,9 @@ def _valid_run(branch: str = "main", commit: str = "a" * 40, **shard) -> Run:
     return run
 
 
-def _paths(value, prefix=()):
-    """Every place in a JSON document (a key path), the document itself included."""
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _paths(item, (*prefix, i))
-
-
 def _mutated(data: dict, where: int, value, drop: bool) -> dict:
     data = json.loads(json.dumps(data))
-    places = [p for p in _paths(data) if p]
+    places = [p for p in json_paths(data) if p]
     path = places[where % len(places)]
     parent = data
     for key in path[:-1]:

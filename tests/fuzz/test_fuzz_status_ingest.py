@@ -16,6 +16,7 @@ from contextlib import redirect_stderr, redirect_stdout
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
+from json_paths import json_paths
 from sqlalchemy import select
 
 from emscripten_python.results import Run, Stage, TestCase, TestFile
@@ -52,17 +53,6 @@ def _base() -> dict:
     return run.to_dict()
 
 
-def _paths(value, prefix=()):
-    """Every (key path) inside a JSON value, the root included."""
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
 @st.composite
 def hostile_documents(draw) -> bytes:
     if draw(st.integers(0, 4)) == 0:
@@ -70,7 +60,7 @@ def hostile_documents(draw) -> bytes:
     doc = _base()
     doc["run_id"] = draw(st.sampled_from(["a" * 32, "b" * 32, "c" * 32]))
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(list(_paths(doc))[1:]))
+        path = draw(st.sampled_from(list(json_paths(doc))[1:]))
         parent = doc
         for key in path[:-1]:
             parent = parent[key]

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .durable import atomic_file
-from .errors import BundleError
+from .errors import BundleError, ResultsError
 from .results import Artifact
+from .validation import parse_results
 
 MANIFEST = "MANIFEST.json"
 
@@ -134,9 +135,12 @@ def unpack_bundle(bundle: Path, dest: Path) -> UnpackedBundle:
             if old_root in text:
                 target.write_text(text.replace(old_root, str(tree)))
     try:
-        results = json.loads((raw / "results.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"{bundle} holds no readable results.json: {exc}") from None
+        # the shared checks of every results.json reader (a bundle may be a fork's artifact)
+        results = parse_results((raw / "results.json").read_bytes(), f"{bundle}: its results.json").to_dict()
+    except OSError as exc:
+        raise BundleError(f"{bundle} holds no readable results.json: {exc.strerror or exc}") from None
+    except ResultsError as exc:
+        raise BundleError(str(exc)) from None
     return UnpackedBundle(tree=tree, results=results, sha256=sha256_of(bundle))
 
 

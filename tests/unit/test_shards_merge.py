@@ -250,3 +250,16 @@ def test_merge_combines_further_runtimes_section_by_section():
     two.runtimes = []
     with pytest.raises(ResultsError, match="further runtimes"):
         merge_runs([("a", one), ("b", two)])
+
+
+@pytest.mark.parametrize("results", [b'{"schema_version": 2, "run_id": "build0001", "x": NaN}',
+                                     b'{"schema_version": 1}', b"[" * 100_000 + b"]" * 100_000])
+def test_a_bundle_whose_results_json_is_not_valid_is_refused(tmp_path, results):
+    """Issue 21: the bundle's results.json goes through the checks of every other reader (exit 41)."""
+    tree, members = _built_tree(tmp_path)
+    members["results.json"].write_bytes(results)     # the manifest is made over it: not tampering
+    bundle = tmp_path / "b.tar.gz"
+    make_bundle(bundle, members, layout=bundle_layout(members, tree))
+    with pytest.raises(BundleError, match="its results.json") as caught:
+        unpack_bundle(bundle, tmp_path / "x")
+    assert caught.value.exit_code == 41 and "\n" not in str(caught.value)

@@ -9,7 +9,8 @@ with site.addsitedir. Every command runs from a temporary folder, with no PYTHON
 environment's bin/ off PATH, so only the installed copy can answer. Through it: the Buildbot
 entry points, `buildbot checkconfig` on the master/ of the sdist, `worker create` rendering both
 service templates, a stand-in build and test (tests/buildbot/fake_cpython.py's tree and emcc),
-`status ingest|serve|export` over that run, and a comparison of every package file the code
+`status ingest|serve|export` over that run and a second one stored as a PR's (every page reachable
+from the overview fetched from the server), and a comparison of every package file the code
 opened at run time (an audit hook logs them) with the wheel's file list.
 """
 
@@ -24,9 +25,11 @@ import sysconfig
 import tarfile
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -282,27 +285,52 @@ def pr_run(installed, stand_in_run) -> tuple[subprocess.CompletedProcess, Path]:
     return _stand_in(installed, out), out
 
 
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.found += [value for name, value in attrs if name == "href" and value]
+
+
+def _crawl(site: str, start: str, limit: int = 300) -> dict[str, tuple[int, str]]:
+    """Every HTML page of the server reachable from `start` by links (status code, text)."""
+    pages, queue = {}, [site + start]
+    while queue and len(pages) < limit:
+        url = queue.pop(0)
+        if url in pages:
+            continue
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                pages[url] = (response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            pages[url] = (error.code, error.read().decode(errors="replace"))
+            continue
+        parser = _Links()
+        parser.feed(pages[url][1])
+        for href in parser.found:
+            target = urllib.parse.urljoin(url, href).split("#")[0]
+            if target.startswith(site) and target.endswith(".html") and target not in pages:
+                queue.append(target)
+    return {url.removeprefix(site): page for url, page in pages.items()}
+
+
 @pytest.fixture(scope="module")
 def status(installed, stand_in_run, pr_run) -> dict:
     db = f"sqlite:///{installed.work / 'status.sqlite'}"
-    branch, pr = (json.loads((out / "results.json").read_text())["run_id"] for _, out in (stand_in_run, pr_run))
+    branch = json.loads((stand_in_run[1] / "results.json").read_text())["run_id"]
     found = {"ingest": [installed.run("emscripten-python", "status", "ingest", "--db", db, "--builder", "stand-in",
                                       "--branch", "main", *extra, out / "results.json")
                         for extra, (_, out) in (([], stand_in_run), (["--pr", "7"], pr_run))],
-             "run_id": branch, "pages": {}}
+             "run_id": branch}
     port = free_port()
     server = subprocess.Popen([installed.venv / "bin" / "emscripten-python", "status", "serve", "--db", db,
                                "--port", str(port)], cwd=installed.work, env=installed.env(),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/index.html")
-        for page in ("index.html", f"run/{branch}.html", "pr/7.html", f"compare/{branch}/{pr}.html",
-                     "runs/main/stand-in/1.html"):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/{page}", timeout=30) as response:
-                    found["pages"][page] = (response.status, response.read().decode())
-            except urllib.error.HTTPError as error:
-                found["pages"][page] = (error.code, error.read().decode(errors="replace"))
+        found["pages"] = _crawl(f"http://127.0.0.1:{port}/", "index.html")
     finally:
         server.terminate()
         found["serve_stderr"] = server.communicate(timeout=30)[1]
@@ -315,9 +343,11 @@ def test_status_ingest_serve_and_export(status, pr_run):
     assert pr_run[0].returncode == 30, pr_run[0].stdout[-3000:] + pr_run[0].stderr[-3000:]
     for done in status["ingest"]:
         _ok(done)
-    assert {page: code for page, (code, _) in status["pages"].items() if code != 200} == {}, status["serve_stderr"]
-    assert "stand-in" in status["pages"]["index.html"][1]
-    assert "test_crash_c" in status["pages"][f"run/{status['run_id']}.html"][1]
+    pages = status["pages"]
+    assert {page: code for page, (code, _) in pages.items() if code != 200} == {}, status["serve_stderr"]
+    assert "stand-in" in pages["index.html"][1]
+    [run_page] = [text for page, (_, text) in pages.items() if page.startswith("run/") and status["run_id"] in page]
+    assert "test_crash_c" in run_page
     _ok(status["export"])
     assert (status["site"] / "index.html").is_file() and (status["site"] / "run" / f"{status['run_id']}.html").is_file()
 

@@ -153,6 +153,14 @@ CONTRADICTIONS = (
      "--out names BASE's results.json: the comparison would overwrite it", UsageError),
     (lambda a: a.command == "compare" and a.out and a.head and _same_file(a.out, a.head),
      "--out names HEAD's results.json: the comparison would overwrite it", UsageError),
+    (lambda a: a.command == "merge" and any(_same_file(a.out / "results.json", str(r)) for r in a.results),
+     "OUT/results.json is one of the RESULTS: the merge would overwrite a shard's results", UsageError),
+    (lambda a: a.command in ("run", "test") and (a.chromium or a.web_assets) and not a.browser,
+     "--chromium and --web-assets are for the browser smoke test: they need --browser", UsageError),
+    (lambda a: a.from_bundle and a.strict_toolchain,
+     "--from-bundle runs no toolchain: --strict-toolchain has nothing to check", UsageError),
+    (lambda a: a.base_branch and (a.base if a.command == "compare" else a.baseline) != "auto",
+     "--base-branch chooses the baseline of 'auto': it needs --baseline auto (compare: BASE auto)", UsageError),
 )
 
 
@@ -166,14 +174,20 @@ class _Absent(argparse.Namespace):
         return None
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    """Everything about the command line that is not one option's own value, before any work:
-    contradictions (UsageError, exit 2), then the files options name (--baseline FILE,
-    --expected FILE, --durations FILE: each read and validated once, exit 40 or 21)."""
+def check_contradictions(args: argparse.Namespace) -> None:
+    """The CONTRADICTIONS table over parsed arguments (no file is read): the first broken
+    rule raises (UsageError, exit 2, or the error its row names)."""
     view = _Absent(**vars(args))
     for broken, message, error in CONTRADICTIONS:
         if broken(view):
             raise error(message)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Everything about the command line that is not one option's own value, before any work:
+    contradictions, then the files options name (--baseline FILE, --expected FILE,
+    --durations FILE: each read and validated once, exit 40 or 21)."""
+    check_contradictions(args)
     read_comparison_inputs(args)
     if getattr(args, "durations_file", None):
         load_durations_file(args.durations_file)

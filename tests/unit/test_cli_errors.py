@@ -239,6 +239,11 @@ def test_option_values_out_of_range_are_usage_errors(capsys, tmp_path, argv, fra
     (["test", "--source", ".", "--from-bundle", "b.tar.gz"], "it takes no --source"),
     (["test", "--source", ".", "--durations", "d.json"], "it needs --shard"),
     (["run", "--source", ".", "--tests", "none", "--expected", "e.toml"], "nothing for --baseline"),
+    (["test", "--source", ".", "--chromium", "/usr/bin/chromium"], "they need --browser"),
+    (["run", "--source", ".", "--web-assets", "assets"], "they need --browser"),
+    (["test", "--from-bundle", "b.tar.gz", "--strict-toolchain"], "--strict-toolchain has nothing to check"),
+    (["report", "--base-branch", "main"], "it needs --baseline auto"),
+    (["run", "--source", ".", "--baseline", "base.json", "--base-branch", "main"], "it needs --baseline auto"),
 ])
 def test_contradicting_options_exit_2_before_any_work(capsys, tmp_path, argv, fragment):
     assert cli.main([*argv, "--out", str(tmp_path / "out")]) == 2
@@ -334,3 +339,12 @@ def test_a_durations_file_with_nan_or_infinity_exits_21_before_any_work(tmp_path
         err = capsys.readouterr().err
         assert err.startswith("error: --durations") and err.count("\n") == 1, err
         assert not (tmp_path / "out").exists()
+
+
+def test_merge_never_overwrites_a_shard_it_reads(tmp_path, capsys):
+    shard = tmp_path / "out" / "results.json"
+    _valid_results(shard)
+    before = shard.read_bytes()
+    assert cli.main(["merge", str(tmp_path / "out"), str(shard)]) == 2
+    assert "would overwrite a shard's results" in capsys.readouterr().err
+    assert shard.read_bytes() == before

@@ -348,3 +348,18 @@ def test_merge_never_overwrites_a_shard_it_reads(tmp_path, capsys):
     assert cli.main(["merge", str(tmp_path / "out"), str(shard)]) == 2
     assert "would overwrite a shard's results" in capsys.readouterr().err
     assert shard.read_bytes() == before
+
+
+def test_the_core_report_without_the_github_face_validates_and_prints_nothing_runnable(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "EXTENSION_MODULES", tuple(m for m in cli.EXTENSION_MODULES if ".github." not in m))
+    head = tmp_path / "out" / "results.json"
+    head.parent.mkdir()
+    head.write_text('{"schema_version": 1}')
+    _refused(capsys, ["report", "--out", str(head.parent)], head)
+    _valid_results(head, errors=["x\n::error::EVIL", "y ##[set-output name=a]b"])
+    for fmt in ("markdown", "json"):
+        assert cli.main(["report", "--out", str(head.parent), "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "EVIL" in out and "##[" not in out
+        assert not any(line.lstrip().startswith("::") for line in out.splitlines())

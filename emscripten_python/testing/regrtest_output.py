@@ -59,6 +59,7 @@ CASE_FAST = re.compile(r"(\S+) \(([\w.]+)\) \.\.\. (ok|FAIL|ERROR|skipped.*|expe
 CASE_RUN = re.compile(r"(?:[^\n\x1b]* \.\.\. (?:ok|FAIL|ERROR|skipped[^\n\x1b]*|expected failure|unexpected success)\n)+")
 # What ends the lines of a traceback section: a rule, or a progress line (the runtime died);
 # a line with an escape code goes to `feed` (a coloured rule is a rule).
+REGRTEST_LOG = re.compile(r"\d+:\d\d:\d\d(?: |$)")     # Logger.log's "H:MM:SS " prefix
 SECTION_STOP = re.compile(r"^(?:={20}|-{20}|\d+:\d\d:\d\d )|\] test|\x1b", re.M)
 CASE_LINE = re.compile(r"(\S+) \(([\w.]+)\)(.*)")
 SECTION_HEADER = re.compile(r"(FAIL|ERROR|UNEXPECTED SUCCESS): (\S+) \(([\w.]+)\)")
@@ -185,13 +186,14 @@ class RegrtestOutput:
     attempts: list[FileAttempt] = field(default_factory=list)
     lists: dict[str, list[str]] = field(default_factory=dict)   # of the last summary only
     summary_state: str | None = None
-    final_result: str | None = None
+    final_result: str | None = None     # the output's last line: `Result: X` (3.11.0-3.11.6 `Tests result: X`)
     totals: dict[str, str] = field(default_factory=dict)
     total_tests: dict[str, int] = field(default_factory=dict)   # Total tests: run=…, failures=…, skipped=…
     running_case: str | None = None     # unittest id whose verdict never came (runtime died in it)
     finished: bool = False              # the output ends with regrtest's summary
     rerun_started: bool = False
     crash: str | None = None            # error text of the unfinished file, or of the output's end
+    ok_count: int | None = None         # the last summary's `N tests OK.`
     tail: list[str] = field(default_factory=list)   # last lines when output stopped, capped
 
     @property
@@ -460,6 +462,11 @@ class RegrtestParser:
         current = self.current
         mode = self.mode
         in_section = mode is Mode.SECTION or mode is Mode.SECTION_HEAD
+        if in_section and line[:1].isdigit() and REGRTEST_LOG.match(line):
+            # regrtest's own log line (a progress or `Re-running` line): a traceback never
+            # starts so, the section's closing rule was lost (stderr spliced into it).
+            self._close_section()
+            mode, in_section = self.mode, False
         if not in_section:
             self.loose.append(line)
         # Fast path: most of a verbose log is one-line case verdicts.
@@ -518,13 +525,12 @@ class RegrtestParser:
                 return
         if "Re-running" in line:
             if RERUN_HEADER.search(line):   # also after spliced stderr
-                self.attempt_no = 2
-                self.out.rerun_started = True
-                self.out.finished = False
-                self.mode = Mode.RUN
+                self._rerun_phase()
                 return
             rerun = RERUN_FILE.search(line)
-            if rerun and self.out.rerun_started:
+            if rerun:                       # printed in the re-run phase only: also its start
+                if not self.out.rerun_started:
+                    self._rerun_phase()
                 self._rerun_file(rerun.group(1))
                 return
         if first in ("=", "T", "R") and self._summary_line(stripped):
@@ -532,6 +538,9 @@ class RegrtestParser:
         if stripped.endswith((":", ".")) and (mode is Mode.SUMMARY or not line.startswith(" ")):
             listed = LIST_HEADER.fullmatch(stripped)
             if listed:
+                if listed.group(1).endswith(" OK") and mode is Mode.SUMMARY:
+                    count = stripped.split()[1 if stripped.startswith("All ") else 0]
+                    self.out.ok_count = int(count) if count.isdigit() else None
                 self._list_header(listed.group(1))
                 return
 
@@ -551,6 +560,12 @@ class RegrtestParser:
             end = UNITTEST_END.fullmatch(stripped)
             if end and current.tests_run is not None:
                 _unittest_counts(current, end)
+                if current.attempt > 1 and current.state is None and current.index is None:
+                    # A 3.11.0-3.11.6 re-run attempt ends with unittest's last line (no verdict
+                    # follows): what comes after is not its output, even if the next
+                    # `Re-running` line is lost.
+                    self._ended(current)
+                    self.current = None
                 return
         case = CASE_LINE.match(line)
         if case:
@@ -586,7 +601,9 @@ class RegrtestParser:
             # Which file started cannot be told; the running one's verdict (a 3.12 suffix) is
             # lost with it unless it is still on this line. Later output is nobody's until a
             # readable progress line.
-            if not (previous and self._verdict(previous, progress=not running)) and running:
+            if previous:
+                self._verdict(previous, progress=True)
+            if running and current.state is None:
                 current.state = UNREADABLE
                 self._ended(current)
             self.current = None
@@ -595,8 +612,12 @@ class RegrtestParser:
             # The running file's own progress line again with no verdict that can be read (cut
             # off by a crash: "[1/9] test_math pa"): it is still the file without a verdict.
             return
-        if previous and self._verdict(previous, progress=not running):
-            pass                           # 3.12: "[2/3] test_b -- test_a failed (2 failures)"
+        # 3.12: "[2/3] test_b -- test_a failed (2 failures)"; with `known`, also for a file
+        # whose own start line was lost (the running file's verdict went with it).
+        if previous and self._verdict(previous, progress=not running or self.known is not None):
+            if running and current.state is None:
+                current.state = UNREADABLE
+                self._ended(current)
         elif running:
             # A suffix that is not a verdict, or a start line cut off where a suffix could
             # still have followed (the output's unfinished last line), is no pass; nor is a
@@ -605,6 +626,22 @@ class RegrtestParser:
                 current.state = UNREADABLE
             self._ended(current)           # 3.12 prints no verdict for a file that passed
         self._start(name, index)
+
+    def _rerun_phase(self) -> None:
+        self.attempt_no = 2
+        self.out.rerun_started = True
+        self.out.finished = False
+        # The first summary's lists are no longer regrtest's word: only lists printed after
+        # this count (also when the last summary's header is lost to stderr).
+        self.out.lists, self.out.ok_count = {}, None
+        self._close_section()
+        self.mode = Mode.RUN
+        current = self.current
+        if current is not None and current.attempt == 1:
+            # the first phase is over: its last file (silent when it passed, up to 3.13.0) ended
+            if current.state is None:
+                self._ended(current)
+            self.current = None
 
     def _rerun_file(self, token: str) -> None:
         """`Re-running test_x in verbose mode`: in 3.11.0-3.11.6 (-w) the start of test_x's
@@ -628,7 +665,7 @@ class RegrtestParser:
             title = "failed again"
         self.after_list = self.mode if self.mode is not Mode.LIST else self.after_list
         self.list_target = title
-        self.out.lists.setdefault(title, [])
+        self.out.lists[title] = []     # a title read again (its summary header lost to stderr): the later list
         self.mode = Mode.LIST
 
     def _summary_line(self, line: str) -> bool:
@@ -641,6 +678,9 @@ class RegrtestParser:
             self.out.summary_state = state.strip()
             if line.startswith("=="):
                 self.out.lists = {}        # the lists that follow are this summary's
+                self.out.ok_count = None
+            else:
+                self.out.final_result = state.strip()    # 3.11.0-3.11.6's last line
             self.out.finished = True
             self.mode = Mode.SUMMARY
             return True
@@ -657,6 +697,21 @@ class RegrtestParser:
                 return True
         return False
 
+    def _unread_but_counted_ok(self) -> None:
+        """A file whose verdict could not be read (stderr spliced into the line that carried
+        it) and that the final summary (read to its last line) lists nowhere passed: regrtest
+        lists every file that did not pass (up to 3.13.0 a pass prints no verdict of its own).
+        The files listed nowhere may be fewer than its `N tests OK.` (a pass whose start line
+        was lost too), never more: then a list was not read whole, and nothing is decided."""
+        out = self.out
+        listed = {name for kind, names in out.lists.items() if kind != "re-run" for name in names}
+        last = {attempt.name: attempt for attempt in out.attempts}
+        unlisted = [attempt for name, attempt in last.items() if name not in listed]
+        if len(unlisted) <= out.ok_count:
+            for attempt in unlisted:
+                if attempt.state == UNREADABLE:
+                    attempt.state = "passed"
+
     def close(self) -> RegrtestOutput:
         if self.partial:
             self.at_cut = True
@@ -668,6 +723,8 @@ class RegrtestParser:
         if out.finished and last is not None and last.state is None and "INTERRUPTED" in (
                 out.final_result or out.summary_state or ""):
             last.state = "interrupted"     # regrtest stops at once and prints no verdict for it
+        if out.final_result is not None and out.ok_count is not None:
+            self._unread_but_counted_ok()
         if not out.finished:
             if self.pending_case and out.unfinished is not None:
                 out.running_case = self.pending_case

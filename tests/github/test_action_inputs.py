@@ -65,8 +65,8 @@ BAD_INPUTS = [
     ({"rerun": "no"}, "rerun: 'no' is not one of true, false"),
     ({"toolchain": "brew"}, "toolchain: 'brew' is not one of emsdk, system"),
     ({"regrtest-args": "--match 'unterminated"}, "regrtest-args: No closing quotation"),
-    ({"args": "--jobs abc"}, "args: emscripten-python run: error: argument --jobs/-j: invalid int value: 'abc'"),
-    ({"args": "--frobnicate"}, "args: emscripten-python: error: unrecognized arguments: --frobnicate"),
+    ({"args": "--jobs abc"}, "args: error: emscripten-python run: argument --jobs/-j: 'abc' is not a whole number"),
+    ({"args": "--frobnicate"}, "args: error: emscripten-python: unrecognized arguments: --frobnicate"),
     ({"source": "missing-dir"}, "source: 'missing-dir' is neither a directory nor a tarball in the workspace"),
 ]
 

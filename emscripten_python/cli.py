@@ -22,7 +22,7 @@ from .pipeline import Options, Pipeline
 from .stages import set_silence_timeout, set_streaming
 from .testing.shards import load_durations_file
 from .untrusted import actions_safe
-from .validation import load_validated
+from .validation import Limits, load_validated
 
 
 def _common(parser: argparse.ArgumentParser, *, source: bool = True) -> None:
@@ -311,8 +311,11 @@ def _main(argv: list[str] | None) -> int:
             _record_cancel(pipeline, args.command, exc)
             raise
         except EmscriptenPythonError as exc:
-            # Keep what was done: the error goes into results.json next to earlier stages.
-            pipeline.run.errors.append(str(exc))
+            # Keep what was done: the error goes into results.json next to earlier stages,
+            # cut to what the validation of the next command's read accepts.
+            limit = Limits().max_string
+            text = str(exc)
+            pipeline.run.errors.append(text if len(text) <= limit else text[:limit - 1] + "…")
             pipeline.save()
             raise
         if args.command not in ("run", "test"):

@@ -363,3 +363,18 @@ def test_the_core_report_without_the_github_face_validates_and_prints_nothing_ru
         out = capsys.readouterr().out
         assert "EVIL" in out and "##[" not in out
         assert not any(line.lstrip().startswith("::") for line in out.splitlines())
+
+
+def test_a_long_error_is_recorded_so_that_the_next_command_can_read_the_record(tmp_path, capsys, monkeypatch):
+    from emscripten_python.errors import SourceError
+    from emscripten_python.pipeline import Pipeline
+
+    def fail(self):
+        raise SourceError("x" * 10_000)
+
+    monkeypatch.setattr(Pipeline, "toolchain_stage", fail)
+    out = tmp_path / "out"
+    assert cli.main(["toolchain", "--source", str(tmp_path), "--out", str(out)]) == 10
+    capsys.readouterr()
+    run = load_validated(out / "results.json")          # the record validates: build/test can go on
+    assert len(run.errors[0]) == 4096 and run.errors[0].endswith("…")

@@ -8,7 +8,10 @@ success, flaky on re-run through a marker file, resource denied, module skipped)
 not, with and without re-runs; a hard crash (`os.abort()`) verbose and not; and real stdlib
 files of its own test suite (Debian's only with libpython3.11-testsuite, which scripts/test
 installs). The console goes through the product's parser (with the files regrtest was given
-as `known`), and its JUnit file through the product's reader where the runner would use it.
+as `known`), and its JUnit file through the product's reader where the runner would use it;
+the same files also run through the product's runner (`run_regrtest`: the TestFile records
+results.json gets), whose counts must add up to regrtest's totals, a re-run file's being
+those of its re-run (unittest's own lines after `Re-running name in verbose mode`).
 
 The truth is regrtest's own final summary, read here by a reader of this module (not the
 product's): the lists (`N tests failed:`, `skipped:`, `skipped (resource denied):`,
@@ -25,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from debian_root import e2e_required
 
 from emscripten_python.testing.junit import attempt_counts, junit_suites_by_file, read_regrtest_junit_suites, suite_of
 from emscripten_python.testing.regrtest_output import file_outcome, parse_text
+from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
 
 pytestmark = pytest.mark.e2e
 
@@ -355,3 +360,64 @@ def test_hard_crash_is_found_where_the_runtime_prints_it(interpreter, work, figu
             assert "test_z_abort (test_truth_abort.T.test_z_abort) ... Fatal Python error: Aborted" in output.crash
         figures.runs += 1
         figures.files += 2
+
+
+def rerun_counts(text: str, name: str) -> tuple[int, int] | None:
+    """(tests run, failures) of a file's re-run, from unittest's own lines after regrtest's
+    `Re-running name in verbose mode` (a re-run is always verbose); read here with a regex."""
+    found = re.search(rf"Re-running {name} in verbose mode.*?^Ran (\d+) tests? in .*?^(OK|FAILED)(?: \(([^)\n]*)\))?$",
+                      text, re.M | re.S)
+    if not found:
+        return None
+    fields = dict(re.findall(r"([a-z ]+)=(\d+)", found.group(3) or ""))
+    return int(found.group(1)), sum(int(fields.get(key, 0)) for key in ("failures", "errors", "unexpected successes"))
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
+def test_runner_results_equal_regrtests_summary(interpreter, work, figures, tmp_path):
+    """The same files through the product's runner (what results.json gets): each file's
+    outcome and counts. Without a re-run the files' counts add up to regrtest's totals; a
+    re-run file's counts are its re-run's (the last suite regrtest wrote for it)."""
+    python = _interpreter(interpreter)
+    mismatches = []
+    for verbose in ([], ["-v"]):
+        for rerun in ([], [interpreter.rerun]):
+            out = tmp_path / f"out{len(verbose)}{len(rerun)}"
+            (work / "td" / "flaky.marker").unlink(missing_ok=True)
+            options = TestOptions(selection=SELECTION, file_timeout=300, stack_unlimited=False,
+                                  regrtest_args=["--testdir", str(work / "td"), "-u", "network", *verbose, *rerun])
+            files = {f.name: f for f in run_regrtest(HostPython([str(python)], work, dict(os.environ)), options, out,
+                                                    log=lambda message: None)}
+            text = (out / "logs" / "test.log").read_text(errors="replace")
+            junit = out / "junit" / "test-1.xml"
+            truth, totals, _ = regrtest_truth(text, SELECTION, interpreter.old_lists)
+            where = (interpreter.label, "runner", *verbose, *rerun)
+            for name in SELECTION:
+                figures.files += 1
+                if ours_as_regrtest_lists(files[name].outcome, interpreter.old_lists) != truth[name]:
+                    mismatches.append((*where, "outcome", name, files[name].outcome, truth[name]))
+            checks = []
+            if not rerun:
+                sums = {"run": sum(f.tests_run for f in files.values()),
+                        "failures": sum(f.failures - f.errors - f.unexpected_successes for f in files.values()),
+                        "skipped": sum(f.skipped for f in files.values())}
+                if not totals:       # 3.11.2: the totals on its JUnit root
+                    root = ET.parse(junit).getroot()
+                    totals = {"run": int(root.get("tests")), "failures": int(root.get("failures"))}
+                if interpreter.skips_outside_junit and not verbose:
+                    totals.pop("skipped", None)
+                    figures.unknowable += 1
+                checks += [(f"Total tests {key}", sums[key], totals.get(key, 0)) for key in totals if key in sums]
+            for name in SELECTION:
+                rerun_figures = rerun_counts(text, name) if rerun else None
+                if rerun_figures is not None:
+                    checks += [(f"{name} attempts", files[name].attempts, 2),
+                               (f"{name} tests_run", files[name].tests_run, rerun_figures[0]),
+                               (f"{name} failures", files[name].failures, rerun_figures[1])]
+            for what, mine, theirs in checks:
+                figures.counts += 1
+                if mine != theirs:
+                    mismatches.append((*where, what, mine, theirs))
+            figures.runs += 1
+    figures.mismatches += len(mismatches)
+    assert not mismatches, mismatches

@@ -626,6 +626,9 @@ def run_regrtest(host: HostPython, options: TestOptions, out_dir: Path, log=prin
     """Run every selected file to a result; the console log goes to out_dir/logs/<label>.log."""
     if not options.selection:
         raise TestRunError("the test selection is empty")
+    # The interpreter runs in its build directory: --junit-xml must not be relative to ours
+    # (the Buildbot steps pass --out ../emscripten-python-out).
+    out_dir = Path(out_dir).absolute()
     reading = read_args(options.regrtest_args, options.cpython_version)      # as regrtest reads them
     refuse_args(reading, options.regrtest_args, options.cpython_version)
     (out_dir / "logs").mkdir(parents=True, exist_ok=True)

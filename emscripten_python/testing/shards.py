@@ -43,6 +43,7 @@ def run_sharded(host: HostPython, options: TestOptions, out_dir: Path, shards: i
                 durations: dict[str, float] | None = None, log=print) -> list[TestFile]:
     if shards <= 1 or len(options.selection) <= 1:
         return run_regrtest(host, options, out_dir, log=log)
+    out_dir = Path(out_dir).absolute()     # --tempdir and TMPDIR reach an interpreter in another directory
     groups = balance(options.selection, shards, durations or {})
     log(f"test: {len(options.selection)} files in {len(groups)} shards of "
         f"{', '.join(str(len(g)) for g in groups)}")

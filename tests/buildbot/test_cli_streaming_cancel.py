@@ -236,3 +236,17 @@ def test_main_in_a_thread_runs_without_signal_handlers(tmp_path, monkeypatch):
     thread.start()
     thread.join(30)
     assert codes == [10]          # the source error, not "signal only works in main thread"
+
+
+def test_relative_out_reaches_the_interpreter_as_an_absolute_path(tree):
+    """The Buildbot steps run `test --out ../emscripten-python-out` from the checkout, and the
+    interpreter runs in its build directory: regrtest's --junit-xml and --tempdir must point
+    into OUT, not to a path of the same name under the build directory. (The stand-in regrtest
+    keeps a flaky file's first failure next to its --junit-xml: misplaced, the file crashed.)"""
+    out = tree["out"]
+    done = subprocess.run([CLI, "test", "--source", ".", "--out", os.path.relpath(out, tree["source"]), "--toolchain",
+                           "system", "--tests", "test_ok_a,test_flaky_d", "--jobs", "2"], cwd=tree["source"],
+                          env=tree["env"], capture_output=True, text=True, timeout=300)
+    results = json.loads((out / "results.json").read_text())
+    assert {f["name"]: f["outcome"] for f in results["tests"]["files"]} == {
+        "test_ok_a": "passed", "test_flaky_d": "flaky"}, done.stdout + done.stderr

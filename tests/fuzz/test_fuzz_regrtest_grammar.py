@@ -13,7 +13,9 @@ tests/unit/data show it:
   line `[j/M/F] name failed (1 failure)` comes before `Re-running name in verbose mode`,
   `Total tests:` / `Total test files:` / `Result:`;
 - "verdict" (3.13.1+, 3.14, 3.15): every file's verdict on a progress line of its own
-  (`[i/N/F] name passed`), a sequential re-run with start and verdict lines.
+  (`[i/N/F] name passed`), a sequential re-run with start and verdict lines (--single-process);
+- "verdict-worker": the same first phase, re-run in a worker process (3.14's default), whose
+  verdict line comes first, with no start line.
 
 Each file is verbose (case lines, FAIL/ERROR/UNEXPECTED SUCCESS sections whose tracebacks hold
 a `RuntimeError:` line, `Ran N tests`, unittest's last line) or not. Invariants:
@@ -38,7 +40,7 @@ from hypothesis import strategies as st
 
 from emscripten_python.testing.regrtest_output import LIST_TO_OUTCOME, file_outcome, parse_text
 
-ERAS = ("3.11-old", "suffix", "verdict")
+ERAS = ("3.11-old", "suffix", "verdict", "verdict-worker")
 KINDS = ("pass", "fail", "error", "skipmod", "denied", "norun", "xfail", "xpass", "flaky")
 # Names that begin one another, so resolution by prefix is exercised.
 POOL = ["test_a", "test_ab", "test_abc", "test_os", "test_os_path", "test_json", "test_b", "test_zlib",
@@ -163,14 +165,14 @@ def render(spec: Spec) -> Output:
     before: str | None = None                     # the file before: its pass is a start line with no suffix
     for i, (name, kind) in enumerate(spec.files, 1):
         counter = f"[{i}/{total}{f'/{bad}' if bad else ''}]"
-        if spec.era == "verdict":
+        if spec.era.startswith("verdict"):
             out.add(f"{prefix}{counter} {name}", name)
         else:
             suffix = f" -- {_verdict(*previous)}" if previous else ""
             out.add(f"{prefix}{counter} {name}{suffix}", name, *([before] if before else []))
         _body(out, name, kind, spec.verbose)
         bad += _bad(kind)
-        if spec.era == "verdict":
+        if spec.era.startswith("verdict"):
             out.add(f"{prefix}[{i}/{total}{f'/{bad}' if bad else ''}] {_verdict(name, kind)}", name)
         else:
             previous = None if kind in ("pass", "xfail") else (name, kind)
@@ -188,16 +190,17 @@ def render(spec: Spec) -> Output:
             out.add(prefix.rstrip())
             out.add(prefix + "Re-running failed tests in verbose mode")
         else:
+            worker = spec.era in ("suffix", "verdict-worker")
             out.add(prefix + f"Re-running {len(failed)} failed tests in verbose mode"
                     + (" in subprocesses" if spec.era == "suffix" else ""))
-            out.add(prefix + ("Run 1 test in parallel using 1 worker process" if spec.era == "suffix"
+            out.add(prefix + ("Run 1 test in parallel using 1 worker process" if worker
                               else f"Run {len(failed)} tests sequentially in a single process"))
         fails = 0
         for j, name in enumerate(failed, 1):
             kind = kinds[name]
             if spec.era == "verdict":
                 out.add(f"{prefix}[{j}/{len(failed)}{f'/{fails}' if fails else ''}] {name}", name)
-            elif spec.era == "suffix":
+            elif spec.era in ("suffix", "verdict-worker"):
                 fails += _bad(kind, again=True)
                 out.add(f"{prefix}[{j}/{len(failed)}{f'/{fails}' if fails else ''}] {_verdict(name, kind, True)}", name)
             matching = " (matching: test_1)" if kind != "xpass" else ""

@@ -110,7 +110,24 @@ def render_markdown(run: Run, *, repo_url: str | None = None) -> str:
         lines += [f"| {code_span(s.name, 64, table=True)} | {code_span(s.status, 32, table=True)} | "
                   f"{_seconds(s.duration)} |" for s in run.stages]
         lines.append("")
+        lines += _cache_lines(run)
     lines += pythoninfo_markdown(run)
     if run.comparison:      # what changed since the baseline first; the rest folded (compare_markdown.py)
         lines[lead:] = fold_under_delta(run.comparison, lines[lead:], repo_url)
     return "\n".join(lines)
+
+
+def _cache_lines(run: Run) -> list[str]:
+    """What the build's caches did: each configure's config.cache and ccache's hits and misses."""
+    carried = [f"{code_span(s.name, 64)} {code_span(s.cache.get('config_cache'), 32)}"
+               + (f" ({code_span(s.cache.get('reason'), 200)})" if s.cache.get("config_cache") != "seeded" else "")
+               for s in run.stages if isinstance(s.cache, dict)]
+    lines = [f"config.cache: {', '.join(carried)}", ""] if carried else []
+    compiler = (run.cache or {}).get("ccache")
+    if isinstance(compiler, dict):
+        hits, misses = compiler.get("hits"), compiler.get("misses")
+        if compiler.get("used") and all(isinstance(n, int) and not isinstance(n, bool) for n in (hits, misses)):
+            lines += [f"ccache: {hits} hits, {misses} misses", ""]
+        elif not compiler.get("used"):
+            lines += ["ccache: not installed (every compile runs)", ""]
+    return lines

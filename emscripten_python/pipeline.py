@@ -17,7 +17,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-from . import buildcache
+from . import buildcache, ccache
 from .artifacts import bundle_layout, make_bundle
 from .durable import atomic_write, disk_full_behind
 from .errors import BuildError, TestRunError, ToolchainNotFound
@@ -178,11 +178,7 @@ class Pipeline:
         context = self.context()
         recipe = recipe_for(context.source)
         env = context.toolchain.environ()
-        ccache = shutil.which("ccache", path=env.get("PATH"))
-        if ccache and "EM_COMPILER_WRAPPER" not in env:
-            # emcc compiles through ccache when present (CPython's own buildbot does the same);
-            # emcc execv()s the wrapper, so it must be an absolute path.
-            env["EM_COMPILER_WRAPPER"] = ccache
+        compiler_cache = ccache.setup(env, self.options.cache_dir)
         fingerprint = buildcache.source_fingerprint(context.source, self.options.source)
         known = [s.name for s in recipe.steps(context)] + list(PYTHONINFO_STAGES)
         if self.options.browser:        # configure-browser / make-browser (3.11-3.13)
@@ -193,38 +189,70 @@ class Pipeline:
             # none of them matching this tree is a mistake.
             raise BuildError(f"--only {', '.join(self.options.only)}: no such build stage for this tree; "
                              f"stages: {', '.join(known)}")
-        for step in recipe.steps(context):
-            if self._wanted(step.name):
-                self._build_step(step, context, env, fingerprint)
-            if step.name == "make-build-python" and self._wanted("pythoninfo-build"):
-                self.pythoninfo_stage("build", context, env)
-        if not self.options.only or "make-host" in self.options.only:
-            self.verify_host(context)
-        if self._wanted("pythoninfo-host"):
-            self.pythoninfo_stage("host", context, env)
-        if self.options.browser:
-            from .browser import seed_config_cache
-            if self._wanted("configure-browser") and seed_config_cache(context.source.path):
-                say("configure-browser: starting from the node flavour's config.cache")
-            for step in browser_build_steps(context):
+        before = ccache.stats(compiler_cache, env)
+        try:
+            for step in recipe.steps(context):
+                if step.name == "configure-build-python" and compiler_cache:
+                    step.env = {**step.env, **ccache.native_cc(compiler_cache, env)}
                 if self._wanted(step.name):
                     self._build_step(step, context, env, fingerprint)
+                if step.name == "make-build-python" and self._wanted("pythoninfo-build"):
+                    self.pythoninfo_stage("build", context, env)
+            if not self.options.only or "make-host" in self.options.only:
+                self.verify_host(context)
+            if self._wanted("pythoninfo-host"):
+                self.pythoninfo_stage("host", context, env)
+            if self.options.browser:
+                from .browser import seed_config_cache
+                for step in browser_build_steps(context):
+                    if self._wanted(step.name):
+                        self._build_step(step, context, env, fingerprint,
+                                         fallback=lambda: seed_config_cache(context.source.path))
+        finally:
+            self.run.cache = {**(self.run.cache or {}),
+                              "ccache": ccache.record(compiler_cache, before,
+                                                                     ccache.stats(compiler_cache, env), env)}
+            self.save()
 
-    def _build_step(self, step, context: BuildContext, env: dict[str, str], fingerprint: str | None) -> None:
+    def _build_step(self, step, context: BuildContext, env: dict[str, str], fingerprint: str | None,
+                    fallback=None) -> None:
         key = buildcache.step_key(step, context.toolchain, fingerprint)
+        step_env = {**env, **step.env}
+        carried = buildcache.ConfigCache(
+            self.options.cache_dir, step, buildcache.config_cache_parts(step, context.source.path, context.toolchain,
+                                                                        step_env), log=say) \
+            if step.reusable_when is not None else None
         if not self.options.rebuild and buildcache.is_fresh(step, key):
             say(f"<== stage {step.name} cached: inputs unchanged since it last succeeded")
+            if carried:
+                carried.save()      # its config.cache (same inputs) seeds the next commit's configure
             self.run.set_stage(Stage(step.name, "cached", 0.0, command=step.argv))
             self.save()
-        else:
-            buildcache.begin(step, log=say)
-            stage = run_stage(step.name, step.argv, step.cwd, {**env, **step.env}, self.out)
-            buildcache.ended(step, key if stage.status == "succeeded" else None)
-            self.run.set_stage(stage)
-            self.save()
-            if stage.status == "failed":
-                raise disk_full_behind(self.out / stage.log, step.cwd) or BuildError(
-                    f"build stage {step.name} failed (rc {stage.returncode}); see {self.out / stage.log}")
+            return
+        buildcache.begin(step, log=say)
+        record = carried.prepare(fallback) if carried else None
+        stage = run_stage(step.name, step.argv, step.cwd, step_env, self.out)
+        if stage.status == "failed" and record and record["config_cache"] == "seeded":
+            # A carried answer configure cannot live with (autoconf refuses a cache whose
+            # precious variables differ, or a check's cached answer breaks a later one).
+            say(f"{step.name}: configure failed (rc {stage.returncode}) with the carried config.cache: "
+                "dropping it and running configure again without one")
+            first_log = self.out / stage.log
+            first_log.replace(first_log.with_name(f"{step.name}-seeded.log"))
+            carried.drop()
+            record = {**record, "config_cache": "dropped",
+                      "reason": f"configure failed with it (rc {stage.returncode}; logs/{step.name}-seeded.log); "
+                                "ran again without one"}
+            stage = run_stage(step.name, step.argv, step.cwd, step_env, self.out)
+        buildcache.ended(step, key if stage.status == "succeeded" else None)
+        if carried and stage.status == "succeeded":
+            carried.save()
+        stage.cache = record
+        self.run.set_stage(stage)
+        self.save()
+        if stage.status == "failed":
+            raise disk_full_behind(self.out / stage.log, step.cwd) or BuildError(
+                f"build stage {step.name} failed (rc {stage.returncode}); see {self.out / stage.log}")
 
     def _wanted(self, stage: str) -> bool:
         return not self.options.only or stage in self.options.only

@@ -65,6 +65,9 @@ class Stage:
     returncode: int | None = None
     log: str | None = None    # path relative to the output dir
     command: list[str] | None = None
+    # A configure stage's carried config.cache (buildcache.ConfigCache):
+    # {"config_cache": "seeded"|"clean"|"dropped", "reason": ..., "key": ...}
+    cache: dict | None = None
 
 
 @dataclass
@@ -125,6 +128,8 @@ class Run:
     # Optional: what changed since the baseline run, written by `--baseline` / `compare`
     # (emscripten_python/compare.py; "The comparison object" in docs/results-schema.rst).
     comparison: dict | None = None
+    # Optional: the build's compiler cache, {"ccache": {"used", "dir", "max_size", "hits", "misses", ...}}
+    cache: dict | None = None
 
     # -- tests --------------------------------------------------------------------------
     @property

@@ -43,6 +43,7 @@ SCHEMA_VERSIONS = (1, 2)
 # A run's `created` year: four digits, as the report's ordering key writes it (YYYYMMDD...).
 MIN_YEAR, MAX_YEAR = 1970, 9998
 # Run outcomes; `cancelled` exists from schema 2 on (a v1 file never has it).
+CONFIG_CACHE_STATES = ("seeded", "clean", "dropped")
 RUN_OUTCOMES = ("pending", "success", "failure", "warnings", "error", "cancelled")
 
 # A run id, artifact digest, stage name: plain ASCII that needs no quoting in a URL or path.
@@ -204,7 +205,7 @@ class _Checker:
             self.free("source", source)
         for key in ("toolchain", "node", "pythoninfo"):
             self.free(key, self.obj(key, data.get(key, {})) or {})
-        for key in ("cancelled", "comparison", "shard"):
+        for key in ("cancelled", "comparison", "shard", "cache"):
             if self.obj(key, data.get(key), nullable=True) is not None:
                 self.free(key, data[key])
         for i, stage in enumerate(self.list_of("stages", data.get("stages", []))):
@@ -217,7 +218,7 @@ class _Checker:
         for i, section in enumerate(self.list_of("runtimes", data.get("runtimes", []))):
             self.section(f"runtimes[{i}]", section)
         known = {"schema_version", "run_id", "created", "outcome", "origin", "source", "toolchain", "node",
-                 "pythoninfo", "cancelled", "comparison", "shard", "stages", "artifacts", "errors", "tests",
+                 "pythoninfo", "cancelled", "comparison", "shard", "cache", "stages", "artifacts", "errors", "tests",
                  "runtimes"}
         for key, value in data.items():
             if key not in known:
@@ -236,6 +237,11 @@ class _Checker:
         if command is not None:
             for i, arg in enumerate(self.list_of(f"{where}.command", command)):
                 self.string(f"{where}.command[{i}]", arg)
+        cache = self.obj(f"{where}.cache", stage.get("cache"), nullable=True)
+        if cache is not None:
+            self.string(f"{where}.cache.config_cache", cache.get("config_cache"), limit=32, choices=CONFIG_CACHE_STATES)
+            self.string(f"{where}.cache.reason", cache.get("reason"), nullable=True)
+            self.free(f"{where}.cache", cache)
         self.unknown_fields(where, stage, _STAGE_FIELDS)
 
     def artifact(self, where: str, artifact) -> None:
@@ -299,7 +305,7 @@ class _Checker:
         self.unknown_fields(where, case, _CASE_FIELDS)
 
 
-_STAGE_FIELDS = frozenset({"name", "status", "duration", "returncode", "log", "command"})
+_STAGE_FIELDS = frozenset({"name", "status", "duration", "returncode", "log", "command", "cache"})
 _ARTIFACT_FIELDS = frozenset({"path", "size", "sha256", "url"})
 _FILE_FIELDS = frozenset({"name", "outcome", "duration", "tests_run", "failures", "skipped", "attempts",
                           "cases", "crash", "log_excerpt", "errors", "expected_failures", "unexpected_successes"})

@@ -256,10 +256,12 @@ def _pipeline_with_fake_stages(tmp_path, make_tree, monkeypatch, returncode: int
 
     monkeypatch.setattr(pipeline_module, "run_stage", fake_run_stage)
     monkeypatch.setattr(pipeline_module.Pipeline, "verify_host", lambda self, context: None)
+    # ccache may be installed here: the fake stages compile nothing, so its counters are not read.
+    monkeypatch.setattr(pipeline_module.ccache, "setup", lambda env, cache_dir: None)
     real_context = pipeline_module.Pipeline.context
     monkeypatch.setattr(pipeline_module.Pipeline, "context", lambda self: dataclasses.replace(
         real_context(self), build_triplet=lambda tree: "x86_64-pc-linux-gnu"))
-    pipe = Pipeline(Options(source=str(tree), out=out, only=list(only)), new_run=False)
+    pipe = Pipeline(Options(source=str(tree), out=out, only=list(only), cache_dir=tmp_path / "cache"), new_run=False)
     return pipe, ran
 
 

@@ -1,13 +1,14 @@
 """Benchmark of the status store (not a test): N runs through the normal ingest path, then the pages.
 
-    python benchmarks/status_store.py [--runs 100000] [--pr-share 0.1] [--db URL | --db temp-postgresql]
+    python benchmarks/status_store.py [--runs 100000] [--pr-share 0.1] [--db URL | --db temp-postgresql] [--export]
 
 Every run is a results.json file on disk, stored by the same code as `status ingest`
 (ingest_paths: size check, strict JSON, validation, the result model, batched inserts,
 ANALYZE as ingest does it): no bulk seed, no manual ANALYZE. 10% of the runs (--pr-share)
 are pull request builds (branch refs/pull/N/merge, base branch in origin). Then the p50 of
 10 requests (after one warm-up) of the overview, a branch page, the flaky and PEP 11 pages
-and api/run for a 480-file run. Aims (issue 16): every page within 200 ms.
+and api/run for a 480-file run, the lane pager's newest and deepest pages. Aims (issue 16):
+every page within 200 ms. `--export` also times `status export` (bounded by its window).
 `--db temp-postgresql` starts a throwaway PostgreSQL cluster (Debian's postgresql package,
 default configuration) for the run. Results in docs/status.rst.
 """
@@ -29,9 +30,12 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from emscripten_python.results import Run, Stage, TestCase, TestFile
 from emscripten_python.status import create_app
+from emscripten_python.status.compare_views import PAGE_RUNS, lane_pages_link
+from emscripten_python.status.export import export
 from emscripten_python.status.ingest import BATCH, ingest, ingest_paths, load
 from emscripten_python.status.store import Store
 
@@ -206,10 +210,17 @@ def measure(url: str, args) -> None:
         prs = session.scalar(select(func.count(func.distinct(RunRow.pr))))
         pr_runs = session.scalar(select(func.count()).where(RunRow.pr.is_not(None)).select_from(RunRow))
         big_run = session.scalar(select(RunRow.run_id).where(RunRow.files_total >= 480).limit(1))
+        # The lane pager's deepest page: the runs older than the lane's 51st-oldest run.
+        lane = (RunRow.branch == "main", RunRow.builder == BUILDERS[0][0], RunRow.pr.is_(None))
+        deep_edge = session.scalar(select(RunRow.run_id).where(*lane).order_by(RunRow.created, RunRow.id)
+                                   .offset(PAGE_RUNS).limit(1))
     print(f"store holds {total} runs, {pr_runs} PR builds of {prs} PRs")
     client = create_app(url).test_client()
     pages = list(PAGES) + ([f"/api/run/{big_run}.json"] if big_run else []) + ["/api/overview.json",
                                                                               "/badge/main.svg"]
+    pages.append("/" + quote(lane_pages_link("main", BUILDERS[0][0])))
+    if deep_edge:
+        pages.append("/" + quote(lane_pages_link("main", BUILDERS[0][0], "older", deep_edge)))
     worst = 0.0
     # The machine may be shared: the load average says how much, and the CPU time of this
     # process (the app, and SQLite's own work; not PostgreSQL's server) how much was ours.
@@ -220,13 +231,22 @@ def measure(url: str, args) -> None:
         cpu: list[float] = []
         times = _timed(lambda: client.get(page), 10, cpu)
         worst = max(worst, statistics.median(times))
-        label = "/api/run/<480 files>.json" if page.startswith("/api/run/") else page
+        label = ("/api/run/<480 files>.json" if page.startswith("/api/run/") else
+                 "lane pager, deepest page" if "/older/" in page else "lane pager, newest page"
+                 if page.startswith("/runs/") else page)
         print(f"{label:28} p50 {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms  "
               f"(app CPU p50 {statistics.median(cpu):6.1f} ms; {len(response.data)} bytes)")
     print("load average at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(f"slowest page p50 {worst:.1f} ms: {'within' if worst <= 200 else 'OVER'} the 200 ms aim")
     _print_lane_plan(store)
     store.close()
+    if args.export:
+        site = Path(tempfile.mkdtemp(prefix="status-bench-export-"))
+        t0 = time.perf_counter()
+        count = export(url, site)
+        print(f"status export: {count} files in {time.perf_counter() - t0:.1f} s "
+              f"({sum(f.stat().st_size for f in site.rglob('*') if f.is_file()) / 1e6:.1f} MB)")
+        shutil.rmtree(site, ignore_errors=True)
     if args.screenshots:
         screenshots(url, Path(args.screenshots))
 
@@ -300,6 +320,7 @@ def main() -> int:
     parser.add_argument("--db", help="SQLAlchemy URL of an empty store, or temp-postgresql "
                                      "(default: a new SQLite file)")
     parser.add_argument("--pages-only", action="store_true", help="time the pages of an existing store")
+    parser.add_argument("--export", action="store_true", help="also time `status export` of the store (its window)")
     parser.add_argument("--screenshots", metavar="DIR", help="also save screenshots of the overview (desktop, "
                                                              "phone) taken with Debian's chromium")
     args = parser.parse_args()

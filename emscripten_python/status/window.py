@@ -12,13 +12,17 @@ going). The export holds the pages of the runs in its window instead:
 A link to a run outside the window (the baseline of a lane's oldest run in the window, an
 older crash, a test's history beyond it), to a comparison with such a run, or to a pull
 request not listed, is plain text in the exported pages: never a link to a missing file.
-The served pages link everything.
+A comparison is exported one way only, the older run as its base (a run against its
+baseline, a test's last pass against its first failure); its "swap base and head" link is
+text. The served pages link everything.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -33,7 +37,7 @@ _PR_PAGE = re.compile(r"(?:api/)?pr/(?P<pr>\d+)\.(?:html|json)")
 
 @dataclass(frozen=True)
 class ExportWindow:
-    runs: frozenset[str]     # run ids
+    runs: Mapping[str, tuple[datetime, int]]    # run id -> (created, id): the order of runs
     prs: frozenset[int]
 
     def holds(self, path: str) -> bool:
@@ -41,7 +45,8 @@ class ExportWindow:
         if found := _RUN_PAGE.fullmatch(path):
             return found["run"] in self.runs
         if found := _COMPARE_PAGE.fullmatch(path):
-            return found["base"] in self.runs and found["head"] in self.runs
+            base, head = self.runs.get(found["base"]), self.runs.get(found["head"])
+            return base is not None and head is not None and base < head
         if found := _PR_PAGE.fullmatch(path):
             return int(found["pr"]) in self.prs
         return True
@@ -49,10 +54,10 @@ class ExportWindow:
 
 def export_window(session: Session) -> ExportWindow:
     """The window of the store as it is now: one indexed query per lane and per listed PR."""
-    runs: set[str] = set()
+    rows = []
     for branch, builder in insight.groups(session):
-        runs.update(r.run_id for r in insight.lane_runs(session, branch, builder))
+        rows += insight.lane_runs(session, branch, builder)
     prs = [p.number for p in insight.recent_prs(session)]
     for number in prs:
-        runs.update(r.run_id for r in insight.pr_runs(session, number, limit=insight.WINDOW))
-    return ExportWindow(frozenset(runs), frozenset(prs))
+        rows += insight.pr_runs(session, number, limit=insight.WINDOW)
+    return ExportWindow({r.run_id: (r.created, r.id) for r in rows}, frozenset(prs))

@@ -3,11 +3,16 @@ module, and importing one by that name may find another folder's)."""
 
 from __future__ import annotations
 
+import http.client
 import os
+import queue
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
@@ -30,37 +35,78 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+# Answers cut short: a server busy on a loaded machine may close a connection mid-answer.
+# Every request here is a GET, so it is simply asked again.
+TORN = (http.client.IncompleteRead, http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError,
+        BrokenPipeError, TimeoutError)
+ATTEMPTS = 5
+READY_WITHIN = 300.0   # seconds: only a server that never says it is ready fails; a slow one is waited for
+
+
+def http_get(url: str, timeout: float = 60.0) -> tuple[int, bytes]:
+    """(status, body) of a GET; an HTTP error status is an answer, a torn answer is asked again."""
+    for attempt in range(1, ATTEMPTS + 1):
         try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+        except (*TORN, urllib.error.URLError) as exc:
+            torn = isinstance(exc, TORN) or isinstance(getattr(exc, "reason", None), TORN)
+            if not torn or attempt == ATTEMPTS:
                 raise
-            time.sleep(0.1)
+        time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def status_server(db_url: str):
+    """`status serve` over db_url on a port of its choosing (--port 0: no race for a free
+    port); yields its base URL once the server says it is listening, however long that takes
+    on a loaded machine. Its output is drained all along (a full pipe would stop it)."""
+    server = subprocess.Popen([sys.executable, "-m", "emscripten_python.status", "serve", "--db", db_url,
+                               "--host", "127.0.0.1", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+    output: list[str] = []
+
+    def drain() -> None:
+        for line in server.stdout:
+            output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        deadline = time.monotonic() + READY_WITHIN
+        while True:
+            try:
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise AssertionError(f"status serve said nothing in {READY_WITHIN:.0f} s: {''.join(output)}") from None
+            if line is None:
+                raise AssertionError(f"status serve exited ({server.wait()}): {''.join(output)}")
+            if found := re.search(r"serving the status page on (http://127\.0\.0\.1:\d+)/", line):
+                break
+        yield found[1]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 CHROMIUM = "/usr/bin/chromium"
 # No GPU, no sandbox (root in a container), and nothing that phones home.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_WAIT_MS = 180_000   # Playwright's waits (launch, navigation, a locator): generous under load
 
 
-@contextmanager
-def status_server(db_url: str):
-    """`status serve` over db_url on a free loopback port; yields its base URL."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "emscripten_python.status", "serve", "--db", db_url,
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/index.html")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def new_page(browser, **context_options):
+    """A page in a new context whose every wait allows for a loaded machine."""
+    context = browser.new_context(**context_options)
+    context.set_default_timeout(BROWSER_WAIT_MS)
+    context.set_default_navigation_timeout(BROWSER_WAIT_MS)
+    return context.new_page()
 
 
 @contextmanager
@@ -70,7 +116,7 @@ def chromium_browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=BROWSER_WAIT_MS)
         try:
             yield browser
         finally:

@@ -9,7 +9,7 @@ import pytest
 
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store
-from status_support import chromium_browser, status_server
+from status_support import chromium_browser, new_page, status_server
 from status_factory import make_run
 
 
@@ -31,8 +31,7 @@ def served(sqlite_url):
 @pytest.fixture
 def page():
     with chromium_browser() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
+        page = new_page(browser, viewport={"width": 1280, "height": 900})
         page.problems = []   # console errors (a CSP violation, a broken image) fail the test
         page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
         page.on("pageerror", lambda e: page.problems.append(str(e)))
@@ -64,20 +63,25 @@ def test_pages_render_links_work_and_the_overview_screenshot_has_content(served,
     if os.environ.get("STATUS_SCREENSHOT"):   # how docs/_static/status-overview.png is made
         shot.replace(os.environ["STATUS_SCREENSHOT"])
 
+    # Each click's navigation is waited for: on a loaded machine the old page may still be shown.
     page.click("text=3.14")
-    assert page.url.endswith("/branch/3.14.html")
+    page.wait_for_url("**/branch/3.14.html")
     assert page.locator("svg.chart").count() == 4          # pass rate + duration, per builder
     page.click("summary:has-text('RuntimeError: memory access out of bounds')")   # under "Recent crashes"
     page.locator("details[open] pre:has-text('wasm://wasm')").wait_for()
     page.locator("a[href^='../run/']").first.click()
-    assert "/run/" in page.url and page.locator("h1").inner_text().startswith("Run ")
+    page.wait_for_url("**/run/*.html")
+    assert page.locator("h1").inner_text().startswith("Run ")
     assert "Stages" in page.inner_text("body")
 
     page.click("nav >> text=Flaky tests")
+    page.wait_for_url("**/flaky.html")
     assert "test_os" in page.inner_text("table")            # 3.13 alternates green/red
     page.click("nav >> text=PEP 11")
+    page.wait_for_url("**/pep11.html")
     body = page.inner_text("body")
     assert "last 10 finished builds are all green" in body and "not stable" in body
     page.click("nav >> text=Crashes")
+    page.wait_for_url("**/crashes.html")
     assert "test_compile" in page.inner_text("table")
     assert page.problems == []

@@ -15,7 +15,7 @@ from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store
 from emscripten_python.results import TestCase
 from status_factory import make_run
-from status_support import chromium_browser, status_server
+from status_support import chromium_browser, new_page, status_server
 
 KNOWN = {"test_os": "failed", "test_io": "failed", "test_pathlib": "failed", "test_shutil": "failed"}
 LONG = "test.test_asyncio.test_base_events.BaseEventLoopWithSelectorTests.test_run_forever_keyboard_interrupt"
@@ -56,8 +56,7 @@ def browser():
 def test_run_and_compare_pages_fit_the_screen_and_show_the_delta(served, browser, tmp_path, width):
     url, runs = served
     base, head = runs[-2], runs[-1]
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
+    page = new_page(browser, viewport={"width": width, "height": 900})
     problems = []
     page.on("console", lambda m: m.type == "error" and problems.append(m.text))
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -77,22 +76,21 @@ def test_run_and_compare_pages_fit_the_screen_and_show_the_delta(served, browser
         assert (out / f"status-{name}-{width}.png").stat().st_size > 10_000
     # The test's history is one click away: the long name links to it.
     page.get_by_text(LONG).first.click()
-    assert page.url.endswith(f"/test/{LONG}.html")
+    page.wait_for_url(f"**/test/{LONG}.html")
     assert "First failed at" in page.content()
     assert not problems, problems
-    context.close()
+    page.context.close()
 
 
 def test_every_page_fits_a_390_px_screen(served, browser):
     url, runs = served
-    context = browser.new_context(viewport={"width": 390, "height": 900})
-    page = context.new_page()
+    page = new_page(browser, viewport={"width": 390, "height": 900})
     paths = ["/index.html", "/branch/3.13.html", "/crashes.html", "/flaky.html", "/pep11.html",
              f"/run/{runs[0].run_id}.html", f"/compare/{runs[0].run_id}/{runs[-1].run_id}.html",
-             "/test/test_os.html", "/runs/3.13/emscripten%20node/1.html"]
+             "/test/test_os.html", "/runs/3.13/emscripten~20node/index.html"]
     widths = {}
     for path in paths:
         assert page.goto(url + path).status == 200, path
         widths[path] = page.evaluate("document.documentElement.scrollWidth")
     assert all(width <= 390 for width in widths.values()), widths
-    context.close()
+    page.context.close()

@@ -41,7 +41,7 @@ def _history() -> list:
 def _names_bound(session, window) -> int:
     """Test names the exported pages may link: the files and stored cases of the window's
     runs, and the crashed files of the crash lists' newest runs (insight.CRASH_RUNS)."""
-    pks = select(RunRow.id).where(RunRow.run_id.in_(sorted(window.runs)))
+    pks = select(RunRow.id).where(RunRow.run_id.in_(sorted(window.runs)))   # the window's run ids
     names = set(session.scalars(select(FileRow.name).where(FileRow.run_pk.in_(pks)).distinct()))
     names |= set(session.scalars(select(CaseRow.name).join(FileRow, CaseRow.file_pk == FileRow.id)
                                  .where(FileRow.run_pk.in_(pks)).distinct()))
@@ -72,11 +72,14 @@ def test_export_of_a_long_history_is_bounded_by_the_window(sqlite_url, tmp_path)
     assert len(files) == count + 1   # + .nojekyll
 
     # The documented formula (docs/status.rst, export).
-    bound = FIXED + 3 * branches + 2 * prs + 6 * len(window.runs) + names * (2 + 4 * lanes)
+    bound = FIXED + 3 * branches + 2 * prs + 4 * len(window.runs) + names * (2 + 2 * lanes)
     assert len(files) <= bound, (len(files), bound)
     print(f"{RUNS} runs: window {len(window.runs)} runs, {len(files)} files (bound {bound})")
     run_pages = {f[len("run/"):-len(".html")] for f in files if f.startswith("run/")}
-    assert run_pages <= window.runs and len(run_pages) < RUNS / 20
+    assert run_pages <= set(window.runs) and len(run_pages) < RUNS / 20
+    for compare in (f for f in files if f.startswith("compare/")):   # one way: the older run is the base
+        base, head = compare[len("compare/"):-len(".html")].split("/")
+        assert window.runs[base] < window.runs[head], compare
     assert not any(f.startswith("runs/") for f in files)   # no lane pager in a static copy
 
     # No link to a file the export does not hold, and the baselines outside the window are text.

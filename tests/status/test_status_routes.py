@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import urllib.error
-import urllib.request
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
@@ -19,7 +17,7 @@ from emscripten_python.status.ingest import ingest_many
 from emscripten_python.status.models import RunRow
 from emscripten_python.status.store import Store
 from status_factory import make_run
-from status_support import status_server
+from status_support import http_get, status_server
 
 # Names a builder or branch may have (the store refuses only direction controls, control
 # characters and, for a branch, what is not a URL path): slashes, spaces, %, ?, #, unicode,
@@ -105,11 +103,8 @@ def _hrefs(page: str) -> list[str]:
 
 
 def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
+    status, body = http_get(url)
+    return status, body.decode()
 
 
 def test_awkward_names_route_on_the_live_server(awkward):

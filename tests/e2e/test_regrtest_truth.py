@@ -2,7 +2,8 @@
 
 Real regrtest, run natively (no wasm build needed) by this machine's interpreters: Debian's
 python3.11 (3.11.2: the old libregrtest, `-w` re-runs in the same process), pyenv's 3.11.7
-(the new libregrtest backported), 3.12.1 and 3.13.0 (`--rerun`). Each runs a directory of
+(the new libregrtest backported), 3.12.1 and 3.13.0 (`--rerun`), and the python3 of the
+Debian trixie root the other e2e tests provision (3.13.5 when written: a verdict line per file). Each runs a directory of
 purpose-written files (`--testdir`: pass, fail, error, skip, expected failure, unexpected
 success, flaky on re-run through a marker file, resource denied, module skipped), verbose and
 not, with and without re-runs; a hard crash (`os.abort()`) verbose and not; and real stdlib
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from debian_root import e2e_required
+from debian_root import DebianRoot, e2e_required, missing_prerequisites
 
 from emscripten_python.testing.junit import attempt_counts, junit_suites_by_file, read_regrtest_junit_suites, suite_of
 from emscripten_python.testing.regrtest_output import file_outcome, parse_text
@@ -55,6 +56,7 @@ class Interpreter:
     # it is in result.skipped (regrtest's `Total tests: skipped=`) but neither in testsRun nor
     # in regrtest's JUnit file, so without -v no output of that era tells which file it was.
     skips_outside_junit: bool = False
+    in_root: bool = False   # the trixie root's python3, run with chroot
 
 
 INTERPRETERS = [
@@ -63,6 +65,9 @@ INTERPRETERS = [
     Interpreter("3.12.1", PYENV / "3.12.1/bin/python3.12", "--rerun", False, skips_outside_junit=True),
     Interpreter("3.13.0", PYENV / "3.13.0/bin/python3.13", "--rerun", False),
 ]
+# The runner passes host paths and the root has no test suite: these two run on the host only.
+HOST = list(INTERPRETERS)
+INTERPRETERS.append(Interpreter("trixie-root", Path("/usr/bin/python3"), "--rerun", False, in_root=True))
 
 TEST_FILES = {
     "test_truth_pass": """
@@ -209,25 +214,54 @@ def figures(request):
         f"counts not comparable (3.12.1 without -v: decorator skips are in no output but the total)")
 
 
+def _unavailable(message: str) -> None:
+    if e2e_required():
+        pytest.fail(message + " — and it is required here (CI / EP_E2E_REQUIRED=1)")
+    pytest.skip(message)
+
+
 def _interpreter(interpreter: Interpreter) -> Path:
     if not interpreter.python.exists():
-        message = f"{interpreter.python} is not installed"
-        if e2e_required():
-            pytest.fail(message + " — and it is required here (CI / EP_E2E_REQUIRED=1)")
-        pytest.skip(message)
+        _unavailable(f"{interpreter.python} is not installed")
     return interpreter.python
 
 
-def _run(python: Path, args: list[str], files: list[str], work: Path) -> tuple[str, Path, int]:
+@dataclass(frozen=True)
+class Place:
+    """Where regrtest runs: its command, the work directory as this process sees it (`host`)
+    and as regrtest sees it (`seen`: inside the root for the root's python3)."""
+
+    argv: tuple[str, ...]
+    host: Path
+    seen: Path
+
+
+def _place(interpreter: Interpreter, tmp_path: Path) -> Place:
+    if interpreter.in_root:
+        missing = missing_prerequisites()
+        if missing:
+            _unavailable(f"the trixie root needs {', '.join(missing)}")
+        root = DebianRoot().ensure()
+        place = Place(("chroot", str(root.path), str(interpreter.python)), root.path / "tmp" / "ep-truth",
+                      Path("/tmp/ep-truth"))
+        shutil.rmtree(place.host, ignore_errors=True)
+    else:
+        place = Place((str(_interpreter(interpreter)),), tmp_path, tmp_path)
+    (place.host / "td").mkdir(parents=True, exist_ok=True)
+    for name, source in TEST_FILES.items():
+        (place.host / "td" / f"{name}.py").write_text(source.lstrip())
+    return place
+
+
+def _run(place: Place, args: list[str], files: list[str]) -> tuple[str, Path, int]:
     """regrtest's console (stdout + stderr as a terminal would interleave them) and its JUnit file."""
-    (work / "td" / "flaky.marker").unlink(missing_ok=True)
-    junit = work / "junit.xml"
-    junit.unlink(missing_ok=True)
+    (place.host / "td" / "flaky.marker").unlink(missing_ok=True)
+    (place.host / "junit.xml").unlink(missing_ok=True)
     env = {key: value for key, value in os.environ.items() if key not in ("FORCE_COLOR", "PYTHONPATH")}
-    done = subprocess.run([str(python), "-m", "test", *args, "--junit-xml", str(junit), *files],
-                          cwd=work, env={**env, "NO_COLOR": "1", "PYTHON_COLORS": "0"},
+    done = subprocess.run([*place.argv, "-m", "test", *args, "--junit-xml", str(place.seen / "junit.xml"), *files],
+                          cwd=place.host, env={**env, "NO_COLOR": "1", "PYTHON_COLORS": "0"},
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
-    return done.stdout.decode("utf-8", "replace"), junit, done.returncode
+    return done.stdout.decode("utf-8", "replace"), place.host / "junit.xml", done.returncode
 
 
 @pytest.fixture
@@ -299,13 +333,13 @@ def compare(text: str, junit: Path, selection: list[str], interpreter: Interpret
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
-def test_purpose_written_files_equal_regrtests_summary(interpreter, work, figures):
-    python = _interpreter(interpreter)
+def test_purpose_written_files_equal_regrtests_summary(interpreter, tmp_path, figures):
+    place = _place(interpreter, tmp_path)
     mismatches = []
     for verbose in ([], ["-v"]):
         for rerun in ([], [interpreter.rerun]):
-            args = ["--testdir", str(work / "td"), "-u", "network", *verbose, *rerun]
-            text, junit, returncode = _run(python, args, SELECTION, work)
+            args = ["--testdir", str(place.seen / "td"), "-u", "network", *verbose, *rerun]
+            text, junit, returncode = _run(place, args, SELECTION)
             assert returncode == 2, text[-3000:]            # files failed (again)
             mismatches += [(interpreter.label, *args[3:], *found)
                            for found in compare(text, junit, SELECTION, interpreter, figures, bool(verbose))]
@@ -314,7 +348,7 @@ def test_purpose_written_files_equal_regrtests_summary(interpreter, work, figure
     assert not mismatches, mismatches
 
 
-@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
+@pytest.mark.parametrize("interpreter", HOST, ids=[i.label for i in HOST])
 def test_real_stdlib_files_equal_regrtests_summary(interpreter, figures):
     python = _interpreter(interpreter)
     lib = subprocess.run([str(python), "-c", "import test, os; print(os.path.dirname(test.__file__))"],
@@ -331,7 +365,7 @@ def test_real_stdlib_files_equal_regrtests_summary(interpreter, figures):
     (work / "td").mkdir(parents=True)
     try:
         for verbose in ([], ["-v"]):
-            text, junit, returncode = _run(python, [*verbose], files, work)
+            text, junit, returncode = _run(Place((str(python),), work, work), [*verbose], files)
             assert returncode == 0, text[-3000:]
             mismatches += [(interpreter.label, "real", *verbose, *found)
                            for found in compare(text, junit, files, interpreter, figures, bool(verbose))]
@@ -341,14 +375,14 @@ def test_real_stdlib_files_equal_regrtests_summary(interpreter, figures):
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
-def test_hard_crash_is_found_where_the_runtime_prints_it(interpreter, work, figures):
+def test_hard_crash_is_found_where_the_runtime_prints_it(interpreter, tmp_path, figures):
     """os.abort() kills regrtest: no summary. The file it died in is the unfinished one, the
     files before it keep their verdict, and the crash text is faulthandler's, also when it is
     glued to the running case's `... ` (verbose)."""
-    python = _interpreter(interpreter)
+    place = _place(interpreter, tmp_path)
     for verbose in ([], ["-v"]):
-        text, _, returncode = _run(python, ["--testdir", str(work / "td"), *verbose],
-                                   ["test_truth_pass", "test_truth_abort", "test_truth_skip"], work)
+        text, _, returncode = _run(place, ["--testdir", str(place.seen / "td"), *verbose],
+                                   ["test_truth_pass", "test_truth_abort", "test_truth_skip"])
         assert returncode == -6, text[-3000:]
         output = parse_text(text, known=["test_truth_pass", "test_truth_abort", "test_truth_skip"])
         assert not output.finished
@@ -373,7 +407,7 @@ def rerun_counts(text: str, name: str) -> tuple[int, int] | None:
     return int(found.group(1)), sum(int(fields.get(key, 0)) for key in ("failures", "errors", "unexpected successes"))
 
 
-@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
+@pytest.mark.parametrize("interpreter", HOST, ids=[i.label for i in HOST])
 def test_runner_results_equal_regrtests_summary(interpreter, work, figures, tmp_path):
     """The same files through the product's runner (what results.json gets): each file's
     outcome and counts. Without a re-run the files' counts add up to regrtest's totals; a

@@ -125,6 +125,7 @@ def ended(step: BuildStep, key: str | None) -> None:
 
 CONFIG_CACHE_REVISION = 1
 CONFIG_CACHE_DIR = "configure-cache"
+TREE_PLACEHOLDER = b"@EMSCRIPTEN_PYTHON_TREE@"
 CONFIG_CACHES_KEPT = 8          # per configure step: a few branches alternating on one worker
 # What autoconf and CPython's configure read from the environment (autoconf's precious
 # variables: a change to one makes a cached configure refuse to run, so it must be in the key).
@@ -223,8 +224,12 @@ def _read_json(path: Path) -> dict | None:
 class ConfigCache:
     """The stored config.cache files of one configure step, under CACHE_DIR/configure-cache/STEP/KEY."""
 
-    def __init__(self, cache_dir: Path, step: BuildStep, parts: dict, log=print):
+    def __init__(self, cache_dir: Path, step: BuildStep, tree: Path, parts: dict, log=print):
         self.step, self.parts, self.key, self.log = step, parts, _key_of(parts), log
+        # Stored with the tree's path as TREE_PLACEHOLDER: some answers are paths in the tree
+        # (3.13's ac_cv_prog_PYTHON_FOR_REGEN is the build Python), and a next commit checked
+        # out elsewhere must get its own.
+        self.tree = str(tree).encode()
         self.root = Path(cache_dir) / CONFIG_CACHE_DIR / step.name
         self.entry = self.root / self.key[:24]
 
@@ -259,7 +264,7 @@ class ConfigCache:
             if hashlib.sha256(data).hexdigest() != stored.get("sha256") or stored.get("key") != self.key:
                 remove(self.entry)
                 return self._say("dropped", "the stored config.cache was changed after it was saved")
-            atomic_write(cache, data)
+            atomic_write(cache, data.replace(TREE_PLACEHOLDER, self.tree))
             os.utime(self.entry / MARKER)      # most recently used: pruned last
             return self._say("seeded", f"from an earlier configure with the same inputs ({self.key[:12]})")
         dropped = f"the tree's config.cache came from other inputs ({_changed(had_parts, self.parts)})" \
@@ -281,7 +286,7 @@ class ConfigCache:
         cache = _tree_cache(self.step)
         if not cache.is_file():
             return
-        data = cache.read_bytes()
+        data = cache.read_bytes().replace(self.tree, TREE_PLACEHOLDER)
         digest = hashlib.sha256(data).hexdigest()
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / f"{self.key[:24]}.lock")):

@@ -218,10 +218,10 @@ class Pipeline:
                     fallback=None) -> None:
         key = buildcache.step_key(step, context.toolchain, fingerprint)
         step_env = {**env, **step.env}
+        tree = context.source.path
         carried = buildcache.ConfigCache(
-            self.options.cache_dir, step, buildcache.config_cache_parts(step, context.source.path, context.toolchain,
-                                                                        step_env), log=say) \
-            if step.reusable_when is not None else None
+            self.options.cache_dir, step, tree, buildcache.config_cache_parts(step, tree, context.toolchain, step_env),
+            log=say) if step.reusable_when is not None else None
         if not self.options.rebuild and buildcache.is_fresh(step, key):
             say(f"<== stage {step.name} cached: inputs unchanged since it last succeeded")
             if carried:

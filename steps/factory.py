@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from buildbot import config
 from buildbot.process.factory import BuildFactory
 from buildbot.process.properties import Property
 
@@ -134,6 +135,13 @@ class EmscriptenFactory(BuildFactory):
         def scaled(seconds: float) -> int:
             return int(seconds * timeout_factor)
 
+        if cache_dir and not str(cache_dir).startswith("/"):
+            # The CLI runs in the checkout, which the checkout step (method "fresh") and the
+            # clean steps wipe: the caches (emsdk, configure answers, ccache) must live outside.
+            config.error(f"EmscriptenFactory cache_dir {cache_dir!r}: give an absolute path on the worker, "
+                         "outside the build directory (the checkout and clean steps remove what is inside)",
+                         always_raise=True)
+        cache_args = ["--cache-dir", cache_dir] if cache_dir else []
         cli = list(cli)
         if source is not None:
             self.addStep(source)
@@ -149,14 +157,14 @@ class EmscriptenFactory(BuildFactory):
                                          timeout=scaled(30 * MINUTE), maxTime=scaled(2 * HOUR)))
         for stage in ERA_STAGES[era or era_for_branch(branch)]:
             names = stage if isinstance(stage, tuple) else (stage,)
-            self.addStep(EmscriptenBuildStage(*names, jobs=jobs, cli=cli, timeout=scaled(20 * MINUTE),
-                                              maxTime=scaled(3 * HOUR)))
+            self.addStep(EmscriptenBuildStage(*names, jobs=jobs, cli=cli, extra_args=cache_args,
+                                              timeout=scaled(20 * MINUTE), maxTime=scaled(3 * HOUR)))
             if pythoninfo and names[0] in PYTHONINFO_AFTER:
                 self.addStep(EmscriptenPythonInfo(PYTHONINFO_AFTER[names[0]], cli=cli, timeout=scaled(20 * MINUTE)))
         if browser and (era or era_for_branch(branch)) is Era.CONFIGURE:
             # 3.11-3.13: the browser flavour in its own build dir; 3.14+ make-host builds the page.
             for name in ("configure-browser", "make-browser"):
-                self.addStep(EmscriptenBuildStage(name, jobs=jobs, cli=cli, extra_args=["--browser"],
+                self.addStep(EmscriptenBuildStage(name, jobs=jobs, cli=cli, extra_args=["--browser", *cache_args],
                                                   timeout=scaled(20 * MINUTE), maxTime=scaled(3 * HOUR)))
         self.addStep(EmscriptenTest(tests, file_timeout=scaled(FILE_TIMEOUT), jobs=jobs, cli=cli,
                                     nodes=nodes, browser=browser,

@@ -105,6 +105,14 @@ def check_tool(probe: Probe, name: str, candidates: tuple[str, ...], fix: str) -
     return Check(name, False, f"none of {', '.join(candidates)} on PATH", fix)
 
 
+def check_ccache(probe: Probe) -> Check:
+    """Optional: without ccache every build compiles every file again (emcc and the build Python)."""
+    found = probe.which("ccache")
+    return Check("ccache", bool(found), found or "not installed: every build compiles every file again",
+                 "install ccache (apt-get install ccache / brew install ccache); builds then keep compiled "
+                 "objects in <cache dir>/ccache (docs/toolchains.rst, 'Compiler cache')", required=False)
+
+
 def check_buildbot_worker(probe: Probe) -> Check:
     beside = Path(sys.executable).with_name("buildbot-worker")
     found = str(beside) if beside.exists() else probe.which("buildbot-worker")
@@ -157,6 +165,7 @@ def run_checks(basedir: Path, cache_dir: Path, *, node: str = "node", min_free_g
         check_tool(probe, "make", ("make", "gmake"), "install make (build-essential / Xcode command line tools)"),
         check_tool(probe, "C compiler", ("cc", "gcc", "clang"),
                    "install a C compiler for the native build Python (build-essential / Xcode command line tools)"),
+        check_ccache(probe),
         check_buildbot_worker(probe),
         check_disk(probe, "worker", basedir, min_free_gib),
         check_disk(probe, "cache", cache_dir, min_free_gib / 4),

@@ -18,7 +18,7 @@ from emscripten_python.worker.create import (WorkerSetupError, create_worker, re
 from emscripten_python.worker.doctor import GIB, Probe, failed, render, run_checks
 
 GOOD_TOOLS = {"node": "/usr/bin/node", "git": "/usr/bin/git", "make": "/usr/bin/make", "cc": "/usr/bin/cc",
-              "buildbot-worker": "/venv/bin/buildbot-worker"}
+              "ccache": "/usr/bin/ccache", "buildbot-worker": "/venv/bin/buildbot-worker"}
 
 
 def probe(**overrides) -> Probe:
@@ -37,7 +37,7 @@ def checks_of(**overrides) -> dict:
 def test_a_good_machine_passes():
     checks = run_checks(Path("/w"), Path("/c"), probe=probe())
     assert not failed(checks) and all(c.ok for c in checks)
-    assert [c.name for c in checks] == ["python", "node", "git", "make", "C compiler", "buildbot-worker",
+    assert [c.name for c in checks] == ["python", "node", "git", "make", "C compiler", "ccache", "buildbot-worker",
                                         "disk (worker)", "disk (cache)", "writable worker dir",
                                         "writable cache dir", "stack ulimit", "parallel slots"]
     assert "up to 4 parallel build(s) (max_builds=4), jobs=4 each" in checks[-1].detail
@@ -68,6 +68,15 @@ def test_low_stack_limit_only_warns():
     assert (stack.ok, stack.required) == (False, False) and "LimitSTACK=infinity" in stack.fix
     assert not failed(list(checks.values()))
     assert "warn  stack ulimit" in render(list(checks.values()))
+
+
+def test_missing_ccache_only_warns():
+    checks = checks_of(tools={"ccache": None})
+    compiler_cache = checks["ccache"]
+    assert (compiler_cache.ok, compiler_cache.required) == (False, False)
+    assert "every build compiles every file again" in compiler_cache.detail and "install ccache" in compiler_cache.fix
+    assert not failed(list(checks.values()))
+    assert "warn  ccache" in render(list(checks.values()))
 
 
 def test_small_machine_gets_one_slot_and_a_warning():

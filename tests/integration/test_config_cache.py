@@ -36,10 +36,12 @@ if test "${ac_cv_env_CFLAGS_set+set}" = set && test "$ac_cv_env_CFLAGS_value" !=
 fi
 if test "${ac_cv_func_dup3+set}" = set; then echo "checking for dup3... (cached) $ac_cv_func_dup3"
 else ac_cv_func_dup3=yes; echo "checking for dup3... $ac_cv_func_dup3"; fi
+: ${ac_cv_prog_PYTHON_FOR_REGEN=$(pwd)/python}
 echo "#define HAVE_DUP3_$ac_cv_func_dup3 1" > pyconfig.h
+echo "PYTHON_FOR_REGEN=$ac_cv_prog_PYTHON_FOR_REGEN" > Makefile
 if test "$cache_file" != /dev/null; then
-  printf "ac_cv_env_CFLAGS_set=set\nac_cv_env_CFLAGS_value='%s'\nac_cv_func_dup3=%s\n" "$CFLAGS" "$ac_cv_func_dup3" \
-    > "$cache_file"
+  printf "ac_cv_env_CFLAGS_set=set\nac_cv_env_CFLAGS_value='%s'\nac_cv_func_dup3=%s\nac_cv_prog_PYTHON_FOR_REGEN=%s\n" \
+    "$CFLAGS" "$ac_cv_func_dup3" "$ac_cv_prog_PYTHON_FOR_REGEN" > "$cache_file"
 fi
 echo "#!/bin/sh" > config.status
 """
@@ -101,6 +103,9 @@ def test_the_next_commit_is_seeded_and_configures_as_a_clean_configure(tmp_path)
     subprocess.run(["../../configure"], cwd=clean / "builddir" / "build", check=True, capture_output=True,
                    env={**os.environ, "CONFIG_SITE": "../../config.site"})
     assert pyconfig(second) == pyconfig(clean) == "#define HAVE_DUP3_no 1\n"
+    # An answer that is a path in the tree is the new tree's, not the first commit's.
+    build = second / "builddir" / "build"
+    assert (build / "Makefile").read_text() == f"PYTHON_FOR_REGEN={build}/python\n"
 
 
 def test_a_changed_config_site_changes_the_answer(tmp_path):
@@ -131,8 +136,8 @@ def test_other_configure_arguments_or_environment_are_another_key(tmp_path):
                         step_for(tree).cwd, reusable_when=step_for(tree).reusable_when)
     for other in (buildcache.config_cache_parts(changed, tree, Context(tree).toolchain, {"CFLAGS": "-O2"}),
                   buildcache.config_cache_parts(step_for(tree), tree, Context(tree).toolchain, {"CFLAGS": "-O0"})):
-        assert buildcache.ConfigCache(tmp_path, step_for(tree), parts).key != \
-            buildcache.ConfigCache(tmp_path, step_for(tree), other).key
+        assert buildcache.ConfigCache(tmp_path, step_for(tree), tree, parts).key != \
+            buildcache.ConfigCache(tmp_path, step_for(tree), tree, other).key
     # The tree's own path is not part of it: another checkout directory shares the cache.
     moved = make_tree(tmp_path / "elsewhere")
     assert buildcache.config_cache_parts(step_for(moved), moved, Context(moved).toolchain, {"CFLAGS": "-O2"}) == parts
@@ -157,7 +162,7 @@ def test_a_cache_that_makes_configure_fail_is_dropped_and_configure_runs_clean(t
     cache.write_text(cache.read_text().replace("'-O2'", "'-O3'"))
     step = step_for(tree)
     env = {**os.environ, "CFLAGS": "-O2", **step.env}
-    carried = buildcache.ConfigCache(tmp_path / "cache", step,
+    carried = buildcache.ConfigCache(tmp_path / "cache", step, tree,
                                      buildcache.config_cache_parts(step, tree, Context(tree).toolchain, env))
     carried.save()
     second = make_tree(tmp_path / "commit2")

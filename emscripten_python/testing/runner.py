@@ -570,6 +570,7 @@ class _Segment:
         # any length (the parser caps them), all of it in the log.
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         fd = process.stdout.fileno()
+        last = "\n"
         try:
             while True:
                 data = os.read(fd, 1 << 16)
@@ -578,8 +579,11 @@ class _Segment:
                     self.printed += len(text)
                     self.log.write(text)
                     self.parser.feed_text(text)
+                    last = text[-1]
                 if not data:
                     break
+            if last != "\n":
+                self.log.write("\n")      # output cut mid-line: the next segment's `$ …` starts a line
             process.stdout.close()
             returncode = process.wait()
         except BaseException:

@@ -145,6 +145,8 @@ def test_truncated_file_name_is_still_recorded(tmp_path):
     files = _run(tmp_path, ["test_ok1", "test_truncated", "test_ok2"])
     assert {n: f.outcome for n, f in files.items()} == {
         "test_ok1": "passed", "test_truncated": "crashed", "test_ok2": "passed"}
+    # the output stopped mid-line: the next segment's command still starts a line of the log
+    assert len(_commands((tmp_path / "logs" / "test.log").read_text())) == 2
 
 
 def test_deep_stack_crash_keeps_the_error_line(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from emscripten_python.errors import TestRunError
-from emscripten_python.testing.regrtest_args import TAKES_VALUE, era_table, read_args, without
+from emscripten_python.testing.regrtest_args import OLD_311, TAKES_VALUE, era_table, read_args, without
 
 INTERPRETERS = {
     "3.11.2": "/usr/bin/python3.11",
@@ -27,6 +27,9 @@ INTERPRETERS = {
 PROBE = r"""
 import contextlib, io, json, sys
 from test.libregrtest import cmdline
+if sys.argv[1] == "version":
+    print(json.dumps(sys.version.split()[0]))
+    sys.exit()
 if sys.argv[1] == "options":
     print(json.dumps([[a.option_strings, a.nargs is None] for a in cmdline._create_parser()._actions]))
     sys.exit()
@@ -71,12 +74,14 @@ WORDS = sorted({token for args in TRICKY for token in args} | {"test_os", "all",
 LEFT_TO_REGRTEST = ("invalid resource", "argument -R/--huntrleaks", "--huntrleaks/-R parameters")
 
 
-def _probe(python: str, *argv: str, stdin: str | None = None):
-    if not Path(python).exists():
+def _probe(python: str | list[str], *argv: str, stdin: str | None = None):
+    """PROBE run by `python` (a path, or a command such as `chroot ROOT python3.14`)."""
+    if isinstance(python, str) and not Path(python).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{python} is not installed")
         pytest.skip(f"{python} is not installed")
-    done = subprocess.run([python, "-c", PROBE, *argv], input=stdin, capture_output=True, text=True,
+    command = [python] if isinstance(python, str) else python
+    done = subprocess.run([*command, "-c", PROBE, *argv], input=stdin, capture_output=True, text=True,
                           timeout=120, cwd="/tmp")
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
@@ -101,11 +106,13 @@ def _theirs(real: dict) -> dict:
     return real
 
 
-def _compare(version: str, lists: list[list[str]], expected: list[dict] | None = None) -> list[tuple]:
+def _compare(version: str, lists: list[list[str]], expected: list[dict] | None = None,
+             python: str | list[str] | None = None) -> list[tuple]:
     """Lists whose reading by the real regrtest differs from `expected` (default: ours)."""
     mismatches = []
     expected = expected or [_ours(args, version) for args in lists]
-    for args, real, ours in zip(lists, _probe(INTERPRETERS[version], "parse", stdin=json.dumps(lists)), expected):
+    reals = _probe(python or INTERPRETERS[version], "parse", stdin=json.dumps(lists))
+    for args, real, ours in zip(lists, reals, expected):
         real = _theirs(real)
         if "error" in real:
             # regrtest refused them: so do we, or we pass on an option it does not know
@@ -119,9 +126,9 @@ def _compare(version: str, lists: list[list[str]], expected: list[dict] | None =
         if "error" in ours:
             mismatches.append((args, "accepted", ours["error"]))
             continue
-        if real["use_mp"] is not None and ours["use_mp"] is not None and ours["use_mp"] <= 0 and version == "3.11.2":
+        if real["use_mp"] is not None and ours["use_mp"] is not None and ours["use_mp"] <= 0 and era_table(version) is OLD_311:
             real["use_mp"] = ours["use_mp"]       # 3.11.0-3.11.6 turn -j0 into the CPU count at once
-        if version == "3.11.2":     # -m and -i are two lists there
+        if era_table(version) is OLD_311:     # -m and -i are two lists there
             ours["match"] = [m for m in ours["match"] if m[1]] + [m for m in ours["match"] if not m[1]]
         if real != ours:
             mismatches.append((args, real, ours))

@@ -206,9 +206,7 @@ def _tree_key(step: BuildStep) -> Path:
     return step.reusable_when.parent / ".emscripten-python-config-cache.json"
 
 
-def _changed(old: dict | None, new: dict) -> str:
-    if not isinstance(old, dict):
-        return "inputs unknown"
+def _changed(old: dict, new: dict) -> str:
     names = [KEY_PARTS[part] for part in KEY_PARTS if old.get(part) != new.get(part)]
     return ", ".join(names) + " changed" if names else "same inputs"
 
@@ -241,7 +239,7 @@ class ConfigCache:
 
     def _latest_parts(self) -> dict | None:
         markers = sorted(self.root.glob(f"*/{MARKER}"), key=lambda p: p.stat().st_mtime, reverse=True)
-        return next((m["parts"] for m in map(_read_json, markers) if m and "parts" in m), None)
+        return next((m["parts"] for m in map(_read_json, markers) if m and isinstance(m.get("parts"), dict)), None)
 
     def prepare(self, fallback=None) -> dict:
         """Before configure: the tree's config.cache becomes the stored one for this key, or goes.
@@ -267,8 +265,9 @@ class ConfigCache:
             atomic_write(cache, data.replace(TREE_PLACEHOLDER, self.tree))
             os.utime(self.entry / MARKER)      # most recently used: pruned last
             return self._say("seeded", f"from an earlier configure with the same inputs ({self.key[:12]})")
-        dropped = f"the tree's config.cache came from other inputs ({_changed(had_parts, self.parts)})" \
-            if had else None
+        dropped = None if not had else (
+            f"the tree's config.cache came from other inputs ({_changed(had_parts, self.parts)})"
+            if isinstance(had_parts, dict) else "the tree's config.cache has no record of the inputs it came from")
         if fallback is not None and fallback():
             return self._say("seeded", (f"{dropped}; " if dropped else "") + "from the node flavour's config.cache")
         if dropped:

@@ -224,3 +224,12 @@ def test_results_json_and_the_summary_say_what_the_caches_did(tmp_path):
         validate_results(bad)
     run.cache = {"ccache": {"used": True, "hits": "::error::x", "misses": 3}}
     assert "ccache:" not in render_markdown(run)
+
+
+def test_a_trees_config_cache_of_unknown_origin_is_dropped(tmp_path):
+    tree = make_tree(tmp_path / "tree")
+    (tree / "builddir" / "build" / "config.cache").write_text("ac_cv_func_dup3=maybe\n")   # an earlier tool's
+    stage, said = configure(tree, tmp_path)
+    assert stage.cache["config_cache"] == "dropped"
+    assert stage.cache["reason"] == "the tree's config.cache has no record of the inputs it came from"
+    assert pyconfig(tree) == "#define HAVE_DUP3_no 1\n"

@@ -297,3 +297,15 @@ def test_progress_counts_each_file_once_with_reruns(tmp_path):
     _run_args(tmp_path, ["test_flaky", "test_crash", "test_ok"], ["-v", "--rerun"],
               on_file_done=lambda name, outcome: seen.append(name))
     assert sorted(seen) == ["test_crash", "test_flaky", "test_ok"]
+
+
+def test_a_death_in_the_runners_rerun_of_several_files_leaves_the_rest_to_the_next(tmp_path):
+    # --single-process: both files are re-run in one node process; test_rerunboom kills it,
+    # test_flaky is re-run in the next one
+    files, log = _run_args(tmp_path, ["test_rerunboom", "test_flaky", "test_crash", "test_ok"],
+                           ["-v", "--rerun", "--single-process"])
+    assert {f.name: (f.outcome, f.attempts) for f in files} == {
+        "test_rerunboom": ("crashed", 2), "test_flaky": ("flaky", 2), "test_crash": ("crashed", 1),
+        "test_ok": ("passed", 1)}
+    assert [command[-2:] for command in _commands(log)[2:]] == [["test_rerunboom", "test_flaky"],
+                                                                 [str(tmp_path / "junit" / "test-4.xml"), "test_flaky"]]

@@ -189,13 +189,11 @@ class Rerun:
         if not reading.rerun:
             return None
         base, _, _ = without(args, {"rerun", "verbose3", "failfast", "forever", "verbose", "quiet"}, version)
-        for mode, (resources, timeout) in _CI_MODES.items():
-            rest, removed, _ = without(base, {mode}, version)
-            if removed:
-                has_timeout = any(use.option.dest == "timeout" for item in read_items(rest, version)
-                                  for use in item.uses)
-                base = [*resources, "--fail-env-changed", *([] if has_timeout else ["--timeout", timeout]), *rest]
-                break
+        rest, removed, _ = without(base, set(_CI_MODES), version)
+        if removed:        # --slow-ci wins over --fast-ci, as in _parse_args
+            resources, timeout = _CI_MODES["slow_ci" if "--slow-ci" in removed else "fast_ci"]
+            has_timeout = any(use.option.dest == "timeout" for item in read_items(rest, version) for use in item.uses)
+            base = [*resources, "--fail-env-changed", *([] if has_timeout else ["--timeout", timeout]), *rest]
         base = ["-v", *base]
         match = "extend" if reading.old_rerun else "none" if reading.single_process else "replace"
         unmatched, _, _ = without(base, {"match_tests", "match_file"}, version)

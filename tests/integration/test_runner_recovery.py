@@ -267,6 +267,8 @@ def test_without_reruns_a_failure_stays_a_failure(tmp_path):
     # --slow-ci stands for re-runs, -W, -u all, --timeout 1200 and --fail-env-changed
     ("3.13.15", ["--slow-ci", "--single-process"], ["-v", "-u", "all", "--fail-env-changed", "--timeout", "1200",
                                                     "--single-process"]),
+    ("3.12.1", ["--fast-ci", "--slow-ci", "-j1", "--timeout=5"], ["-v", "-u", "all", "--fail-env-changed", "-j1",
+                                                                  "--timeout=5", "-m", "test_b"]),
 ])
 def test_the_runner_reruns_as_that_regrtest_would(tmp_path, version, args, rerun_args):
     files, log = _run_args(tmp_path, ["test_flaky", "test_crash", "test_ok"], args, version)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import signal
 import sys
@@ -66,7 +67,7 @@ def free_bytes(path: Path) -> int | None:
     return None
 
 
-def _size(amount: int) -> str:
+def human_size(amount: int) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if amount < 1024 or unit == "GiB":
             return f"{amount} {unit}" if unit == "bytes" else f"{amount:.1f} {unit}"
@@ -77,8 +78,8 @@ def _size(amount: int) -> str:
 def disk_full(path: Path, needed: int | None = None) -> DiskFull:
     """The one-line error for ENOSPC while writing path; needed: bytes the write wanted."""
     free = free_bytes(path)
-    wants = f"; it needs {_size(needed)}" if needed else ""
-    return DiskFull(f"no space left on the device writing {path}: {_size(free or 0)} free there{wants}. "
+    wants = f"; it needs {human_size(needed)}" if needed else ""
+    return DiskFull(f"no space left on the device writing {path}: {human_size(free or 0)} free there{wants}. "
                     "Free some space (or point --out / --cache-dir elsewhere) and run it again; "
                     "earlier results are intact")
 
@@ -150,12 +151,21 @@ def _temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
 
 
-def _sweep_temps(path: Path) -> None:
-    """Remove temporary files that killed writers of path left (their process is gone)."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = stale.name[len(path.name) + 2:].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            stale.unlink(missing_ok=True)
+_TEMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
+_swept: set[Path] = set()
+
+
+def _sweep_temps(directory: Path) -> None:
+    """Remove the temporary files killed writers left in directory (their process is gone);
+    once per directory and process, so writing many files into one directory stays linear."""
+    if directory in _swept:
+        return
+    _swept.add(directory)
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            match = _TEMP.match(entry.name)
+            if match and not _alive(int(match.group(1))):
+                Path(entry.path).unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
@@ -176,7 +186,7 @@ def atomic_file(path: Path, mode: str = "wb", needed: int | None = None):
     path = Path(path)
     with space_for(path, needed):
         path.parent.mkdir(parents=True, exist_ok=True)
-        _sweep_temps(path)
+        _sweep_temps(path.parent)
         temp = _temp_name(path)
         try:
             with open(temp, mode) as handle:

@@ -166,7 +166,7 @@ class Rig:
         try:
             stdout, stderr = process.communicate(timeout=180)
         finally:
-            kill_group(process)
+            kill_tree(process)
         return process.returncode, stdout, stderr
 
     def count_points(self, label_file: Path) -> list[str]:
@@ -177,11 +177,38 @@ class Rig:
         return [line.split(" ", 2)[2] for line in label_file.read_text().splitlines()]
 
 
-def kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it (by parent pid, from /proc), parents first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop(0)
+        found.append(current)
+        queue += children.get(current, [])
+    return found
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL the process and everything it started, as a machine going down would: the stage
+    children run in sessions of their own, so killing the process group alone would leave them
+    building on while the next run starts. Stopped first, so none can start another."""
+    if process.poll() is not None:
+        return              # ended (and reaped): its pid may already be another process's
+    tree = descendants(process.pid)
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for pid in tree:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
     process.wait()
 
 
@@ -348,10 +375,9 @@ def inject(rig: Rig, tally: Tally, *, point_kills: int, time_kills: int, seed: i
         else:
             process = rig.start()
             time.sleep(chooser.uniform(0, full_run * 1.1))
-            if process.poll() is None:
-                tally.time_kills += 1
-            kill_group(process)
+            kill_tree(process)
             rc = process.returncode
+            tally.time_kills += rc == -signal.SIGKILL
         tally.kills += rc == -signal.SIGKILL
         check_all(rig, tally)
         if index % recover_every == 0 or index == len(plan):
@@ -367,3 +393,30 @@ def _kind_of(label: str) -> str:
     if name.startswith("emcache-"):
         return "emcache"
     return name
+
+
+def sweep(rig: Rig, tally: Tally, *, cold: bool, recover_every: int = 1, log=print) -> Tally:
+    """Kill a run at each of its fault points in turn (cold: every one starts with an empty
+    cache and build directory), checking the invariants after each kill and a next run every recover_every kills."""
+    durable.remove(rig.out)
+    if cold:
+        durable.remove(rig.cache)
+        durable.remove(rig.repo / "cross-build")
+    else:
+        rig.run()           # warm: the caches and configure stamps are there before the count
+    labels = rig.count_points(rig.root / f"sweep-{'cold' if cold else 'warm'}.log")
+    for at, label in enumerate(labels, 1):
+        if cold:                # an empty cache and build directory: every point is reached
+            durable.remove(rig.cache)
+            durable.remove(rig.repo / "cross-build")
+        rc, _, _ = rig.run(kill_at=at)
+        if rc == -signal.SIGKILL:
+            tally.kills += 1
+            tally.point_kills += 1
+            tally.labels.add(label.split(" ", 1)[0] + " " + _kind_of(label))
+        check_all(rig, tally)
+        if at % recover_every == 0 or at == len(labels):
+            check_next_run(rig, tally)
+        if at % 20 == 0:
+            log(f"  {at}/{len(labels)} points: {tally.line()}")
+    return tally

@@ -117,7 +117,7 @@ def test_full_cache_directory_during_the_cache_copy_and_the_emsdk_install(tmp_pa
         rc, _, stderr = rig.run()
         assert rc == DiskFull.exit_code, (rc, stderr[-3000:])
         line = _one_error_line(stderr)
-        needed = durable._size(FROZEN_FILES * 20000)
+        needed = durable.human_size(FROZEN_FILES * 20000)
         assert f"writing {copy}:" in line and f"it needs {needed}" in line, line
         assert not copy.exists() and _no_temporaries(rig.cache) == []
         assert durable.is_complete(rig.cache / "emsdk" / "4.0.12" / "emsdk", INSTALLED_STAMP)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_rig import EXPECTED_RC, Rig, Tally, check_all, check_next_run, git, inject, kill_group  # noqa: E402
+from fault_rig import EXPECTED_RC, Rig, Tally, check_all, check_next_run, git, inject, kill_tree  # noqa: E402
 
 from emscripten_python import durable  # noqa: E402
 from emscripten_python.toolchain.emcache import COPIED  # noqa: E402
@@ -56,7 +56,7 @@ def test_a_configure_killed_mid_config_cache_is_redone_from_scratch(rig):
             torn = True
             break
         time.sleep(0.002)
-    kill_group(process)
+    kill_tree(process)
     assert torn, "never saw config.cache half written"
     assert not cache.read_text().endswith("# complete\n")
     rc, _, stderr = rig.run()

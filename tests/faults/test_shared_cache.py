@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_rig import EXPECTED_FILES, EXPECTED_RC, Rig, Tally, check_caches, kill_group, make_fault_tree  # noqa: E402
+from fault_rig import EXPECTED_FILES, EXPECTED_RC, Rig, Tally, check_caches, kill_tree, make_fault_tree  # noqa: E402
 
 from emscripten_python import durable  # noqa: E402
 from emscripten_python.toolchain.emcache import COPIED  # noqa: E402
@@ -34,7 +34,7 @@ def _together(rig: Rig, versions: list[str]) -> list[tuple[str, int, str, dict]]
         try:
             _, stderr = process.communicate(timeout=300)
         finally:
-            kill_group(process)
+            kill_tree(process)
         results = json.loads((out / "results.json").read_text())
         finished.append((version, process.returncode, stderr, results))
     return finished
@@ -68,20 +68,25 @@ def test_runs_at_once_share_one_cache(tmp_path, versions):
 def test_a_run_killed_holding_the_install_lock_does_not_stop_the_others(tmp_path):
     rig = Rig.make(tmp_path / "rig")
     rig.env["EMSCRIPTEN_PYTHON_NO_RECORD"] = "1"
+    # Each run its own tree: two builds of one tree at once would clash in its build directory.
+    trees = [make_fault_tree(rig.root / f"tree{index}") for index in range(2)]
     first = rig.start(out=rig.root / "killed")
     partial = rig.cache / "emsdk" / "4.0.12" / "emsdk.partial"
     deadline = time.monotonic() + 60
     while not (partial / "upstream").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert (partial / "upstream").exists(), "the first run never got into the install"
-    others = [rig.start(out=rig.root / f"other{index}") for index in range(2)]
+    others = []
+    for tree in trees:
+        rig.repo = tree
+        others.append(rig.start(out=rig.root / f"other{tree.name}"))
     time.sleep(0.2)                   # the others now wait for the lock the first one holds
-    kill_group(first)
+    kill_tree(first)
     for index, process in enumerate(others):
         try:
             _, stderr = process.communicate(timeout=300)
         finally:
-            kill_group(process)
+            kill_tree(process)
         assert process.returncode == EXPECTED_RC, stderr[-2000:]
     assert _installs(rig) == ["4.0.12", "4.0.12"]       # the killed install, then one more
     tally = Tally()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_rig import Tally, check_store, kill_group  # noqa: E402
+from fault_rig import Tally, check_store, kill_tree  # noqa: E402
 
 from emscripten_python.results import Run, Stage, TestCase, TestFile  # noqa: E402
 from emscripten_python.status.ingest import STORED_CASE_OUTCOMES  # noqa: E402
@@ -85,7 +85,7 @@ def _finish(processes: list[subprocess.Popen]) -> tuple[int, str]:
         try:
             stderr += process.communicate(timeout=300)[1]
         finally:
-            kill_group(process)
+            kill_tree(process)
     return max(abs(p.returncode) for p in processes), stderr
 
 
@@ -109,7 +109,7 @@ def test_ingest_killed_anywhere_leaves_every_run_whole_or_absent(request, tmp_pa
             time.sleep(max(0.0, kill_at - time.monotonic()))
             for process in processes:
                 kills += process.poll() is None
-                kill_group(process)
+                kill_tree(process)
             stored = check_store(url, tally)
             for run_id, counts in stored.items():
                 # Whole: this round's content or (in the second round) the first round's.

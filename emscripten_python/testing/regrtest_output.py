@@ -47,6 +47,7 @@ PROGRESS = re.compile(r"\d+:\d\d:\d\d (?:load avg: [\d.]+ )?\[ *(\d+)/\d+(?:/\d+
 # so a long one is tried once, not once per digit.
 PROGRESS_INSIDE = re.compile(r"(?<!\d)" + PROGRESS.pattern)
 NAME = re.compile(r"test[\w.]*")
+BARE_PROGRESS = re.compile(r"\[ *(\d+)/\d+(?:/\d+)?\] (?=test)")   # with `known` only (_bare_progress)
 VERDICT = re.compile(
     r"(?P<name>test[\w.]*) (?P<state>skipped \(resource denied\)|failed \(env changed\)|passed|failed|"
     r"skipped|ran no tests|run no tests|timed out|process crashed|crashed|interrupted|did not run|"
@@ -346,6 +347,7 @@ class RegrtestParser:
     # -- files ------------------------------------------------------------------------------
     def _resolve(self, token: str) -> str | None:
         """The file a name read from the output means; None when `known` rules it out."""
+        token = token.rstrip(".")        # no regrtest name ends in a dot: glued text (`test_x...`)
         if self._is_known(token) or (self.known is None and (not self.names or token in self.names)):
             return token
         for name in self.names:          # longest first: stderr glued to the end of the name
@@ -357,6 +359,13 @@ class RegrtestParser:
             return token                 # cut off by the end of the output: the runner resolves it
         return None
 
+    def _bare_progress(self, line: str) -> re.Match | None:
+        """`[3/9] test_x` whose timestamp stderr cut (`0Warning: …:00:01 [3/9] test_x`): a
+        progress line only when the name after it is exactly a known file."""
+        found = BARE_PROGRESS.search(line)
+        name = found and NAME.match(line, found.end())
+        return found if name and self._is_known(name.group()) else None
+
     def _is_known(self, name: str) -> bool:
         """`name` is a known file, or a part of a known package (`test_asyncio.test_tasks`,
         `test.test_asyncio.test_tasks` in older versions)."""
@@ -365,9 +374,11 @@ class RegrtestParser:
             return False
         if name in known:
             return True
+        # A package's files are test modules in it (libregrtest findtests: `test_*`).
         parts = name.split(".")
         start = 1 if parts[0] == "test" else 0
-        return any(".".join(parts[start:end]) in known for end in range(start + 1, len(parts)))
+        return any(".".join(parts[start:end]) in known and all(part.startswith("test") for part in parts[end:])
+                   for end in range(start + 1, len(parts)))
 
     def _clear_tail(self) -> None:
         self.tail.clear()
@@ -481,7 +492,9 @@ class RegrtestParser:
             self.error_block.append(line[:2048])
         first = line[:1]
         if first.isdigit() or "] test" in line:
-            progress = PROGRESS.match(line) if first.isdigit() else PROGRESS_INSIDE.search(line)
+            progress = (PROGRESS.match(line) if first.isdigit() else None) or PROGRESS_INSIDE.search(line)
+            if progress is None and self.known is not None and "] test" in line:
+                progress = self._bare_progress(line)
             if progress:
                 self._progress(line[progress.end():].strip(), progress.group(1))
                 return

@@ -393,3 +393,34 @@ def test_regression_stderr_spliced_into_regrtest_structure(spec, where, column):
     hit = next(keys for rendered, keys in zip(render(spec).lines, render(spec).keys) if rendered == line)
     assert {name: outcome for name, outcome in outcomes.items() if name not in hit} == \
         {name: outcome for name, outcome in truth(spec).items() if name not in hit}
+
+
+def test_regression_start_line_with_its_timestamp_cut_is_still_a_start():
+    """Found by the splice property: stderr written into a start line's timestamp hid the
+    start; with the known files, `[3/4] test_abc` is still read (and test_ab, which passed
+    silently before it, keeps its pass)."""
+    spec = Spec("3.11-old", False, False, False, (("test_a", "pass"), ("test_ab", "pass"), ("test_abc", "fail"),
+                                                   ("test_os", "pass")))
+    text = "\n".join(render(spec).lines) + "\n"
+    at = text.index("0:00:01 [3/4") + 1
+    output, outcomes = reported(text[:at] + WARNING + text[at:], [name for name, _ in spec.files])
+    assert outcomes == truth(spec)
+    assert [a.index for a in output.attempts if a.name == "test_abc"] == ["3"]
+
+
+@pytest.mark.parametrize("glued", [". ...", "._ x"])
+def test_regression_dots_glued_to_a_name_are_not_part_of_it(glued):
+    """Found by the splice property: `[1/1] test_json...` was reported as a file `test_json.`,
+    `test_json._` as one `test_json._` (parts of a package `test_json`, by their dot)."""
+    spec = Spec("3.11-old", False, False, False, (("test_json", "pass"),))
+    text = "\n".join(render(spec).lines) + "\n"
+    at = text.index("] test_json") + len("] test_json")
+    output, outcomes = reported(text[:at] + glued + text[at:], ["test_json"])
+    assert set(outcomes) <= {"test_json"}
+
+
+def test_the_files_of_a_known_package_are_known():
+    text = "0:00:01 [1/2] test_asyncio.test_tasks\n0:00:02 [2/2] test.test_asyncio.test_locks\n" \
+           "0:00:03 [3/3] test_asyncio.helper\n"
+    assert [a.name for a in parse_text(text, known=["test_asyncio"]).attempts] == \
+        ["test_asyncio.test_tasks", "test.test_asyncio.test_locks"]

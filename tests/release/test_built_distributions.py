@@ -24,9 +24,7 @@ import sys
 import sysconfig
 import tarfile
 import tomllib
-import urllib.error
 import urllib.parse
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -39,7 +37,7 @@ from release_support import ROOT, VERSION
 sys.path.insert(0, str(ROOT / "tests" / "buildbot"))
 sys.path.insert(0, str(ROOT / "tests" / "status"))
 from fake_cpython import make_cpython_repo, make_toolchain  # noqa: E402
-from status_support import free_port, wait_for_http  # noqa: E402
+from status_support import http_get, status_server  # noqa: E402
 
 pytestmark = pytest.mark.timeout(900)
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -301,11 +299,9 @@ def _crawl(site: str, start: str, limit: int = 300) -> dict[str, tuple[int, str]
         url = queue.pop(0)
         if url in pages:
             continue
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                pages[url] = (response.status, response.read().decode())
-        except urllib.error.HTTPError as error:
-            pages[url] = (error.code, error.read().decode(errors="replace"))
+        code, body = http_get(url)
+        pages[url] = (code, body.decode(errors="replace"))
+        if code != 200:
             continue
         parser = _Links()
         parser.feed(pages[url][1])
@@ -324,16 +320,9 @@ def status(installed, stand_in_run, pr_run) -> dict:
                                       "--branch", "main", *extra, out / "results.json")
                         for extra, (_, out) in (([], stand_in_run), (["--pr", "7"], pr_run))],
              "run_id": branch}
-    port = free_port()
-    server = subprocess.Popen([installed.venv / "bin" / "emscripten-python", "status", "serve", "--db", db,
-                               "--port", str(port)], cwd=installed.work, env=installed.env(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/index.html")
-        found["pages"] = _crawl(f"http://127.0.0.1:{port}/", "index.html")
-    finally:
-        server.terminate()
-        found["serve_stderr"] = server.communicate(timeout=30)[1]
+    with status_server(db, (str(installed.venv / "bin" / "emscripten-python"), "status"),
+                       cwd=installed.work, env=installed.env()) as base:
+        found["pages"] = _crawl(f"{base}/", "index.html")
     found["export"] = installed.run("emscripten-python", "status", "export", "--db", db, installed.work / "site")
     found["site"] = installed.work / "site"
     return found
@@ -344,7 +333,7 @@ def test_status_ingest_serve_and_export(status, pr_run):
     for done in status["ingest"]:
         _ok(done)
     pages = status["pages"]
-    assert {page: code for page, (code, _) in pages.items() if code != 200} == {}, status["serve_stderr"]
+    assert {page: code for page, (code, _) in pages.items() if code != 200} == {}
     assert "stand-in" in pages["index.html"][1]
     [run_page] = [text for page, (_, text) in pages.items() if page.startswith("run/") and status["run_id"] in page]
     assert "test_crash_c" in run_page

@@ -60,13 +60,15 @@ def http_get(url: str, timeout: float = 60.0) -> tuple[int, bytes]:
 
 
 @contextmanager
-def status_server(db_url: str):
+def status_server(db_url: str, command: tuple[str, ...] = (sys.executable, "-m", "emscripten_python.status"),
+                  **popen_options):
     """`status serve` over db_url on a port of its choosing (--port 0: no race for a free
     port); yields its base URL once the server says it is listening, however long that takes
-    on a loaded machine. Its output is drained all along (a full pipe would stop it)."""
-    server = subprocess.Popen([sys.executable, "-m", "emscripten_python.status", "serve", "--db", db_url,
-                               "--host", "127.0.0.1", "--port", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    on a loaded machine. Its output is drained all along (a full pipe would stop it).
+    command: how `status` is started (an installed `emscripten-python status` for the release
+    tests); popen_options: its cwd and env."""
+    server = subprocess.Popen([*command, "serve", "--db", db_url, "--host", "127.0.0.1", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen_options)
     lines: queue.Queue[str | None] = queue.Queue()
     output: list[str] = []
 

@@ -409,6 +409,10 @@ class RegrtestParser:
         if name is None:
             return False
         target = self.index.get((name, self.attempt_no))
+        if target is not None and target.state is not None and name != match.group("name").rstrip("."):
+            # Read through text glued to the name (`test_os` in `test_os__path failed`): a file
+            # that has its verdict already is not judged again on such a guess.
+            return False
         if target is None:
             if not progress:
                 return False

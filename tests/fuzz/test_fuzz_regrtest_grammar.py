@@ -240,7 +240,10 @@ def reported(text: str, known: list[str]):
         for name in names:
             if kind in LIST_TO_OUTCOME:
                 listed.setdefault(name, LIST_TO_OUTCOME[kind])
-    return output, {name: file_outcome(found, listed.get(name)) for name, found in attempts.items()}
+    outcomes = {name: file_outcome(found, listed.get(name)) for name, found in attempts.items()}
+    if output.unfinished is not None:     # the runner's DiedIn: the file the output stopped in
+        outcomes[output.unfinished.name] = "crashed"
+    return output, outcomes
 
 
 # -- strategies ----------------------------------------------------------------------------------
@@ -293,13 +296,19 @@ def test_colour_and_invalid_bytes_after_names_change_nothing(spec, data):
 @given(specs(), st.data())
 @example(Spec("suffix", False, False, False, (("test_a", "fail"), ("test_ab", "pass"), ("test_b", "pass"))), None)
 def test_cut_anywhere_invents_nothing_and_loses_nothing_before_the_cut(spec, data):
+    """No invented file, no invented pass, and every file whose start line ended before the
+    cut reported."""
     out = render(spec)
     known = [name for name, _ in spec.files]
     text = "\n".join(out.lines) + "\n"
     cut = data.draw(st.integers(0, len(text))) if data is not None else text.index("test_ab") + 4
     output, outcomes = reported(text[:cut], known)
-    for name in outcomes:
+    expected = truth(spec)
+    for name, outcome in outcomes.items():
         assert name in known or any(k.startswith(name) for k in known), name
+        # a cut never makes a file look better than it was
+        if outcome in ("passed", "flaky") and name in expected:
+            assert expected[name] == outcome, (name, outcome, text[max(0, cut - 300):cut])
     # every file whose start line ended before the cut is reported
     pos = 0
     for line, keys in zip(out.lines, out.keys):
@@ -424,3 +433,13 @@ def test_the_files_of_a_known_package_are_known():
            "0:00:03 [3/3] test_asyncio.helper\n"
     assert [a.name for a in parse_text(text, known=["test_asyncio"]).attempts] == \
         ["test_asyncio.test_tasks", "test.test_asyncio.test_locks"]
+
+
+def test_regression_a_glued_name_does_not_judge_a_file_again():
+    """Found by the splice property: `[6/6/3] test_os__path failed` (stderr `_` written into
+    test_os_path's verdict) was read as test_os failing, after test_os had passed."""
+    spec = Spec("verdict", False, False, True, (("test_os", "pass"), ("test_json", "pass"), ("test_os_path", "fail")))
+    text = "\n".join(render(spec).lines) + "\n"
+    at = text.index("] test_os_path failed") + len("] test_os")
+    output, outcomes = reported(text[:at] + "_" + text[at:], [name for name, _ in spec.files])
+    assert outcomes == truth(spec)

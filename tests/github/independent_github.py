@@ -94,6 +94,7 @@ class IndependentGitHub:
         self.faults = lambda method, path: None
         self.echo = False
         self.requests = 0
+        self.in_flight = 0               # requests being handled now (a hanging write among them)
         self.fault_counts: dict[str, int] = {}
         self.server: ThreadingHTTPServer | None = None
 
@@ -112,6 +113,18 @@ class IndependentGitHub:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def wait_idle(self, timeout: float = 120.0) -> None:
+        """Until no request is being handled: every hanging or slow write has landed (or been
+        dropped). A condition, not a fixed wait, so a loaded machine only makes it longer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if self.in_flight == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.in_flight} requests still in flight after {timeout} s")
+            time.sleep(0.02)
 
     def _id(self) -> int:
         with self.lock:
@@ -254,11 +267,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         gh = self.github
+        with gh.lock:
+            gh.requests += 1
+            gh.in_flight += 1
+        try:
+            self._answer(method)
+        finally:
+            with gh.lock:
+                gh.in_flight -= 1
+
+    def _answer(self, method: str) -> None:
+        gh = self.github
         split = urlsplit(self.path)
         path, query = split.path.rstrip("/"), {k: v[-1] for k, v in parse_qs(split.query).items()}
         body = self._body() if method in ("POST", "PATCH") else {}
-        with gh.lock:
-            gh.requests += 1
         account = self._auth()
         if account is None:
             self._error(401, "Bad credentials")

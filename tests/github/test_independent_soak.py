@@ -128,7 +128,7 @@ def test_concurrent_reporters_converge_on_the_newest_run(tmp_path, example):
             figures["rounds"] += 1
             figures["reporters"] += size
             gh.faults = lambda method, path: None
-            time.sleep(HANG + 0.2)          # writes still hanging land now
+            gh.wait_idle()                  # writes still hanging land now
             comments = _bot_comments(gh)
             if len(comments) > 1:
                 problems.append(f"round {number}: {len(comments)} bot comments")

@@ -13,7 +13,8 @@ for _dependency in ("sqlalchemy", "flask"):
     if importlib.util.find_spec(_dependency) is None:
         raise ModuleNotFoundError(f"No module named {_dependency!r}", name=_dependency)
 
-from ..validation import Limits  # noqa: E402  (no third-party import)
+from ..options import jobs  # noqa: E402  (no third-party import)
+from ..validation import Limits  # noqa: E402
 
 
 def _db(parser: argparse.ArgumentParser) -> None:
@@ -59,15 +60,17 @@ def register(subparsers) -> None:
     serve = sub.add_parser("serve", help="serve the status page (read-only WSGI app on waitress)")
     _db(serve)
     _tier3(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8050)
-    serve.add_argument("--threads", type=_positive, default=8, help="worker threads (default: %(default)s)")
+    serve.add_argument("--host", type=_host, default="127.0.0.1",
+                       help="address to listen on, a name that resolves (default: %(default)s)")
+    serve.add_argument("--port", type=_port, default=8050,
+                       help="0 to 65535; 0 lets the system choose (default: %(default)s)")
+    serve.add_argument("--threads", type=jobs, default=8, help="worker threads, 1 to 1024 (default: %(default)s)")
     serve.set_defaults(func=_serve)
 
     export = sub.add_parser("export", help="write the status page as static HTML + JSON")
     _db(export)
     _tier3(export)
-    export.add_argument("dir", type=Path)
+    export.add_argument("dir", type=_export_dir, help="directory to write the site into (made when missing)")
     export.set_defaults(func=_export)
 
 
@@ -81,6 +84,37 @@ def _positive(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    """A TCP port: waitress would take 70000 as 4464 (modulo 65536) and -5 as a traceback."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (0 to 65535)")
+    return value
+
+
+def _host(text: str) -> str:
+    """An address to listen on, resolved now: a name that does not resolve is refused before
+    the store is opened, not a traceback from waitress after."""
+    import socket
+
+    try:
+        socket.getaddrinfo(text, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address to listen on ({exc})") from None
+    return text
+
+
+def _export_dir(text: str) -> Path:
+    """The export's directory: an existing directory, or a path where one will be made."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a directory")
+    return path
+
+
 def _ingest(args: argparse.Namespace) -> int:
     """Exit 0 when every file was stored; 40 when any was refused (each is named on stderr,
     every other file is stored); 51 when the store itself is unusable."""
@@ -90,6 +124,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from ..errors import ResultsError
+    from ..untrusted import actions_safe
     from .errors import StatusError
     from .ingest import ingest_paths
     from .store import Store, one_line
@@ -101,10 +136,13 @@ def _ingest(args: argparse.Namespace) -> int:
     store = Store(args.db)
 
     def report(outcome) -> None:
+        # A refusal lists each problem on a line of its own; what the file said is quoted in
+        # them, so no line may start as a workflow command an Actions runner would run.
         if outcome.error is not None:
-            print(f"error: {outcome.error}", file=sys.stderr)
+            print(f"error: {actions_safe(outcome.error, multiline=True)}", file=sys.stderr)
         else:
-            print(f"{outcome.result}: {outcome.run_id} from {outcome.path} -> {store.safe_url}", flush=True)
+            print(actions_safe(f"{outcome.result}: {outcome.run_id} from {outcome.path} -> {store.safe_url}"),
+                  flush=True)
 
     try:
         outcomes = ingest_paths(store, args.results, limits=limits, overrides=overrides, report=report)
@@ -122,12 +160,17 @@ def _ingest(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from waitress import create_server
 
+    from ..errors import UsageError
     from .web import create_app
 
+    app = create_app(args.db, args.tier3_builders)
     # waitress: a production WSGI server in pure Python (no compiler, any platform); the same
     # app Buildbot's dashboard mounts.
-    server = create_server(create_app(args.db, args.tier3_builders), host=args.host, port=args.port,
-                           threads=args.threads)
+    try:
+        server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+    except (OSError, ValueError) as exc:   # the port is taken, or the address is not this machine's
+        app.extensions["emscripten_python_status"].close()
+        raise UsageError(f"cannot listen on {args.host} port {args.port}: {exc}") from None
     print(f"serving the status page on http://{args.host}:{server.effective_port}/ (waitress)", flush=True)
     try:
         server.run()
@@ -139,8 +182,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
     from .export import export
 
+    try:   # before the store is opened: a directory that cannot be made is the command line's
+        args.dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"export: cannot make the directory {str(args.dir)!r}: {exc.strerror or exc}") from None
     count = export(args.db, args.dir, tier3_builders=args.tier3_builders)
     print(f"wrote {count} files to {args.dir}")
     return 0

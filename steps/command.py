@@ -7,14 +7,14 @@ results.json, and a `git clean` of the checkout never touches it.
 
 from __future__ import annotations
 
-import json
-
 from buildbot.process.buildstep import BuildStep, ShellMixin
 from buildbot.process.results import CANCELLED, FAILURE, SUCCESS
 from buildbot.steps.worker import CompositeStepMixin
+from buildbot.worker.protocols.base import FileWriterImpl
 
 from ..errors import Cancelled, ResultsError
 from ..results import Run
+from ..validation import Limits, parse_results
 
 CLI = ("emscripten-python",)
 CHECKOUT = "build"                         # Buildbot's default workdir inside the builddir
@@ -24,6 +24,9 @@ RESULTS = f"{OUT}/results.json"
 # On "stop" (and a timeout) the worker sends SIGTERM to the command's process group, then
 # SIGKILL after this long: the CLI kills node (its own session) and writes results.json.
 SIGTERM_SECONDS = 30
+# Why read_results has no run, when nothing was refused: the build is being stopped, or the CLI
+# never wrote the file (it did not start).
+STOPPED, MISSING = "cancelled", f"no {OUT_DIR}/results.json on the worker"
 # Every other non-zero exit of the CLI is a FAILURE (errors.py / docs/cli.rst list them).
 DECODE_RC = {0: SUCCESS, Cancelled.exit_code: CANCELLED}
 
@@ -33,6 +36,21 @@ def jobs_args(flag: str, jobs) -> list:
     if not jobs:
         return []
     return [flag, jobs if hasattr(jobs, "getRenderingFor") else str(jobs)]
+
+
+class BoundedBytesWriter(FileWriterImpl):
+    """What the worker uploads, kept as bytes (the validator decodes them, so a non-UTF-8 file is
+    refused with a message, not an error in the transfer) and never more than ``limit`` of them."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.data = bytearray()
+
+    def remote_write(self, data: bytes):
+        self.data += data[:self.limit - len(self.data)]
+
+    def remote_close(self):
+        pass
 
 
 class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
@@ -83,16 +101,37 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
             self.setProperty(name, value, type(self).__name__)
 
     async def read_results(self) -> tuple[Run | None, str | None]:
-        """The run's results.json from the worker, or None and why it could not be read."""
+        """The run's results.json from the worker, or None and why it could not be read.
+
+        The PR's code ran on the worker and may have rewritten the file, so it is read like every
+        results.json from elsewhere (emscripten_python/validation.py): at most one byte over the
+        size limit is transferred, then size, UTF-8, nesting, NaN/Infinity and the schema are
+        checked; what the validator refuses comes back as its one line.
+        """
         if self.stopped:        # no more remote commands once the build is being stopped
-            return None, "cancelled"
-        content = await self.getFileContentFromWorker(RESULTS)
-        if content is None:
-            return None, f"no {OUT_DIR}/results.json on the worker"
+            return None, STOPPED
+        self.checkWorkerHasCommand("uploadFile")
+        limits = Limits()
+        writer = BoundedBytesWriter(limits.max_file_bytes + 1)
+        args = {"workdir": self.workdir, "writer": writer, "maxsize": writer.limit, "blocksize": 32 * 1024,
+                "workersrc": RESULTS}
+        uploaded = await self.runRemoteCommand("uploadFile", args, abandonOnFailure=False,
+                                               evaluateCommand=lambda cmd: not cmd.didFail())
+        if len(writer.data) > limits.max_file_bytes:
+            return None, f"{OUT_DIR}/results.json is more than the limit of {limits.max_file_bytes:,} bytes"
+        if not uploaded:
+            return None, MISSING
         try:
-            data = json.loads(content)
-            if not isinstance(data, dict):
-                raise ResultsError("it does not hold a JSON object")
-            return Run.from_dict(data), None
-        except (ValueError, TypeError, ResultsError) as exc:
-            return None, f"{OUT_DIR}/results.json is unreadable: {exc}"
+            return parse_results(bytes(writer.data), f"{OUT_DIR}/results.json", limits), None
+        except ResultsError as exc:
+            return None, str(exc)
+
+    async def read_own_results(self, result: int) -> tuple[Run | None, int]:
+        """After a stage whose CLI wrote results.json: the run, and ``result``, or FAILURE (the
+        reason as the step's description) when the file is there but refused, as one changed
+        since the CLI validated and wrote it is."""
+        run, problem = await self.read_results()
+        if problem in (None, STOPPED, MISSING):
+            return run, result
+        self.descriptionDone = problem
+        return None, FAILURE

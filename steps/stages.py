@@ -15,8 +15,10 @@ MINUTE, HOUR = 60, 60 * 60
 
 
 def silence_timeout(step_timeout: float) -> int:
-    """A minute under the step's no-output timeout (half of it, for a very short one)."""
-    return int(step_timeout - MINUTE if step_timeout > 2 * MINUTE else step_timeout / 2)
+    """A minute under the step's no-output timeout (half of it, for a very short one), and never
+    under a second: 0 would be refused by the CLI (--silence-timeout is above 0), and means
+    "no timeout" to Buildbot."""
+    return max(1, int(step_timeout - MINUTE if step_timeout > 2 * MINUTE else step_timeout / 2))
 BUNDLE_PROPERTY = "emscripten_bundle"
 # Set as the toolchain step starts: from then on the CLI writes results.json (even when stopped).
 TOOLCHAIN_STARTED_PROPERTY = "emscripten_toolchain_started"
@@ -45,8 +47,7 @@ class EmscriptenToolchain(CliStep):
 
     async def run(self):
         self.setProperty(TOOLCHAIN_STARTED_PROPERTY, True, type(self).__name__)
-        result = await super().run()
-        run, _ = await self.read_results()
+        run, result = await self.read_own_results(await super().run())
         if run is not None:
             self.set_properties(version_properties(run))
         return result
@@ -121,8 +122,7 @@ class EmscriptenBundle(CliStep):
         super().__init__(**kwargs)
 
     async def run(self):
-        result = await super().run()
-        run, _ = await self.read_results()
+        run, result = await self.read_own_results(await super().run())
         bundles = [artifact.path for artifact in (run.artifacts if run else []) if artifact.path.endswith(".tar.gz")]
         if bundles:
             self.setProperty(BUNDLE_PROPERTY, f"{OUT}/{bundles[-1]}", type(self).__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 
@@ -17,6 +18,10 @@ from buildbot.test.steps import ExpectRemoteRef, ExpectRmdir, ExpectShell, Expec
 from emscripten_python.steps import (EmscriptenBuildStage, EmscriptenBundle, EmscriptenClean, EmscriptenDriverClean,
                                      EmscriptenFactory, EmscriptenPythonInfo, EmscriptenTest, EmscriptenToolchain,
                                      EmscriptenUpload)
+from emscripten_python.options import seconds
+from emscripten_python.steps.command import BoundedBytesWriter
+from emscripten_python.steps.stages import silence_timeout
+from emscripten_python.validation import Limits
 
 from buildbot_helpers import make_run, results_json
 
@@ -33,12 +38,15 @@ def CliShell(**kwargs):
 BUILD_URL = "http://bb.example/#/builders/3/builds/7"
 
 
-def expect_results(content: str | None):
-    """The step reading results.json back from the worker (None: the file is not there)."""
+def expect_results(content: str | bytes | None):
+    """The step reading results.json back from the worker (None: the file is not there): as
+    bytes, at most one byte over the validator's size limit."""
     upload = ExpectUploadFile(workersrc="../emscripten-python-out/results.json", workdir="build",
-                              writer=ExpectRemoteRef(remotetransfer.StringFileWriter), maxsize=None,
+                              writer=ExpectRemoteRef(BoundedBytesWriter), maxsize=Limits().max_file_bytes + 1,
                               blocksize=32 * 1024)
-    return upload.upload_string(content).exit(0) if content is not None else upload.exit(1)
+    if content is None:
+        return upload.exit(1)
+    return upload.upload_string(content.encode() if isinstance(content, str) else content).exit(0)
 
 
 class StepTestCase(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
@@ -87,6 +95,17 @@ class TestToolchain(StepTestCase):
         self.expect_property("emcc_version", "4.0.12", "EmscriptenToolchain")
         return self.run_step()
 
+    def test_refused_results_json_fails_the_step(self):
+        # The CLI wrote a valid file and exited 0; one that no longer validates was changed since:
+        # no properties from it, and a failure that says why.
+        self.setup(EmscriptenToolchain())
+        self.expect_commands(CliShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200).exit(0),
+                             expect_results('{"schema_version": 2, "created": Infinity}'))
+        self.expect_outcome(result=FAILURE, state_string="emscripten-python-out/results.json is not valid JSON: "
+                                                         "Infinity is not valid JSON (failure)")
+        self.expect_no_property("emcc_version")
+        return self.run_step()
+
     def test_no_results_when_cli_missing(self):
         self.setup(EmscriptenToolchain())
         self.expect_commands(CliShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=7200)
@@ -122,6 +141,20 @@ class TestBuildStage(StepTestCase):
             "emscripten-python", "build", *BASE, "--only", "configure-host", *SILENCE], timeout=1200, max_time=10800).exit(20))
         self.expect_outcome(result=FAILURE, state_string="configure-host (failure)")
         self.assertTrue(step.haltOnFailure)
+        return self.run_step()
+
+    def test_a_very_short_step_timeout_still_gives_the_cli_a_silence_timeout(self):
+        # Half of a 1 s timeout rounded down was 0, which the CLI's --silence-timeout refuses
+        # (exit 2, a seconds value is above 0): a second is the least a stage gets.
+        for step_timeout, silence in ((0.5, 1), (1, 1), (2, 1), (3, 1), (120, 60), (121, 61), (1200, 1140)):
+            with self.subTest(step_timeout=step_timeout):
+                self.assertEqual(silence_timeout(step_timeout), silence)
+                self.assertEqual(seconds(str(silence_timeout(step_timeout))), silence)
+        self.setup(EmscriptenBuildStage("make-host", timeout=1))
+        self.expect_commands(CliShell(workdir="build", command=[
+            "emscripten-python", "build", *BASE, "--only", "make-host", "--silence-timeout", "1"], timeout=1,
+            max_time=10800).exit(0))
+        self.expect_outcome(result=SUCCESS, state_string="make-host")
         return self.run_step()
 
     def test_needs_a_stage(self):
@@ -197,14 +230,53 @@ class TestTest(StepTestCase):
 
     def test_unreadable_results_json(self):
         self.run_test(0, "{not json", FAILURE,
-                      "emscripten-python-out/results.json is unreadable: Expecting property name enclosed "
+                      "emscripten-python-out/results.json is not valid JSON: Expecting property name enclosed "
                       "in double quotes: line 1 column 2 (char 1) (failure)")
         return self.run_step()
 
     def test_results_of_another_schema(self):
-        self.run_test(0, '{"schema_version": 99}', FAILURE,
-                      "emscripten-python-out/results.json is unreadable: results.json schema_version 99 is not "
-                      "supported (this emscripten-python reads 1, 2) (failure)")
+        run = make_run("passed").to_dict()
+        run["schema_version"] = 99
+        self.run_test(0, json.dumps(run), FAILURE,
+                      "emscripten-python-out/results.json is not valid (1 problem): schema_version: 99 is not "
+                      "supported (readable: 1, 2) (failure)")
+        return self.run_step()
+
+    # The PR's code ran on the worker and may have rewritten results.json: it is read through the
+    # CLI's validation (docs/results-schema.rst), and a refused file fails the step with the
+    # validator's one line, never a traceback (an EXCEPTION step) or a NaN in a property.
+    def refused(self, content, said: str):
+        label = "emscripten-python-out/results.json"
+        self.run_test(0, content, FAILURE, f"{label} {said} (failure)")
+        self.expect_no_property("test_files_total")
+        self.expect_log_file("summary", f"{label} {said}; the test command exited with rc 0 (see the stdio log).\n")
+        return self.run_step()
+
+    def test_results_json_with_nan_is_refused(self):
+        nan = results_json(make_run("passed")).replace('"tests_run": 3', '"tests_run": NaN')
+        return self.refused(nan, "is not valid JSON: NaN is not valid JSON")
+
+    def test_deeply_nested_results_json_is_refused(self):
+        return self.refused("[" * 100_000, "nests 100,000 levels deep, more than the limit of 32")
+
+    def test_results_json_of_the_wrong_shape_is_refused(self):
+        run = make_run("passed").to_dict()
+        run["tests"] = "all"
+        return self.refused(json.dumps(run), "is not valid (1 problem): tests: expected an object, got a string")
+
+    def test_results_json_not_utf8_is_refused(self):
+        return self.refused(b'{"run_id": "\xff"}', "is not UTF-8: 'utf-8' codec can't decode byte 0xff in "
+                                                   "position 12: invalid start byte")
+
+    def test_results_json_over_the_size_limit_is_refused_unread(self):
+        # The master asks the worker for at most one byte over the limit, so a huge file is never
+        # held whole; the worker stops there and reports a failed upload.
+        limit = Limits().max_file_bytes
+        self.setup(EmscriptenTest())
+        self.expect_commands(CliShell(workdir="build", command=self.COMMAND, timeout=1800, max_time=21600).exit(0),
+                             expect_results(b" " * (limit + 1)).exit(1))
+        said = f"emscripten-python-out/results.json is more than the limit of {limit:,} bytes"
+        self.expect_outcome(result=FAILURE, state_string=f"{said} (failure)")
         return self.run_step()
 
     def test_tests_could_not_run(self):

@@ -188,6 +188,20 @@ class DebianRoot:
         )
         return "/opt/ep-venv/bin/emscripten-python"
 
+    def link_host_paths(self) -> None:
+        """Make the root's own host path lead back to the root, inside it, so a host path under
+        the root (the runner's --junit-xml, out directories) names the same file for a program
+        run with chroot. The link is relative: on the host too it leads to the root, never
+        outside it."""
+        inside = self.path / str(self.path).lstrip("/")
+        target = "/".join([".."] * (len(self.path.parts) - 2)) or "."
+        if inside.is_symlink() and str(inside.readlink()) != target:
+            inside.unlink()
+        if not inside.is_symlink():
+            inside.parent.mkdir(parents=True, exist_ok=True)
+            inside.symlink_to(target)
+        assert inside.resolve() == self.path.resolve()
+
     def bind(self, host_dir: Path, inside: str) -> "contextlib.AbstractContextManager":
         return _bind(host_dir, self.path / inside.lstrip("/"))
 

@@ -148,16 +148,7 @@ def _prepare(root: DebianRoot) -> Path:
     for name, source in TEST_FILES.items():
         (testdir / f"{name}.py").write_text(source.lstrip())
     (root.path / "tmp" / "ep-formats-flaky-mark").unlink(missing_ok=True)
-    # The runner passes host paths (--junit-xml): make the root's own path lead back to the
-    # root. The link is relative, so on the host too it leads to the root, never outside it.
-    inside = root.path / str(root.path).lstrip("/")
-    target = "/".join([".."] * (len(root.path.parts) - 2)) or "."
-    if inside.is_symlink() and str(inside.readlink()) != target:
-        inside.unlink()
-    if not inside.is_symlink():
-        inside.parent.mkdir(parents=True, exist_ok=True)
-        inside.symlink_to(target)
-    assert inside.resolve() == root.path.resolve()
+    root.link_host_paths()       # the runner passes host paths (--junit-xml)
     return testdir
 
 

@@ -2,17 +2,20 @@
 
 Real regrtest, run natively (no wasm build needed) by this machine's interpreters: Debian's
 python3.11 (3.11.2: the old libregrtest, `-w` re-runs in the same process), pyenv's 3.11.7
-(the new libregrtest backported), 3.12.1 and 3.13.0 (`--rerun`), and the python3 of the
-Debian trixie root the other e2e tests provision (3.13.5 when written: a verdict line per file). Each runs a directory of
-purpose-written files (`--testdir`: pass, fail, error, skip, expected failure, unexpected
-success, flaky on re-run through a marker file, resource denied, module skipped), verbose and
-not, with and without re-runs; a hard crash (`os.abort()`) verbose and not; and real stdlib
-files of its own test suite (Debian's only with libpython3.11-testsuite, which scripts/test
-installs). The console goes through the product's parser (with the files regrtest was given
-as `known`), and its JUnit file through the product's reader where the runner would use it;
-the same files also run through the product's runner (`run_regrtest`: the TestFile records
-results.json gets), whose counts must add up to regrtest's totals, a re-run file's being
-those of its re-run (unittest's own lines after `Re-running name in verbose mode`).
+(the new libregrtest backported), 3.12.1 and 3.13.0 (`--rerun`); the python3 of the Debian
+trixie root the other e2e tests provision (3.13.5 when written: a verdict line per file); and
+python3.14 and python3.15 of the sid root test_regrtest_formats.py provisions (3.14.10 and
+3.15.2 when written, with their libpython3.x-testsuite), both run there with chroot. Each runs
+a directory of purpose-written files (`--testdir`: pass, fail, error, skip, expected failure,
+unexpected success, flaky on re-run through a marker file, resource denied, module skipped),
+verbose and not, with and without re-runs; a hard crash (`os.abort()`) verbose and not; and
+real stdlib files of its own test suite (Debian's 3.11 only with libpython3.11-testsuite,
+which scripts/test installs; the trixie root has none). The console goes through the
+product's parser (with the files regrtest was given as `known`), and its JUnit file through
+the product's reader where the runner would use it; the same files also run through the
+product's runner (`run_regrtest`: the TestFile records results.json gets), whose counts must
+add up to regrtest's totals, a re-run file's being those of its re-run (unittest's own lines
+after `Re-running name in verbose mode`).
 
 The truth is regrtest's own final summary, read here by a reader of this module (not the
 product's): the lists (`N tests failed:`, `skipped:`, `skipped (resource denied):`,
@@ -35,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from debian_root import DebianRoot, e2e_required, missing_prerequisites
+from debian_root import SID_PACKAGES, SID_SUITE, SUITE, DebianRoot, e2e_required, missing_prerequisites
 
 from emscripten_python.testing.junit import attempt_counts, junit_suites_by_file, read_regrtest_junit_suites, suite_of
 from emscripten_python.testing.regrtest_output import file_outcome, parse_text
@@ -56,18 +59,32 @@ class Interpreter:
     # it is in result.skipped (regrtest's `Total tests: skipped=`) but neither in testsRun nor
     # in regrtest's JUnit file, so without -v no output of that era tells which file it was.
     skips_outside_junit: bool = False
-    in_root: bool = False   # the trixie root's python3, run with chroot
+    suite: str | None = None    # None: this machine's; else the Debian root it runs in (chroot)
+    test_suite: bool = True     # its Lib/test has the real stdlib files
 
 
+# 3.14 and 3.15 (the sid root's /usr/lib/python3.1x/test/libregrtest, read when written) count
+# as 3.13 does: result.py TestStats.from_unittest (testsRun, len(failures), len(skipped)),
+# results.py accumulate_result over every attempt, the same `Total tests:` / `Total test
+# files:` lines, and unittest/case.py TestCase.run calls startTest before a decorator skip
+# (so a skip is in testsRun and in the JUnit file, unlike 3.12.1). What differs in their
+# output: results.py and single.py colour the lists and verdicts (NO_COLOR and
+# PYTHON_COLORS=0, what the runner sets, turn that off), results.py lists an env-changed file
+# with its reasons on indented lines below its name, and main.py's get_state prints
+# `Result: X then Y` only when X != Y (3.13: `FAILURE then FAILURE`).
 INTERPRETERS = [
     Interpreter("3.11.2-debian", Path("/usr/bin/python3.11"), "-w", True),
     Interpreter("3.11.7", PYENV / "3.11.7/bin/python3.11", "-w", False),
     Interpreter("3.12.1", PYENV / "3.12.1/bin/python3.12", "--rerun", False, skips_outside_junit=True),
     Interpreter("3.13.0", PYENV / "3.13.0/bin/python3.13", "--rerun", False),
+    # trixie's python3 comes without libpython3.13-testsuite (the root is the build root).
+    Interpreter("trixie-root", Path("/usr/bin/python3"), "--rerun", False, suite=SUITE, test_suite=False),
+    Interpreter("3.14-sid", Path("/usr/bin/python3.14"), "--rerun", False, suite=SID_SUITE),
+    Interpreter("3.15-sid", Path("/usr/bin/python3.15"), "--rerun", False, suite=SID_SUITE),
 ]
-# The runner passes host paths and the root has no test suite: these two run on the host only.
-HOST = list(INTERPRETERS)
-INTERPRETERS.append(Interpreter("trixie-root", Path("/usr/bin/python3"), "--rerun", False, in_root=True))
+WITH_TEST_SUITE = [i for i in INTERPRETERS if i.test_suite]
+ROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+            "HOME": "/root"}
 
 TEST_FILES = {
     "test_truth_pass": """
@@ -204,14 +221,24 @@ class Figures:
     unknowable: int = 0     # counts no output of the era carries (see Interpreter.skips_outside_junit)
 
 
+    def line(self, label: str) -> str:
+        return (f"regrtest truth {label}: {self.runs} real regrtest runs, {self.files} file outcomes and "
+                f"{self.counts} counts compared with regrtest's own, {self.mismatches} mismatches"
+                + (f"; {self.unknowable} counts not comparable (3.12.1 without -v: decorator skips are in no "
+                   f"output but the total)" if self.unknowable else ""))
+
+
 @pytest.fixture(scope="module")
 def figures(request):
-    found = Figures()
+    """The figures of each interpreter (by label), and their sum, for the e2e report."""
+    found: dict[str, Figures] = {}
     yield found
-    request.config.ep_e2e_report.append(
-        f"regrtest truth: {found.runs} real regrtest runs, {found.files} file outcomes and "
-        f"{found.counts} counts compared with regrtest's own, {found.mismatches} mismatches; {found.unknowable} "
-        f"counts not comparable (3.12.1 without -v: decorator skips are in no output but the total)")
+    total = Figures()
+    for label, tally in found.items():
+        request.config.ep_e2e_report.append(tally.line(label))
+        for key in vars(total):
+            setattr(total, key, getattr(total, key) + getattr(tally, key))
+    request.config.ep_e2e_report.append(total.line(f"(all {len(found)})"))
 
 
 def _unavailable(message: str) -> None:
@@ -228,25 +255,37 @@ def _interpreter(interpreter: Interpreter) -> Path:
 
 @dataclass(frozen=True)
 class Place:
-    """Where regrtest runs: its command, the work directory as this process sees it (`host`)
-    and as regrtest sees it (`seen`: inside the root for the root's python3)."""
+    """Where regrtest runs: its command and environment, the file system it sees (`top`: a
+    root, or this machine's /), and the work directory as this process sees it (`host`) and as
+    regrtest sees it (`seen`: inside the root for a root's python)."""
 
     argv: tuple[str, ...]
+    env: dict[str, str]
+    top: Path
     host: Path
     seen: Path
 
+    def on_host(self, seen: str) -> Path:
+        return self.top / seen.lstrip("/")
+
 
 def _place(interpreter: Interpreter, tmp_path: Path) -> Place:
-    if interpreter.in_root:
+    if interpreter.suite:
         missing = missing_prerequisites()
         if missing:
-            _unavailable(f"the trixie root needs {', '.join(missing)}")
-        root = DebianRoot().ensure()
-        place = Place(("chroot", str(root.path), str(interpreter.python)), root.path / "tmp" / "ep-truth",
-                      Path("/tmp/ep-truth"))
+            _unavailable(f"the {interpreter.suite} root needs {', '.join(missing)}")
+        root = (DebianRoot() if interpreter.suite == SUITE else
+                DebianRoot(suite=SID_SUITE, packages=SID_PACKAGES)).ensure()
+        if not (root.path / str(interpreter.python).lstrip("/")).exists():
+            _unavailable(f"{interpreter.python} is not in the {interpreter.suite} root {root.path}")
+        root.link_host_paths()      # the runner passes host paths (--junit-xml, its out directory)
+        seen = Path("/tmp") / f"ep-truth-{interpreter.label}"
+        place = Place(("chroot", str(root.path), str(interpreter.python)), ROOT_ENV, root.path,
+                      root.path / str(seen).lstrip("/"), seen)
         shutil.rmtree(place.host, ignore_errors=True)
     else:
-        place = Place((str(_interpreter(interpreter)),), tmp_path, tmp_path)
+        env = {key: value for key, value in os.environ.items() if key not in ("FORCE_COLOR", "PYTHONPATH")}
+        place = Place((str(_interpreter(interpreter)),), env, Path("/"), tmp_path, tmp_path)
     (place.host / "td").mkdir(parents=True, exist_ok=True)
     for name, source in TEST_FILES.items():
         (place.host / "td" / f"{name}.py").write_text(source.lstrip())
@@ -257,20 +296,10 @@ def _run(place: Place, args: list[str], files: list[str]) -> tuple[str, Path, in
     """regrtest's console (stdout + stderr as a terminal would interleave them) and its JUnit file."""
     (place.host / "td" / "flaky.marker").unlink(missing_ok=True)
     (place.host / "junit.xml").unlink(missing_ok=True)
-    env = {key: value for key, value in os.environ.items() if key not in ("FORCE_COLOR", "PYTHONPATH")}
     done = subprocess.run([*place.argv, "-m", "test", *args, "--junit-xml", str(place.seen / "junit.xml"), *files],
-                          cwd=place.host, env={**env, "NO_COLOR": "1", "PYTHON_COLORS": "0"},
+                          cwd=place.host, env={**place.env, "NO_COLOR": "1", "PYTHON_COLORS": "0"},
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
     return done.stdout.decode("utf-8", "replace"), place.host / "junit.xml", done.returncode
-
-
-@pytest.fixture
-def work(tmp_path):
-    testdir = tmp_path / "td"
-    testdir.mkdir()
-    for name, source in TEST_FILES.items():
-        (testdir / f"{name}.py").write_text(source.lstrip())
-    return tmp_path
 
 
 def compare(text: str, junit: Path, selection: list[str], interpreter: Interpreter, figures: Figures,
@@ -334,6 +363,7 @@ def compare(text: str, junit: Path, selection: list[str], interpreter: Interpret
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
 def test_purpose_written_files_equal_regrtests_summary(interpreter, tmp_path, figures):
+    tally = figures.setdefault(interpreter.label, Figures())
     place = _place(interpreter, tmp_path)
     mismatches = []
     for verbose in ([], ["-v"]):
@@ -342,35 +372,27 @@ def test_purpose_written_files_equal_regrtests_summary(interpreter, tmp_path, fi
             text, junit, returncode = _run(place, args, SELECTION)
             assert returncode == 2, text[-3000:]            # files failed (again)
             mismatches += [(interpreter.label, *args[3:], *found)
-                           for found in compare(text, junit, SELECTION, interpreter, figures, bool(verbose))]
+                           for found in compare(text, junit, SELECTION, interpreter, tally, bool(verbose))]
             if rerun:
                 assert "Re-running" in text
     assert not mismatches, mismatches
 
 
-@pytest.mark.parametrize("interpreter", HOST, ids=[i.label for i in HOST])
-def test_real_stdlib_files_equal_regrtests_summary(interpreter, figures):
-    python = _interpreter(interpreter)
-    lib = subprocess.run([str(python), "-c", "import test, os; print(os.path.dirname(test.__file__))"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    files = [name for name in REAL_FILES if (Path(lib) / f"{name}.py").exists()]
+@pytest.mark.parametrize("interpreter", WITH_TEST_SUITE, ids=[i.label for i in WITH_TEST_SUITE])
+def test_real_stdlib_files_equal_regrtests_summary(interpreter, tmp_path, figures):
+    tally = figures.setdefault(interpreter.label, Figures())
+    place = _place(interpreter, tmp_path)
+    lib = subprocess.run([*place.argv, "-c", "import test, os; print(os.path.dirname(test.__file__))"],
+                         env=place.env, capture_output=True, text=True, check=True).stdout.strip()
+    files = [name for name in REAL_FILES if (place.on_host(lib) / f"{name}.py").exists()]
     if not files:
-        message = f"{interpreter.label} has no test suite installed (libpython3.11-testsuite)"
-        if e2e_required():
-            pytest.fail(message + " — and it is required here (CI / EP_E2E_REQUIRED=1)")
-        pytest.skip(message)
+        _unavailable(f"{interpreter.label} has no test suite installed (libpython3.x-testsuite)")
     mismatches = []
-    work = Path(os.environ.get("TMPDIR", "/tmp")) / f"ep-truth-{interpreter.label}"
-    shutil.rmtree(work, ignore_errors=True)
-    (work / "td").mkdir(parents=True)
-    try:
-        for verbose in ([], ["-v"]):
-            text, junit, returncode = _run(Place((str(python),), work, work), [*verbose], files)
-            assert returncode == 0, text[-3000:]
-            mismatches += [(interpreter.label, "real", *verbose, *found)
-                           for found in compare(text, junit, files, interpreter, figures, bool(verbose))]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    for verbose in ([], ["-v"]):
+        text, junit, returncode = _run(place, [*verbose], files)
+        assert returncode == 0, text[-3000:]
+        mismatches += [(interpreter.label, "real", *verbose, *found)
+                       for found in compare(text, junit, files, interpreter, tally, bool(verbose))]
     assert not mismatches, mismatches
 
 
@@ -379,9 +401,13 @@ def test_hard_crash_is_found_where_the_runtime_prints_it(interpreter, tmp_path, 
     """os.abort() kills regrtest: no summary. The file it died in is the unfinished one, the
     files before it keep their verdict, and the crash text is faulthandler's, also when it is
     glued to the running case's `... ` (verbose)."""
+    tally = figures.setdefault(interpreter.label, Figures())
     place = _place(interpreter, tmp_path)
+    # The killed regrtest leaves its work directory behind: in the place, not in the system's /tmp.
+    (place.host / "tmp").mkdir()
     for verbose in ([], ["-v"]):
-        text, _, returncode = _run(place, ["--testdir", str(place.seen / "td"), *verbose],
+        text, _, returncode = _run(place, ["--testdir", str(place.seen / "td"), "--tempdir", str(place.seen / "tmp"),
+                                           *verbose],
                                    ["test_truth_pass", "test_truth_abort", "test_truth_skip"])
         assert returncode == -6, text[-3000:]
         output = parse_text(text, known=["test_truth_pass", "test_truth_abort", "test_truth_skip"])
@@ -392,8 +418,8 @@ def test_hard_crash_is_found_where_the_runtime_prints_it(interpreter, tmp_path, 
         if verbose:
             assert output.running_case == "test_truth_abort.T.test_z_abort"
             assert "test_z_abort (test_truth_abort.T.test_z_abort) ... Fatal Python error: Aborted" in output.crash
-        figures.runs += 1
-        figures.files += 2
+        tally.runs += 1
+        tally.files += 2
 
 
 def rerun_counts(text: str, name: str) -> tuple[int, int] | None:
@@ -407,27 +433,31 @@ def rerun_counts(text: str, name: str) -> tuple[int, int] | None:
     return int(found.group(1)), sum(int(fields.get(key, 0)) for key in ("failures", "errors", "unexpected successes"))
 
 
-@pytest.mark.parametrize("interpreter", HOST, ids=[i.label for i in HOST])
-def test_runner_results_equal_regrtests_summary(interpreter, work, figures, tmp_path):
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
+def test_runner_results_equal_regrtests_summary(interpreter, figures, tmp_path):
     """The same files through the product's runner (what results.json gets): each file's
     outcome and counts. Without a re-run the files' counts add up to regrtest's totals; a
     re-run file's counts are its re-run's (the last suite regrtest wrote for it)."""
-    python = _interpreter(interpreter)
+    tally = figures.setdefault(interpreter.label, Figures())
+    place = _place(interpreter, tmp_path)
+    # A root's python starts in the root's / (chroot); the runner's host paths reach it
+    # through DebianRoot.link_host_paths.
+    host = HostPython(list(place.argv), place.host if not interpreter.suite else Path("/"), dict(place.env))
     mismatches = []
     for verbose in ([], ["-v"]):
         for rerun in ([], [interpreter.rerun]):
-            out = tmp_path / f"out{len(verbose)}{len(rerun)}"
-            (work / "td" / "flaky.marker").unlink(missing_ok=True)
+            out = place.host / f"out{len(verbose)}{len(rerun)}"
+            (place.host / "td" / "flaky.marker").unlink(missing_ok=True)
             options = TestOptions(selection=SELECTION, file_timeout=300, stack_unlimited=False,
-                                  regrtest_args=["--testdir", str(work / "td"), "-u", "network", *verbose, *rerun])
-            files = {f.name: f for f in run_regrtest(HostPython([str(python)], work, dict(os.environ)), options, out,
-                                                    log=lambda message: None)}
+                                  regrtest_args=["--testdir", str(place.seen / "td"), "-u", "network", *verbose,
+                                                 *rerun])
+            files = {f.name: f for f in run_regrtest(host, options, out, log=lambda message: None)}
             text = (out / "logs" / "test.log").read_text(errors="replace")
             junit = out / "junit" / "test-1.xml"
             truth, totals, _ = regrtest_truth(text, SELECTION, interpreter.old_lists)
             where = (interpreter.label, "runner", *verbose, *rerun)
             for name in SELECTION:
-                figures.files += 1
+                tally.files += 1
                 if ours_as_regrtest_lists(files[name].outcome, interpreter.old_lists) != truth[name]:
                     mismatches.append((*where, "outcome", name, files[name].outcome, truth[name]))
             checks = []
@@ -440,7 +470,7 @@ def test_runner_results_equal_regrtests_summary(interpreter, work, figures, tmp_
                     totals = {"run": int(root.get("tests")), "failures": int(root.get("failures"))}
                 if interpreter.skips_outside_junit and not verbose:
                     totals.pop("skipped", None)
-                    figures.unknowable += 1
+                    tally.unknowable += 1
                 checks += [(f"Total tests {key}", sums[key], totals.get(key, 0)) for key in totals if key in sums]
             for name in SELECTION:
                 rerun_figures = rerun_counts(text, name) if rerun else None
@@ -449,9 +479,9 @@ def test_runner_results_equal_regrtests_summary(interpreter, work, figures, tmp_
                                (f"{name} tests_run", files[name].tests_run, rerun_figures[0]),
                                (f"{name} failures", files[name].failures, rerun_figures[1])]
             for what, mine, theirs in checks:
-                figures.counts += 1
+                tally.counts += 1
                 if mine != theirs:
                     mismatches.append((*where, what, mine, theirs))
-            figures.runs += 1
-    figures.mismatches += len(mismatches)
+            tally.runs += 1
+    tally.mismatches += len(mismatches)
     assert not mismatches, mismatches

@@ -106,7 +106,7 @@ def _test_args(parser: argparse.ArgumentParser, *, with_build: bool) -> None:
 # installed simply contributes nothing.
 EXTENSION_MODULES = ("emscripten_python.github.cli", "emscripten_python.status.cli",
                      "emscripten_python.worker.cli", "emscripten_python.browser_cli", "emscripten_python.merge",
-                     "emscripten_python.compare_cli")
+                     "emscripten_python.compare_cli", "emscripten_python.bisect.cli")
 
 
 def _register_extensions(sub) -> None:

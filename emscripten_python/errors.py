@@ -76,6 +76,21 @@ class TestsFailed(EmscriptenPythonError):
     exit_code = 30
 
 
+class BisectError(EmscriptenPythonError):
+    """`bisect` cannot start or cannot decide: a ref that is not a commit, GOOD not an ancestor
+    of BAD on its first-parent line, a checkout with uncommitted changes, or the endpoints not
+    showing the failure (GOOD fails, or BAD passes or does not build)."""
+
+    exit_code = 60
+
+
+class BisectInconclusive(EmscriptenPythonError):
+    """`bisect` finished, but commits that could not be tested (they do not build) leave a
+    range of several commits rather than one first bad commit; bisect.json names the range."""
+
+    exit_code = 61
+
+
 class Cancelled(EmscriptenPythonError):
     """SIGTERM or SIGINT stopped the command (Buildbot's stop button, Ctrl-C, a CI cancel).
 

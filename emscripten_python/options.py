@@ -18,6 +18,7 @@ from .untrusted import actions_safe
 # longer than a week (threading timers overflow near 2**31 seconds on some platforms).
 MAX_JOBS = 1024
 MAX_SECONDS = 7 * 24 * 3600.0
+MAX_RERUNS = 100
 
 
 class Parser(argparse.ArgumentParser):
@@ -27,15 +28,24 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def jobs(text: str) -> int:
-    """A number of parallel jobs or processes: a whole number from 1 to MAX_JOBS."""
+def _whole_number(text: str, low: int, high: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_JOBS:
-        raise argparse.ArgumentTypeError(f"{value} is not between 1 and {MAX_JOBS}")
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
     return value
+
+
+def jobs(text: str) -> int:
+    """A number of parallel jobs or processes: a whole number from 1 to MAX_JOBS."""
+    return _whole_number(text, 1, MAX_JOBS)
+
+
+def reruns(text: str) -> int:
+    """How many times to run something again: a whole number from 0 to MAX_RERUNS."""
+    return _whole_number(text, 0, MAX_RERUNS)
 
 
 def seconds(text: str) -> float:
@@ -50,4 +60,4 @@ def seconds(text: str) -> float:
     return value
 
 
-__all__ = ["MAX_JOBS", "MAX_SECONDS", "Parser", "jobs", "seconds"]
+__all__ = ["MAX_JOBS", "MAX_RERUNS", "MAX_SECONDS", "Parser", "jobs", "reruns", "seconds"]

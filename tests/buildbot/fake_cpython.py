@@ -30,6 +30,8 @@ FAKE_REGRTEST = Path(__file__).parents[1] / "integration" / "fake_regrtest.py"
 #   hold checkout      git clone/fetch waits while the file says so (a checkout to stop); its
 #                      pid in <file>.git-pid
 #   fail checkout      git clone/fetch fails as an unreachable repository does
+# The driver also reads Platforms/emscripten/fake-control in the tree (a commit can carry
+# "fail make-host").
 HOLD_ENV = "FAKE_DRIVER_HOLD_FILE"
 COMPILER_ERROR = "Python/ceval.c:1234:5: error: use of undeclared identifier 'fake_broken_symbol'"
 
@@ -43,6 +45,9 @@ print(f"fake driver: {command}", flush=True)
 host = Path(os.environ.get("CROSS_BUILD_DIR", tree / "cross-build")) / "wasm32-emscripten" / "build" / "python"
 hold = os.environ.get("HOLD_ENV")
 control = Path(hold).read_text().splitlines() if hold and os.path.exists(hold) else []
+# The tree's own control lines (a commit that does not build: "fail make-host").
+in_tree = Path(__file__).resolve().parent / "fake-control"
+control += in_tree.read_text().splitlines() if in_tree.is_file() else []
 if f"fail {command}" in control:
     print("emcc -c -o Python/ceval.o Python/ceval.c", flush=True)
     print("COMPILER_ERROR", file=sys.stderr, flush=True)

@@ -15,7 +15,12 @@ Behaviour per test file name (for the runner tests):
   test_bigline*    prints one 10 MB line, then fails
   test_envcheck*   fails unless NO_COLOR=1 and PYTHON_COLORS=0 (regrtest must not colour)
   test_pkg*        a package: runs as test_pkg.test_ok_a, test_pkg.test_crash_b, test_pkg.test_ok_c
+  test_oddrun*     fails (every attempt) in this run directory's 1st, 3rd, ... process: a failure
+                   that a whole new run makes go away
 Environment: FAKE_STARTUP_DEATHS=<file> holding N: the first N starts die before any output.
+In a tree (this file copied to TREE/Tools/), TREE/Lib/test/fake-behaviour lines "NAME KIND" make
+file NAME behave as KIND above (e.g. "test_target test_fail"): a commit that changes the file
+changes the tests' outcomes (the bisect tests).
 The arguments are read with argparse like regrtest 3.13's (a subset of its options); -m/-i
 select cases as regrtest's filter does (a pattern matches the case id or one of its parts).
 Usage: fake_regrtest.py -m test [regrtest options] FILE...
@@ -65,6 +70,20 @@ def first_time(name):
     return True
 
 
+def process_number(name):
+    """How many processes of this run directory have run `name`, this one included."""
+    counter = RUN_DIR / f".fake-runs-{name}"
+    number = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(number))
+    return number
+
+
+BEHAVIOUR_FILE = Path(__file__).resolve().parents[1] / "Lib" / "test" / "fake-behaviour"
+BEHAVIOUR = dict(line.split()[:2] for line in BEHAVIOUR_FILE.read_text().splitlines()
+                 if len(line.split()) >= 2) if BEHAVIOUR_FILE.is_file() else {}
+ODD_RUN = {}
+
+
 def selected(case_id):
     def matches(pattern):
         return fnmatch.fnmatchcase(case_id, pattern) or any(
@@ -91,6 +110,9 @@ def die(name, frames=1):
 
 def run_file(index, total, name):
     kind = name.rsplit(".", 1)[-1]
+    kind = BEHAVIOUR.get(kind, kind)
+    if kind.startswith("test_oddrun") and name not in ODD_RUN:
+        ODD_RUN[name] = process_number(name) % 2 == 1
     if kind.startswith("test_killstart"):
         print("Aborted(killed at import)", flush=True)
         sys.exit(1)
@@ -122,6 +144,7 @@ def run_file(index, total, name):
     cases = [case for case in ("test_a", "test_b", "test_c") if selected(f"test.{name}.T.{case}")]
     fail = "test_b" in cases and (
         kind.startswith(("test_fail", "test_bigline", "test_rerunboom")) or (kind.startswith("test_flaky") and once)
+        or ODD_RUN.get(name)
         or (kind.startswith("test_envcheck") and not colours_off))
     for case in cases:
         verdict = "FAIL" if fail and case == "test_b" else "ok"

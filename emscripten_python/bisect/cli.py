@@ -1,0 +1,73 @@
+"""The `bisect` subcommand (registered through cli.EXTENSION_MODULES)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import cancel
+from ..cli import _build_args, _common, _options
+from ..errors import BisectInconclusive, UsageError
+from ..options import jobs, reruns, seconds
+from ..source import inspect_tree
+from ..stages import say, set_silence_timeout, set_streaming
+from ..testing.selection import bad_test_names, split_names
+from . import git
+from .runner import Bisection, plan, step_options
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bisect", help="find the commit at which test files started failing (warm rebuild per step)",
+        description="Binary search over GOOD..BAD (BAD's first-parent history): each step checks the "
+                    "commit out in --source, rebuilds it with the build caches and runs --tests. "
+                    "Writes OUT/bisect.json and OUT/bisect.md; the checkout is put back at the end.")
+    _common(parser)
+    _build_args(parser)
+    parser.add_argument("--good", required=True, metavar="REV", help="a commit where the tests pass")
+    parser.add_argument("--bad", required=True, metavar="REV", help="a later commit where they fail")
+    parser.add_argument("--tests", required=True, help="the test files that fail at BAD: 'test_os,test_math'")
+    parser.add_argument("--flaky-reruns", type=reruns, default=2, metavar="N",
+                        help="run a failing result again up to N times before it counts as bad; a pass "
+                             "in between makes the commit flaky, not bad (default: 2)")
+    parser.add_argument("--test-jobs", type=jobs, default=None,
+                        help="node processes to shard the test files across (default: --jobs)")
+    parser.add_argument("--timeout", type=seconds, default=1200.0, dest="file_timeout",
+                        help="seconds one test file may run before it is killed and marked timed-out")
+    parser.set_defaults(func=run_bisect, out=Path("emscripten-python-bisect"))
+
+
+def _selection(spec: str) -> list[str]:
+    names = list(dict.fromkeys(split_names(spec)))
+    bad = bad_test_names(names)
+    if not names or bad:
+        raise UsageError(f"--tests {spec!r}: give test file names such as test_os,test_math"
+                         + (f" ({', '.join(bad)} is not one)" if bad else ""))
+    return names
+
+
+def run_bisect(args: argparse.Namespace) -> int:
+    # Everything is checked before the first checkout: nothing is built or moved on a mistake.
+    if args.only or args.browser:
+        raise UsageError(f"bisect: {'--only' if args.only else '--browser'} does not apply: each step is a whole "
+                         "build and a node run of --tests")
+    selection = _selection(args.tests)
+    tree = git.work_tree(Path(args.source))
+    inspect_tree(tree)                              # a CPython tree (SourceError, exit 10)
+    good, bad, commits = plan(tree, args.good, args.bad)
+    options = step_options(_options(args), args.out, selection)
+    if args.stream:
+        set_streaming(True)
+    set_silence_timeout(args.silence_timeout)
+    cancel.install()
+    say(f"bisect: {len(commits)} commit(s) after {good[:12]} up to {bad[:12]}; testing {', '.join(selection)}")
+    bisection = Bisection(tree=tree, good=good, bad=bad, commits=commits, selection=selection, options=options,
+                          out=args.out, flaky_reruns=args.flaky_reruns, refs={"good": args.good, "bad": args.bad})
+    result = bisection.run()
+    if result["first_bad"]:
+        print(f"first bad commit: {result['first_bad']['commit']} ({result['builds']} builds) "
+              f"-> {args.out / 'bisect.json'}")
+        return 0
+    print(f"inconclusive: the first bad commit is one of {len(result['suspects'])} commits "
+          f"({result['builds']} builds) -> {args.out / 'bisect.json'}")
+    return BisectInconclusive.exit_code

@@ -13,8 +13,8 @@ from pathlib import Path, PurePosixPath
 
 from .durable import atomic_file
 from .errors import BundleError, ResultsError
-from .results import Artifact
-from .validation import parse_results
+from .results import Artifact, Run
+from .validation import Limits, parse_json, parse_results
 
 MANIFEST = "MANIFEST.json"
 
@@ -64,12 +64,61 @@ def make_bundle(bundle: Path, members: dict[str, Path], layout: dict | None = No
     return Artifact(path=bundle.name, size=bundle.stat().st_size, sha256=sha256_of(bundle))
 
 
+def _member(archive: tarfile.TarFile, name: str, bundle: Path, limits: Limits) -> bytes:
+    """The bytes of the member ``name``, its size checked before it is decompressed (a bundle
+    may be a fork's build artifact); KeyError when the bundle has no such file."""
+    info = archive.getmember(name)
+    if not info.isfile():
+        raise KeyError(name)
+    if info.size > limits.max_file_bytes:
+        raise BundleError(f"{bundle}: {name} is {info.size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
+    return archive.extractfile(info).read()
+
+
+def bundled_results(bundle: Path) -> Run:
+    """The build's results.json inside ``bundle``, without unpacking it, read through the shared
+    checks of every results.json (emscripten_python/validation.py); BundleError (one line) for
+    a bundle without a valid one."""
+    limits = Limits()
+    try:
+        with tarfile.open(bundle) as archive:
+            raw = _member(archive, "results.json", bundle, limits)
+        return parse_results(raw, f"{bundle}: its results.json", limits)
+    except (tarfile.TarError, OSError, KeyError, EOFError, zlib.error) as exc:
+        raise BundleError(f"{bundle} holds no results.json that can be read ({exc})") from None
+    except ResultsError as exc:
+        raise BundleError(str(exc)) from None
+
+
+def _manifest(archive: tarfile.TarFile, bundle: Path) -> dict:
+    """MANIFEST.json as make_bundle writes it, read through the shared checks of untrusted JSON
+    (emscripten_python/validation.py); KeyError when the bundle has none, BundleError (one
+    line) when it is not that shape."""
+    label, limits = f"{bundle}: {MANIFEST}", Limits()
+    raw = _member(archive, MANIFEST, bundle, limits)
+    try:
+        manifest = parse_json(raw, label, limits)
+    except ResultsError as exc:
+        raise BundleError(str(exc)) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        raise BundleError(f"{bundle}: {MANIFEST} is not an object with a list of files")
+    for i, entry in enumerate(manifest["files"]):
+        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
+                and isinstance(entry.get("sha256"), str)):
+            raise BundleError(f"{label}: files[{i}] is not an object with a path and a sha256")
+    layout = manifest.get("layout")
+    paths = layout.get("paths") if isinstance(layout, dict) else None
+    if isinstance(paths, dict) and not all(isinstance(v, str) for v in paths.values()):
+        raise BundleError(f"{label}: layout.paths maps a member to something other than a path")
+    return manifest
+
+
 def verify_bundle(bundle: Path) -> list[str]:
     """Members whose content does not match the manifest (empty when the bundle is intact)."""
     problems = []
     with tarfile.open(bundle) as archive:
         try:
-            manifest = json.load(archive.extractfile(MANIFEST))["files"]
+            manifest = _manifest(archive, bundle)["files"]
         except KeyError:
             return [MANIFEST]
         for entry in manifest:
@@ -110,8 +159,8 @@ def unpack_bundle(bundle: Path, dest: Path) -> UnpackedBundle:
     try:
         problems = verify_bundle(bundle)
         with tarfile.open(bundle) as archive:
-            layout = json.load(archive.extractfile(MANIFEST)).get("layout")
-            if not layout or not isinstance(layout.get("paths"), dict):
+            layout = _manifest(archive, bundle).get("layout")
+            if not isinstance(layout, dict) or not isinstance(layout.get("paths"), dict):
                 raise BundleError(f"{bundle} has no layout in its manifest (made by an older "
                                   "emscripten-python): rebuild it to test from it")
             if problems:

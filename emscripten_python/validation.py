@@ -6,6 +6,9 @@ ingest), so every consumer that posts or stores it checks it here first:
 
     load_validated(path, limits=Limits())     # -> Run: THE way to read a results.json file
     parse_results(raw, label, limits)         # -> Run: the same for bytes from elsewhere
+    load_json(path, limits) / parse_json(raw, label, limits)
+                                              # -> any JSON value from an untrusted side, with
+                                              #    the checks before and while decoding
     validate_results(data, limits=Limits())   # raises ResultsError listing every problem
 
 Every command that reads a results.json (report, --baseline, merge, compare, test/build/
@@ -366,9 +369,10 @@ def _nesting_depth(raw: bytes) -> int:
     return max(map(operator.sub, itertools.accumulate(steps), itertools.count(1)), default=0)
 
 
-def parse_results(raw: bytes, label: str, limits: Limits = Limits()) -> Run:
-    """The Run in ``raw`` (a results.json's bytes; ``label`` names it in messages) after every
-    check of this module; ResultsError (exit 40) otherwise."""
+def parse_json(raw: bytes, label: str, limits: Limits = Limits()) -> object:
+    """The JSON value in ``raw`` (any file from an untrusted side; ``label`` names it in
+    messages) after the checks before and while decoding: size, UTF-8, nesting, no NaN or
+    Infinity; ResultsError (exit 40) otherwise. Its shape is the caller's to check."""
     if len(raw) > limits.max_file_bytes:
         raise ResultsError(f"{label} is {len(raw):,} bytes, more than the limit of {limits.max_file_bytes:,}")
     try:
@@ -379,14 +383,40 @@ def parse_results(raw: bytes, label: str, limits: Limits = Limits()) -> Run:
     if depth > limits.max_nesting:
         raise ResultsError(f"{label} nests {depth:,} levels deep, more than the limit of {limits.max_nesting}")
     try:
-        data = json.loads(text, parse_constant=_no_constants)
+        return json.loads(text, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         raise ResultsError(f"{label} is not valid JSON: {_show(str(exc), 200)[1:-1]}") from None
+
+
+def parse_results(raw: bytes, label: str, limits: Limits = Limits()) -> Run:
+    """The Run in ``raw`` (a results.json's bytes; ``label`` names it in messages) after every
+    check of this module; ResultsError (exit 40) otherwise."""
+    data = parse_json(raw, label, limits)
     try:
         validate_results(data, limits)
     except ResultsError as exc:
         raise ResultsError(f"{label} {str(exc).removeprefix('results.json ')}") from None
     return Run.from_dict(data)
+
+
+def read_capped(path: Path, limits: Limits = Limits()) -> bytes:
+    """The bytes of the file at ``path``, its size checked before it is read; ResultsError
+    (exit 40) for a missing, unreadable or too large file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise ResultsError(f"{path} is {size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ResultsError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise ResultsError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def load_json(path: Path, limits: Limits = Limits()) -> object:
+    """``parse_json`` of the file at ``path``, read as ``read_capped`` reads it."""
+    return parse_json(read_capped(path, limits), str(path), limits)
 
 
 def load_validated(path: Path, limits: Limits = Limits()) -> Run:
@@ -396,15 +426,10 @@ def load_validated(path: Path, limits: Limits = Limits()) -> Run:
     try:
         if path.is_dir():
             path = path / "results.json"
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            raise ResultsError(f"{path} is {size:,} bytes, more than the limit of {limits.max_file_bytes:,}")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ResultsError(f"{path} does not exist") from None
     except OSError as exc:
         raise ResultsError(f"{path} cannot be read: {exc.strerror or exc}") from None
-    return parse_results(raw, str(path), limits)
+    return parse_results(read_capped(path, limits), str(path), limits)
 
 
-__all__ = ["Limits", "RUN_OUTCOMES", "SCHEMA_VERSIONS", "load_validated", "parse_results", "validate_results"]
+__all__ = ["Limits", "RUN_OUTCOMES", "SCHEMA_VERSIONS", "load_json", "load_validated", "parse_json", "parse_results",
+           "read_capped", "validate_results"]

@@ -35,7 +35,7 @@ from ..untrusted import actions_safe, code_block
 from ..validation import RUN_OUTCOMES as RESULTS
 from ..validation import load_validated
 from . import shards
-from .reporter import _line, _test_path
+from .reporter import MAX_PR, _line, _test_path
 from .text import truncate_markdown
 
 MAX_STEP_SUMMARY = 1024 * 1024 - 1024   # the runner refuses a step summary over 1 MiB
@@ -251,7 +251,7 @@ def _sha(name: str, errors: list[str]) -> None:
 
 def _pr(name: str, errors: list[str]) -> None:
     value = _input(name)
-    if value and not (re.fullmatch(r"[1-9][0-9]{0,9}", value) and int(value) < 2**31):
+    if value and not (re.fullmatch(r"[1-9][0-9]{0,9}", value) and int(value) <= MAX_PR):
         errors.append(f"{name}: {_shown(name, value)} is not a pull request number")
 
 
@@ -456,8 +456,9 @@ def node_version_for(source: CPythonSource | None) -> str:
     """The input, else what the tree asks for (config.toml), else the newest eras' 24."""
     if _input("node-version"):
         return _input("node-version")
-    if shards.bundle_node_version():     # a shard job: the node the bundle's tree asked for
-        return shards.bundle_node_version()
+    bundled = shards.bundle_node_version()     # a shard job: the node the bundle's tree asked for
+    if bundled:
+        return bundled
     return source.tree_config.node_version if source is not None else DRIVER_ERA_NODE
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 from github import Github
 
 from ..durable import atomic_write
-from ..errors import ReportDeliveryError
+from ..errors import ReportDeliveryError, ResultsError
 from ..markdown import render_markdown
 from ..results import Run
 from ..untrusted import actions_safe, clean
-from ..validation import load_validated
+from ..validation import Limits, load_json, load_validated
 from .client import Credentials, connect
-from .reporter import PARTS, Reporter, ReportTarget
+from .reporter import MAX_PR, PARTS, Reporter, ReportTarget
 from .retry import GiveUp, RetryPolicy, run_with_retry
 
 # The workflow's GITHUB_TOKEN acts as this account; GET /user is refused to it.
@@ -85,14 +85,23 @@ def register(subparsers) -> None:
     report.set_defaults(func=lambda args: run_report(args, report))
 
 
+# A context file holds {"pr": N, "sha": ..., "name": ...}: a few hundred bytes, flat.
+PR_FROM_LIMITS = Limits(max_file_bytes=64 * 1024, max_nesting=2)
+
+
 def _pr_from(path: Path) -> int:
+    """The PR number in the --pr-from file, which an untrusted job wrote: read through the
+    shared checks of untrusted JSON (emscripten_python/validation.py), small and flat, and
+    nothing but a number from 1 to MAX_PR taken."""
     try:
-        value = json.loads(path.read_text()).get("pr")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ReportDeliveryError(f"--pr-from {path}: not a JSON object with \"pr\": {exc}") from None
-    # The file comes from an untrusted job: accept nothing but a positive integer.
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ReportDeliveryError(f"--pr-from {path}: \"pr\" is not a pull request number")
+        data = load_json(path, PR_FROM_LIMITS)
+    except ResultsError as exc:
+        raise ReportDeliveryError(f"--pr-from {exc}") from None
+    if not isinstance(data, dict):
+        raise ReportDeliveryError(f"--pr-from {path} is not a JSON object with \"pr\"")
+    value = data.get("pr")
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_PR:
+        raise ReportDeliveryError(f"--pr-from {path}: \"pr\" is not a pull request number (1 to {MAX_PR})")
     return value
 
 

@@ -56,6 +56,8 @@ CONCLUSIONS = {"success": "success", "warnings": "neutral", "failure": "failure"
 STATES = {"success": "success", "warnings": "success", "failure": "failure", "error": "error",
           "pending": "pending", "cancelled": "error"}
 PARTS = ("comment", "check", "status")
+# The largest pull request number taken from input (GitHub's ids are 32-bit signed integers).
+MAX_PR = 2**31 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 

@@ -12,6 +12,9 @@ import os
 import re
 from pathlib import Path
 
+from ..artifacts import bundled_results
+from ..errors import BundleError
+
 
 MAX_SHARDS = 256     # GitHub runs at most 256 jobs per matrix
 
@@ -76,9 +79,15 @@ def validate(errors: list[str]) -> None:
             errors.append("shard: needs bundle (the build job's artifact, downloaded) to test from")
     if _input("bundle") and _input("merge-from"):
         errors.append("bundle and merge-from: one job tests a shard or merges, not both")
-    if _input("bundle") and find_bundle(_input("bundle")) is None:
+    bundle = find_bundle(_input("bundle")) if _input("bundle") else None
+    if _input("bundle") and bundle is None:
         errors.append(f"bundle: {_input('bundle')[:80]!r} is not a bundle, nor a directory holding exactly one "
                       "emscripten-python-*.tar.gz (was the build job's artifact downloaded?)")
+    elif bundle is not None:
+        try:
+            bundled_results(bundle)
+        except BundleError as exc:
+            errors.append(f"bundle: {exc}")
     if _input("merge-from") and not shard_results(_input("merge-from")):
         errors.append(f"merge-from: no results.json under {_input('merge-from')[:80]!r} (were the shard "
                       "artifacts downloaded?)")
@@ -110,17 +119,11 @@ def argv_for(run_argv: list[str], out: Path) -> list[str]:
 
 
 def bundle_node_version() -> str | None:
-    """A shard job's node: the major the build's tree asked for (its results.json in the bundle)."""
-    import json
-    import tarfile
-
+    """A shard job's node: the major the build's tree asked for (its results.json in the bundle,
+    checked by ``validate`` first)."""
     bundle = find_bundle(_input("bundle")) if mode() == "test" else None
     if bundle is None:
         return None
-    try:
-        with tarfile.open(bundle) as archive:
-            node = json.load(archive.extractfile("results.json")).get("node") or {}
-    except (OSError, KeyError, ValueError, tarfile.TarError, AttributeError):
-        return None
+    node = bundled_results(bundle).node
     wanted = str(node.get("wanted") or (node.get("version") or "").split(".")[0])
     return wanted if re.fullmatch(r"\d+", wanted) else None

@@ -17,9 +17,11 @@ from runner_commands import stops_resumed, unexpected
 from test_action_inputs import errors_of, runner_with_tree
 from test_github_action import ACTION, Runner
 
+from emscripten_python.artifacts import make_bundle
 from emscripten_python.cli import main
 from emscripten_python.github import action
 from emscripten_python.github.reporter import MARKER
+from emscripten_python.results import Run
 
 DETAILS = "https://ci.example.org/builds/17"
 
@@ -173,7 +175,8 @@ def test_a_sharded_matrix_gets_one_artifact_per_shard(tmp_path):
     for shard in ("1", "2", "3"):
         (tmp_path / shard).mkdir()
         runner = Runner(tmp_path / shard, {"shard": shard, "shards": "3", "bundle": "b.tar.gz", "cache": "false"}, {})
-        (runner.workspace / "b.tar.gz").write_bytes(b"")
+        (tmp_path / "results.json").write_text(json.dumps(Run().to_dict()))    # prepare reads the bundle's
+        make_bundle(runner.workspace / "b.tar.gz", {"results.json": tmp_path / "results.json"})
         assert runner.step("prepare").returncode == 0, runner.summary
         names.add(runner.steps["prepare"]["artifact-name"])
     assert len(names) == 3

@@ -107,6 +107,33 @@ def test_pr_from_an_untrusted_file_is_verified_against_the_trusted_sha(fake, res
     assert "is not a pull request number" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("content, said", [
+    (b"[7]", "is not a JSON object"),
+    (b"7", "is not a JSON object"),
+    (b"null", "is not a JSON object"),
+    (b"[" * 10_000, "nests 10,000 levels deep"),
+    (b'{"pr": 7, "x": ' + b"[" * 40 + b"]" * 40 + b"}", "nests 41 levels deep"),
+    (b"\xff", "is not UTF-8"),
+    (b'{"pr": NaN}', "NaN is not valid JSON"),
+    (b'{"pr": 99999999999999999999999}', '"pr" is not a pull request number'),
+    (b'{"pr": 2147483648}', '"pr" is not a pull request number'),
+    (b'{"pr": 0}', '"pr" is not a pull request number'),
+    (b'{"pr": 7}' + b" " * (64 * 1024), "more than the limit of 65,536"),
+])
+def test_pr_from_a_hostile_file_is_one_line_and_no_request(fake, results, monkeypatch, capsys, content, said):
+    # The file is written by the untrusted job: anything but a small JSON object holding a PR
+    # number (the `pr` input's range) fails delivery (50) with one line before any request.
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    context = results.parent / "github-context.json"
+    context.write_bytes(content)
+    args = ["report", "--out", str(results), "--github", "--repo", "python/cpython", "--pr-from", str(context),
+            "--sha", SHA, "--base-url", fake.base_url, *FAST]
+    assert main(args) == 50
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: --pr-from {context}") and said in err, err
+    assert fake.log == []
+
+
 def test_github_app_authentication(results, monkeypatch, capfd, caplog):
     caplog.set_level(logging.DEBUG)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -175,3 +175,34 @@ def test_shard_inputs_are_checked_before_anything_runs(tmp_path):
         done = runner.step("prepare")
         assert done.returncode == 2, (inputs, done.stdout)
         assert message in done.stdout, (inputs, done.stdout)
+
+
+def _bundle_holding(path: Path, results: bytes | None) -> Path:
+    import io
+    import tarfile
+    with tarfile.open(path, "w:gz") as archive:
+        if results is not None:
+            info = tarfile.TarInfo("results.json")
+            info.size = len(results)
+            archive.addfile(info, io.BytesIO(results))
+    return path
+
+
+def test_a_bundle_whose_results_json_is_refused_stops_prepare(tmp_path):
+    # A shard job reads the bundle's results.json (the node its tree asked for) in prepare: the
+    # bundle is the build job's artifact, which a PR's code made, so it is read through the
+    # shared checks, and a bad one is one input error (exit 2), not a silent default Node.
+    cases = [(b'{"schema_version": 2, "node": {"wanted": NaN}}', "NaN is not valid JSON"),
+             (b"[" * 10_000, "nests 10,000 levels deep"),
+             (b'{"schema_version": 2, "node": []}', "is not valid"),
+             (b"\xff", "is not UTF-8"),
+             (None, "holds no results.json")]
+    for index, (results, message) in enumerate(cases):
+        machine = tmp_path / str(index)
+        machine.mkdir()
+        runner = Runner(machine, {"shard": "1", "shards": "2", "bundle": "emscripten-python-x.tar.gz"}, {})
+        _bundle_holding(runner.workspace / "emscripten-python-x.tar.gz", results)
+        done = runner.step("prepare")
+        assert done.returncode == 2, (results, done.stdout)
+        assert "bundle: " in done.stdout and message in done.stdout, (results, done.stdout)
+        assert "Traceback" not in done.stdout + done.stderr

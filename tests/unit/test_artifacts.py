@@ -138,3 +138,30 @@ def test_symlinked_members_are_stored_as_files(tmp_path):
     with tarfile.open(bundle) as archive:
         member = archive.getmember("python/lib/_x.so")
         assert member.isfile() and archive.extractfile(member).read() == b"\0asm module"
+
+
+@pytest.mark.parametrize("manifest, said", [
+    (b"[" * 10_000, "nests 10,000 levels deep"),
+    (b'{"files": [], "layout": {"paths": {}}, "x": NaN}', "NaN is not valid JSON"),
+    (b"\xff", "is not UTF-8"),
+    (b"[]", "MANIFEST.json is not an object with a list of files"),
+    (b'{"files": 7}', "MANIFEST.json is not an object with a list of files"),
+    (b'{"files": ["results.json"]}', "MANIFEST.json: files[0] is not an object with a path and a sha256"),
+    (b'{"files": [{"path": 1, "sha256": "0"}]}', "MANIFEST.json: files[0] is not an object with a path"),
+    (b'{"files": [], "layout": ["python"]}', "has no layout in its manifest"),
+])
+def test_a_hostile_manifest_is_a_bundle_error(tmp_path, manifest, said):
+    # A bundle can be a fork's build artifact (a sharded workflow's test jobs unpack it):
+    # its manifest is read through the shared checks of untrusted JSON, and anything but the
+    # shape make_bundle writes is a BundleError (exit 41), never a traceback.
+    from emscripten_python.artifacts import unpack_bundle
+    from emscripten_python.errors import BundleError
+
+    bundle = tmp_path / "b.tar.gz"
+    with tarfile.open(bundle, "w:gz") as archive:
+        info = tarfile.TarInfo(MANIFEST)
+        info.size = len(manifest)
+        archive.addfile(info, io.BytesIO(manifest))
+    with pytest.raises(BundleError, match=None) as caught:
+        unpack_bundle(bundle, tmp_path / "out")
+    assert said in str(caught.value) and "\n" not in str(caught.value)

@@ -11,11 +11,11 @@ killed bisection would leave behind; the state here lives in memory and in bisec
 and the checkout only ever moves between commits (restored at the end). The commits come
 from `git rev-list --first-parent --ancestry-path GOOD..BAD` (see git.py): CPython's main
 history is linear (squash merges), and on a first-parent list "bad from here on" is one
-index, so halving the list is valid. The rules follow git bisect (git's bisect.c,
-`git bisect skip`): test the commit nearest the middle of what is undecided; a skipped
-commit is never tested again, and the nearest untested one to the middle is taken instead;
-when only skipped commits separate the last good one from the first bad one, the answer is
-that range, not a guess.
+index, so halving the list is valid. The rules follow git-bisect(1) ("Bisect skip"): test
+the commit nearest the middle of what is undecided; a skipped commit is never tested again
+and a nearby one is taken instead (here: the untested one nearest the middle, where git
+adds some randomness); when only skipped commits separate the last good one from the first
+bad one, the answer is that range ("the first bad commit could be any of"), not a guess.
 """
 
 from __future__ import annotations

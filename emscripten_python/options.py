@@ -19,6 +19,8 @@ from .untrusted import actions_safe
 MAX_JOBS = 1024
 MAX_SECONDS = 7 * 24 * 3600.0
 MAX_RERUNS = 100
+# Tries of one operation (a request and its retries): more only repeats a failure for longer.
+MAX_ATTEMPTS = 100
 
 
 class Parser(argparse.ArgumentParser):
@@ -48,16 +50,36 @@ def reruns(text: str) -> int:
     return _whole_number(text, 0, MAX_RERUNS)
 
 
-def seconds(text: str) -> float:
-    """A duration in seconds: a finite number above 0 and at most MAX_SECONDS (a week)."""
+def attempts(text: str) -> int:
+    """How many times an operation is tried: a whole number from 1 to MAX_ATTEMPTS."""
+    return _whole_number(text, 1, MAX_ATTEMPTS)
+
+
+def _seconds(text: str, *, zero: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or not 0 < value <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0 and at most "
-                                         f"{MAX_SECONDS:.0f} (a week)")
+    if not math.isfinite(value) or not (0 <= value if zero else 0 < value) or value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds {'from 0' if zero else 'above 0'} "
+                                         f"and at most {MAX_SECONDS:.0f} (a week)")
     return value
 
 
-__all__ = ["MAX_JOBS", "MAX_RERUNS", "MAX_SECONDS", "Parser", "jobs", "reruns", "seconds"]
+def seconds(text: str) -> float:
+    """A duration in seconds: a finite number above 0 and at most MAX_SECONDS (a week)."""
+    return _seconds(text, zero=False)
+
+
+def whole_seconds(text: str) -> int:
+    """A duration in whole seconds (for a library that takes only an int): 1 to MAX_SECONDS."""
+    return _whole_number(text, 1, int(MAX_SECONDS))
+
+
+def wait_seconds(text: str) -> float:
+    """A pause in seconds, 0 meaning none: a finite number from 0 to MAX_SECONDS (a week)."""
+    return _seconds(text, zero=True)
+
+
+__all__ = ["MAX_ATTEMPTS", "MAX_JOBS", "MAX_RERUNS", "MAX_SECONDS", "Parser", "attempts", "jobs", "reruns", "seconds",
+           "wait_seconds", "whole_seconds"]

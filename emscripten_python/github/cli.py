@@ -19,6 +19,7 @@ from github import Github
 from ..durable import atomic_write
 from ..errors import ReportDeliveryError, ResultsError
 from ..markdown import render_markdown
+from ..options import MAX_ATTEMPTS, attempts, wait_seconds, whole_seconds
 from ..results import Run
 from ..untrusted import actions_safe, clean
 from ..validation import Limits, load_json, load_validated
@@ -69,16 +70,19 @@ def register(subparsers) -> None:
     group.add_argument("--base-url", default=os.environ.get("GITHUB_API_URL"),
                        help="API root, e.g. https://HOST/api/v3 for GitHub Enterprise "
                             "(default: $GITHUB_API_URL, else github.com)")
-    group.add_argument("--timeout", type=int, default=15, help="seconds per HTTP request")
-    group.add_argument("--attempts", type=int, default=6, help="tries per operation")
-    group.add_argument("--max-wait", type=float, default=600.0,
+    # Checked while parsing (options.py): nan, inf, negative or absurd values are one line and
+    # exit 2 before any request (a nan --timeout never timed a request out).
+    group.add_argument("--timeout", type=whole_seconds, default=15,
+                       help="seconds per HTTP request (a whole number: PyGithub takes an int)")
+    group.add_argument("--attempts", type=attempts, default=6, help=f"tries per operation (1 to {MAX_ATTEMPTS})")
+    group.add_argument("--max-wait", type=wait_seconds, default=600.0,
                        help="longest rate-limit wait (s) before giving up on a part")
-    group.add_argument("--backoff", type=float, default=1.0,
+    group.add_argument("--backoff", type=wait_seconds, default=1.0,
                        help="first wait (s) after a 5xx or timeout, doubled per retry")
-    group.add_argument("--throttle", type=float, default=1.0,
+    group.add_argument("--throttle", type=wait_seconds, default=1.0,
                        help="pause (s) between writes, a quarter of it between reads: GitHub's "
                             "advice against secondary rate limits")
-    group.add_argument("--settle", type=float,
+    group.add_argument("--settle", type=wait_seconds,
                        help="seconds to wait before re-reading what GitHub shows, so that a concurrent "
                             "older run's write lands first (default: --timeout plus twice --throttle "
                             "plus 3)")

@@ -142,3 +142,67 @@ def test_report_github_on_any_server_answer(tmp_path_factory, monkeypatch, case,
     if code == 40:
         assert requests == [], "a refused results.json makes no request"
         assert (out / "results.json").read_bytes() == before, "and is left as it was"
+
+
+# -- the numeric options of `report --github` -----------------------------------------------------------
+NUMBERS = ["nan", "inf", "-inf", "-1", "0", "1", "2.5", "1e400", "1e9", "0x10", "", " 3", "1_000", "٣",
+           "::error::x", "x\n::error::y", "9" * 400, "604800", "604801"]
+WAITS = ("--max-wait", "--backoff", "--throttle", "--settle")
+MAX_SECONDS, MAX_ATTEMPTS = 7 * 24 * 3600, 100     # docs/github-action.rst
+
+
+def _accepted(option: str, text: str) -> bool:
+    """The documented rule, written here independently of the parser: --attempts a whole number
+    from 1 to 100; --timeout a whole number of seconds from 1; the waits finite numbers of
+    seconds from 0; at most a week."""
+    if option in ("--attempts", "--timeout"):
+        try:
+            return 1 <= int(text) <= (MAX_ATTEMPTS if option == "--attempts" else MAX_SECONDS)
+        except ValueError:
+            return False
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and 0 <= value <= MAX_SECONDS
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(options=st.lists(st.tuples(st.sampled_from(["--timeout", "--attempts", *WAITS]), st.sampled_from(NUMBERS)),
+                        min_size=1, max_size=3))
+@example(options=[("--timeout", "nan")])          # a request never timed out
+@example(options=[("--settle", "inf")])           # an endless wait before the re-read
+@example(options=[("--attempts", "0")])           # nothing tried, nothing reported
+@example(options=[("--throttle", "-1")])
+@example(options=[("--max-wait", "1e400")])
+@example(options=[("--backoff", "x\n::error::y")])
+def test_report_github_numeric_options_are_checked_before_any_request(tmp_path_factory, monkeypatch, options):
+    from emscripten_python.cli import build_parser
+
+    out = tmp_path_factory.mktemp("out")
+    (out / "results.json").write_text(_results(None, "", None))
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    flags = [arg for pair in options for arg in pair]
+    with FakeGitHub(tokens=(TOKEN,)) as fake:
+        argv = ["report", "--out", str(out), "--github", "--repo", "python/cpython", "--pr", "7", "--sha", SHA,
+                "--base-url", fake.base_url, *flags]
+        if all(_accepted(option, text) for option, text in options):
+            # Accepted: parsed to finite values in range (not sent: a week-long settle is valid).
+            args = build_parser().parse_args(argv)
+            values = [getattr(args, option[2:].replace("-", "_")) for option, _ in options]
+            assert all(math.isfinite(v) and 0 <= v <= MAX_SECONDS for v in values), values
+            return
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = main(argv)
+            except SystemExit as exc:
+                code = exc.code
+        requests = list(fake.log)
+    err = stderr.getvalue()
+    assert code == 2, (code, flags, err)
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    assert unexpected(stdout.getvalue(), err) == [], err
+    assert requests == [] and not (out / "github-report.json").exists()

@@ -21,9 +21,11 @@ from filelock import FileLock
 
 from .artifacts import sha256_of
 from .durable import MARKER, atomic_write, build_then_rename, heal, is_complete, remove
+from .errors import ResultsError
 from .recipes import BuildStep
 from .source import CPythonSource
 from .toolchain import Toolchain
+from .validation import load_json
 
 # Bump when the meaning of a stamp changes, so old stamps stop matching.
 STAMP_REVISION = 1
@@ -212,9 +214,11 @@ def _changed(old: dict, new: dict) -> str:
 
 
 def _read_json(path: Path) -> dict | None:
+    """A record of ours, or None when it is missing, refused or not an object: it sits where a
+    PR's configure or tests can write, so it is read through the shared checks of untrusted JSON."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = load_json(path)
+    except ResultsError:
         return None
     return data if isinstance(data, dict) else None
 

@@ -31,7 +31,7 @@ from .stages import follow, progress, run_stage, say
 from .testing.junit import write_junit
 from .testing.regrtest_args import read_args, without
 from .testing.runner import TestOptions
-from .testing.shards import run_sharded
+from .testing.shards import load_durations_file, run_sharded
 from .testing.selection import resolve_selection
 from .toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
 from .toolchain.emcache import check_dependencies, ensure_writable_cache, seed_ports
@@ -407,14 +407,14 @@ DURATIONS = "test-durations.json"
 def _load_durations(out: Path) -> dict[str, float]:
     """Per-file durations measured by earlier runs in this --out (they balance the shards).
 
-    Kept apart from results.json, which a new run replaces before its test stage.
+    Kept apart from results.json, which a new run replaces before its test stage. Read like a
+    --durations file (--out sits next to the checkout a PR's code ran in); a missing or refused
+    one is no history.
     """
     try:
-        data = json.loads((out / DURATIONS).read_text())
-    except (OSError, ValueError):
+        return load_durations_file(out / DURATIONS)
+    except TestRunError:
         return {}
-    return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))} \
-        if isinstance(data, dict) else {}
 
 
 def _save_durations(out: Path, files: list) -> None:

@@ -26,8 +26,10 @@ from rich.console import Console
 
 from . import cancel
 from .durable import atomic_write, fault_point
+from .errors import ResultsError
 from .results import BAD_FILE_OUTCOMES, Stage
 from .untrusted import actions_safe
+from .validation import is_seconds, load_json
 
 HEARTBEAT_SECONDS = 60
 STREAM_ENV = "EMSCRIPTEN_PYTHON_STREAM"
@@ -74,23 +76,26 @@ HEARTBEAT_CI_SECONDS = 300
 STAGE_DURATIONS = "stage-durations.json"
 
 
+def _stage_durations(out_dir: Path) -> dict:
+    """stage-durations.json, or {} when it is missing or refused: --out sits next to the
+    checkout, where a PR's code ran, so it is read through the shared checks of untrusted JSON."""
+    try:
+        known = load_json(out_dir / STAGE_DURATIONS)
+    except ResultsError:
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
 def expected_duration(out_dir: Path, name: str) -> float | None:
     """How long stage `name` took when it last succeeded in this output directory."""
-    try:
-        value = json.loads((out_dir / STAGE_DURATIONS).read_text()).get(name)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+    value = _stage_durations(out_dir).get(name)
+    return float(value) if is_seconds(value) else None
 
 
 def remember_duration(out_dir: Path, name: str, duration: float) -> None:
     """Kept next to test-durations.json, apart from results.json (a new run replaces that)."""
     path = out_dir / STAGE_DURATIONS
-    try:
-        known = json.loads(path.read_text())
-        known = known if isinstance(known, dict) else {}
-    except (OSError, ValueError):
-        known = {}
+    known = {key: value for key, value in _stage_durations(out_dir).items() if is_seconds(value)}
     known[name] = round(duration, 1)
     try:
         atomic_write(path, json.dumps(known, indent=1, sort_keys=True) + "\n")

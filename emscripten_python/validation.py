@@ -419,6 +419,12 @@ def load_json(path: Path, limits: Limits = Limits()) -> object:
     return parse_json(read_capped(path, limits), str(path), limits)
 
 
+def is_seconds(value) -> bool:
+    """``value`` (from untrusted JSON) is a duration to use: a number above 0 and below 1e9
+    seconds, not a boolean (NaN, infinity and huge integers are not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e9
+
+
 def load_validated(path: Path, limits: Limits = Limits()) -> Run:
     """The Run in the results.json at ``path`` (a directory means the results.json in it),
     size-checked before it is read, then as ``parse_results``; ResultsError otherwise."""
@@ -431,5 +437,5 @@ def load_validated(path: Path, limits: Limits = Limits()) -> Run:
     return parse_results(read_capped(path, limits), str(path), limits)
 
 
-__all__ = ["Limits", "RUN_OUTCOMES", "SCHEMA_VERSIONS", "load_json", "load_validated", "parse_json", "parse_results",
+__all__ = ["Limits", "RUN_OUTCOMES", "SCHEMA_VERSIONS", "is_seconds", "load_json", "load_validated", "parse_json", "parse_results",
            "read_capped", "validate_results"]

@@ -18,8 +18,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import TestRunError
+from ..errors import ResultsError, TestRunError
 from ..results import TestFile
+from ..validation import is_seconds, load_json
 from .runner import HostPython, TestOptions, run_regrtest
 
 
@@ -105,19 +106,18 @@ def shard_slice(selection: list[str], index: int, count: int,
     return [name for name in selection if _owner(name, count) == index], "hash"
 
 
-def _not_finite(name: str):
-    raise ValueError(f"{name} is not a number of seconds")
-
-
 def load_durations_file(path: Path) -> dict[str, float]:
-    """A test-durations.json (file name -> seconds), as the test stage keeps it, or a results.json."""
+    """A test-durations.json (file name -> seconds), as the test stage keeps it, or a results.json,
+    read through the shared checks of untrusted JSON (emscripten_python/validation.py); values
+    that are not durations are left out."""
     try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8"), parse_constant=_not_finite)
-    except (OSError, ValueError, RecursionError) as exc:
+        data = load_json(Path(path))
+    except ResultsError as exc:
         raise TestRunError(f"--durations {path}: cannot read it: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("tests"), dict):
-        data = {f.get("name"): f.get("duration") for f in data["tests"].get("files", []) if isinstance(f, dict)}
+        files = data["tests"].get("files")
+        data = {f.get("name"): f.get("duration") for f in (files if isinstance(files, list) else [])
+                if isinstance(f, dict)}
     if not isinstance(data, dict):
         raise TestRunError(f"--durations {path}: expected a JSON object of file name -> seconds")
-    return {str(k): float(v) for k, v in data.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e9}
+    return {str(k): float(v) for k, v in data.items() if is_seconds(v)}

@@ -233,3 +233,16 @@ def test_a_trees_config_cache_of_unknown_origin_is_dropped(tmp_path):
     assert stage.cache["config_cache"] == "dropped"
     assert stage.cache["reason"] == "the tree's config.cache has no record of the inputs it came from"
     assert pyconfig(tree) == "#define HAVE_DUP3_no 1\n"
+
+
+@pytest.mark.parametrize("record", [b"[" * 10_000, b'{"parts": NaN}', b"\xff", b"[1]"])
+def test_a_trees_config_cache_with_a_hostile_record_is_dropped(tmp_path, record):
+    # The record sits in the tree's build directory, which a PR's configure or tests can write:
+    # it is read through the shared checks of untrusted JSON, and one refused or of another
+    # shape is no record (a deeply nested one was a RecursionError traceback).
+    tree = make_tree(tmp_path / "tree")
+    (tree / "builddir" / "build" / "config.cache").write_text("ac_cv_func_dup3=maybe\n")
+    (tree / "builddir" / "build" / ".emscripten-python-config-cache.json").write_bytes(record)
+    stage, said = configure(tree, tmp_path)
+    assert stage.cache["config_cache"] == "dropped"
+    assert stage.cache["reason"] == "the tree's config.cache has no record of the inputs it came from"

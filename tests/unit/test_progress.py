@@ -162,3 +162,15 @@ def test_runner_does_not_report_a_file_without_a_verdict(tmp_path):
     segment._started(dying)
     segment._ended(dying)       # closed by the end of output, no verdict: the crash path reports it
     assert seen == []
+
+
+@pytest.mark.parametrize("content", [b"[" * 10_000, b'{"make-host": 1e400}', b'{"make-host": ' + b"9" * 400 + b"}",
+                                     b'{"make-host": NaN}', b'{"make-host": true}', b"[1]", b"\xff"])
+def test_a_hostile_stage_durations_file_is_ignored_and_replaced(tmp_path, content):
+    # --out sits next to the checkout, where a PR's code ran: what it wrote there is read
+    # through the shared checks (validation.load_json) and, when refused or of another shape,
+    # ignored like a missing file, never a traceback or an infinite ETA.
+    (tmp_path / stages.STAGE_DURATIONS).write_bytes(content)
+    assert expected_duration(tmp_path, "make-host") is None
+    remember_duration(tmp_path, "make-host", 5)
+    assert expected_duration(tmp_path, "make-host") == 5

@@ -263,3 +263,22 @@ def test_a_bundle_whose_results_json_is_not_valid_is_refused(tmp_path, results):
     with pytest.raises(BundleError, match="its results.json") as caught:
         unpack_bundle(bundle, tmp_path / "x")
     assert caught.value.exit_code == 41 and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("content", [b"[" * 10_000, b'{"test_os": 1e400}', b'{"test_os": ' + b"9" * 400 + b"}",
+                                     b'{"test_os": NaN}', b'{"test_os": true}', b'{"tests": {"files": 5}}',
+                                     b'{"tests": {"files": [{"name": "test_os", "duration": 1e999}]}}', b"\xff"])
+def test_hostile_durations_are_refused_or_ignored(tmp_path, content):
+    # test-durations.json in --out (next to the checkout a PR's code ran in) and a --durations
+    # file are read through the shared checks of untrusted JSON: --durations refuses a bad
+    # file with one line (exit 21), the pipeline's own history ignores it; no value that is not
+    # a duration (infinite, huge, a boolean) is ever taken.
+    from emscripten_python.pipeline import DURATIONS, _load_durations
+    from emscripten_python.testing.shards import load_durations_file
+
+    (tmp_path / DURATIONS).write_bytes(content)
+    assert _load_durations(tmp_path) == {}
+    try:
+        assert load_durations_file(tmp_path / DURATIONS) == {}
+    except TestRunError as exc:
+        assert str(exc).startswith(f"--durations {tmp_path / DURATIONS}") and "\n" not in str(exc)

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import DiskFull
+from .untrusted import actions_safe
 
 FAULT_ENV = "EMSCRIPTEN_PYTHON_FAULT_KILL_AT"
 FAULT_LOG_ENV = "EMSCRIPTEN_PYTHON_FAULT_LOG"
@@ -118,7 +119,7 @@ def report_disk_full(exc: OSError, fallback: Path | None) -> int:
     if not is_disk_full(exc):
         raise exc
     error = disk_full(Path(exc.filename or fallback or "."))
-    print(f"error: {error}", file=sys.stderr)
+    print(f"error: {actions_safe(error)}", file=sys.stderr)     # the path may name a file from the tree
     return error.exit_code
 
 

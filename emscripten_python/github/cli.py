@@ -166,7 +166,8 @@ def target_from_args(args: argparse.Namespace, run: Run) -> ReportTarget:
 def _app_login(credentials: Credentials, args, policy: RetryPolicy, redact) -> str:
     try:
         return run_with_retry(lambda: credentials.app_bot_login(args.base_url, args.timeout), policy,
-                              "GitHub App lookup", redact, lambda text: print(redact(text), file=sys.stderr))
+                              "GitHub App lookup", redact,
+                              lambda text: print(actions_safe(redact(text)), file=sys.stderr))
     except GiveUp as exc:
         raise ReportDeliveryError(f"{exc}; pass --bot-login APP-SLUG[bot]") from None
 

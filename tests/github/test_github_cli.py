@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fake_github import FakeGitHub
 from gh_helpers import SHA, TOKEN, dump, make_run
+from runner_commands import unexpected
 
 from emscripten_python.cli import main
 from emscripten_python.errors import ReportDeliveryError
@@ -132,6 +133,29 @@ def test_pr_from_a_hostile_file_is_one_line_and_no_request(fake, results, monkey
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: --pr-from {context}") and said in err, err
     assert fake.log == []
+
+
+def test_app_lookup_retries_print_nothing_a_runner_executes(results, monkeypatch, capsys):
+    # GET /app failing with a 5xx is retried, and each retry is a line on stderr quoting the
+    # server's message: through untrusted.actions_safe, like every other line of the report.
+    from github import GithubException
+
+    from emscripten_python.github.client import Credentials
+
+    def failing(self, base_url=None, timeout=15):
+        raise GithubException(502, {"message": "bad gateway\n::add-mask::EVIL\r::error::x"}, {})
+
+    monkeypatch.setattr(Credentials, "app_bot_login", failing)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    monkeypatch.setenv("APP_KEY", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()).decode())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    with FakeGitHub(app_public_key=public, app_id="4242") as fake:
+        code = main(_args(fake, results, "--app-id", "4242", "--app-key-env", "APP_KEY", "--installation-id", "99"))
+    err = capsys.readouterr().err
+    assert code == 50 and "attempt 1 failed (HTTP 502 bad gateway" in err, err
+    assert unexpected("", err) == [], err
 
 
 def test_github_app_authentication(results, monkeypatch, capfd, caplog):

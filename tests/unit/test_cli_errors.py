@@ -378,3 +378,18 @@ def test_a_long_error_is_recorded_so_that_the_next_command_can_read_the_record(t
     capsys.readouterr()
     run = load_validated(out / "results.json")          # the record validates: build/test can go on
     assert len(run.errors[0]) == 4096 and run.errors[0].endswith("…")
+
+
+def test_a_full_disk_under_a_hostile_file_name_is_one_inert_line(tmp_path, capsys):
+    # ENOSPC names the file being written, whose name may come from the tree a PR changed:
+    # the one error line is printed through untrusted.actions_safe like every other.
+    import errno
+    import os
+
+    from emscripten_python.durable import report_disk_full
+
+    name = tmp_path / "x\n::add-mask::EVIL\r::error::y"
+    code = report_disk_full(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(name)), None)
+    err = capsys.readouterr().err
+    assert code == 52 and err.count("\n") == 1 and err.startswith("error: no space left on the device writing ")
+    assert "\n::" not in err and "\r" not in err

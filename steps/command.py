@@ -61,6 +61,7 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
     """
 
     stage: str = ""
+    source_args: tuple[str, ...] = ("--source", ".")   # the checkout is the tree the stage works on
 
     def __init__(self, *, cli=CLI, args=(), **kwargs):
         kwargs.setdefault("workdir", CHECKOUT)
@@ -68,7 +69,7 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
         label = kwargs.get("name", self.name)
         kwargs.setdefault("description", label)
         kwargs.setdefault("descriptionDone", label)
-        kwargs["command"] = [*cli, self.stage, "--source", ".", "--out", OUT, "--stream", *args]
+        kwargs["command"] = [*cli, self.stage, *self.source_args, "--out", OUT, "--stream", *args]
         # Not the worker's whole environment in every (public) log: it may hold a password or token.
         kwargs.setdefault("logEnviron", False)
         kwargs.setdefault("interruptSignal", "KILL")

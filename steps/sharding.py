@@ -79,6 +79,8 @@ class EmscriptenShardTrigger(Trigger):
 class EmscriptenShardTest(EmscriptenTest):
     """On a shard build: `test --from-bundle … --shard I/N` (the `test` step of a shard)."""
 
+    source_args = ()   # the build under test is the bundle's: --from-bundle takes no --source
+
     def __init__(self, tests="all", **kwargs):
         super().__init__(tests, **kwargs)
         # A shard starts its own record (of the bundle's build): it says which build made it.

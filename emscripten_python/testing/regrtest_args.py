@@ -78,8 +78,13 @@ NEW_312 = _table(*_BASE, ("--fast-ci", "fast_ci", FLAG), ("--slow-ci", "slow_ci"
 # 3.13: --single-process (re-runs stay in the process, whole files), --tsan, --bisect.
 NEW_313 = NEW_312 + _table(("--single-process", "single_process", FLAG), ("--tsan", "tsan", FLAG),
                            ("--bisect", "bisect", FLAG))
-# 3.14: --parallel-threads N (gh-127933).
-NEW_314 = NEW_313 + _table(("--parallel-threads", "parallel_threads", VALUE))
+# 3.14: --parallel-threads N (gh-127933), --tsan-parallel, --no-randomize, --prioritize
+# (append) and --pythoninfo, as Debian sid's 3.14.10 and 3.15.2 declare them
+# (Lib/test/libregrtest/cmdline.py). They matter here for abbreviations: `--pyth` is
+# ambiguous there (--python, --pythoninfo), `--no` means --no-randomize.
+NEW_314 = NEW_313 + _table(("--parallel-threads", "parallel_threads", VALUE), ("--tsan-parallel", "tsan_parallel", FLAG),
+                           ("--no-randomize", "no_randomize", FLAG), ("--prioritize", "prioritize", APPEND),
+                           ("--pythoninfo", "pythoninfo", FLAG))
 
 
 def era_table(version: str | None) -> tuple[Option, ...]:
@@ -277,7 +282,9 @@ def read_args(args: list[str], version: str | None = None) -> RegrtestArgs:
         use_mp = 0
     if values.get("single_process"):
         use_mp = None
-    verbose3 = bool(values.get("verbose3") or ci)
+    # The CI modes imply -W; from 3.14 not with -v ("--verbose has the priority over
+    # --verbose3", sid's 3.14.10 cmdline.py; 3.13.0 and trixie's 3.13.5 set it regardless).
+    verbose3 = bool(values.get("verbose3") or (ci and not (table is NEW_314 and values["verbose"])))
     # The usage errors _parse_args raises after parsing (in its order).
     refused = [(values.get("single") and values.get("fromfile"), "-s and -f don't go together"),
                (values.get("trace") and use_mp is not None, "-T and -j don't go together (release builds)"),

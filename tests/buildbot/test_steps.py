@@ -6,7 +6,7 @@ import json
 import shutil
 import tempfile
 
-from twisted.internet import error
+from twisted.internet import defer, error
 from twisted.trial import unittest
 
 from buildbot.process import remotetransfer
@@ -392,6 +392,29 @@ class TestUpload(StepTestCase):
         self.expect_outcome(result=FAILURE)
         self.expect_no_property("results_url")
         self.expect_no_property("results_path")
+        return self.run_step()
+
+    def test_results_json_over_the_size_limit_is_not_stored_on_the_master(self):
+        # The worker ran the PR's code: its results.json is uploaded with the validator's size
+        # limit (plus one byte, so a file at the limit passes), so a huge file never fills the
+        # master's disk; the master records the build's early end in its place.
+        from emscripten_python.steps.stages import TOOLCHAIN_STARTED_PROPERTY
+        from emscripten_python.steps.upload import EmscriptenResultsUpload
+
+        root = self.upload_root()
+        self.setup(EmscriptenResultsUpload("../emscripten-python-out/results.json", workdir="build",
+                                           upload_dir=root))
+        self.build.setProperty(TOOLCHAIN_STARTED_PROPERTY, True, "EmscriptenToolchain")
+        # What the early-end record reads of a real Build (Buildbot's FakeBuild has none of it).
+        self.build.getUrl = lambda: defer.succeed(BUILD_URL)
+        self.build.executedSteps, self.build.stopped = [], False
+        self.expect_commands(
+            ExpectUploadFile(workersrc="../emscripten-python-out/results.json", workdir="build",
+                             blocksize=256 * 1024, maxsize=Limits().max_file_bytes + 1, keepstamp=False,
+                             writer=ExpectRemoteRef(remotetransfer.FileWriter))
+            .upload_string(" " * 1024).exit(1))
+        self.expect_outcome(result=SUCCESS, state_string="recorded: error in checkout")
+        self.expect_property("results_path", f"{root}/Emscripten-main/7/results.json", "EmscriptenResultsUpload")
         return self.run_step()
 
 

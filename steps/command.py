@@ -24,6 +24,9 @@ RESULTS = f"{OUT}/results.json"
 # On "stop" (and a timeout) the worker sends SIGTERM to the command's process group, then
 # SIGKILL after this long: the CLI kills node (its own session) and writes results.json.
 SIGTERM_SECONDS = 30
+# What the master takes of a results.json from a worker (which ran the PR's code): one byte
+# over the validator's size limit, so a file at the limit passes and a larger one is known.
+RESULTS_MAXSIZE = Limits().max_file_bytes + 1
 # Why read_results has no run, when nothing was refused: the build is being stopped, or the CLI
 # never wrote the file (it did not start).
 STOPPED, MISSING = "cancelled", f"no {OUT_DIR}/results.json on the worker"
@@ -113,7 +116,7 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
             return None, STOPPED
         self.checkWorkerHasCommand("uploadFile")
         limits = Limits()
-        writer = BoundedBytesWriter(limits.max_file_bytes + 1)
+        writer = BoundedBytesWriter(RESULTS_MAXSIZE)
         args = {"workdir": self.workdir, "writer": writer, "maxsize": writer.limit, "blocksize": 32 * 1024,
                 "workersrc": RESULTS}
         uploaded = await self.runRemoteCommand("uploadFile", args, abandonOnFailure=False,

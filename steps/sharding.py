@@ -24,7 +24,7 @@ from buildbot.schedulers.triggerable import Triggerable
 from buildbot.steps.transfer import FileDownload, FileUpload
 from buildbot.steps.trigger import Trigger
 
-from .command import CHECKOUT, CLI, OUT, OUT_DIR, RESULTS
+from .command import CHECKOUT, CLI, OUT, OUT_DIR, RESULTS, RESULTS_MAXSIZE
 from .factory import FILE_TIMEOUT, EmscriptenFactory
 from .regrtest import EmscriptenTest
 from .stages import BUNDLE_PROPERTY, HOUR, MINUTE, EmscriptenBundle, EmscriptenClean
@@ -160,8 +160,10 @@ class EmscriptenShardFactory(BuildFactory):
         self.addStep(EmscriptenShardTest(tests, file_timeout=scaled(FILE_TIMEOUT), jobs=jobs, cli=list(cli),
                                          timeout=scaled(30 * MINUTE), maxTime=scaled(6 * HOUR)))
         # Not `results_path`: the status store and the PR report take the parent's merged run only.
+        # The shard ran the PR's code: no more than every reader accepts reaches the master's disk.
         self.addStep(FileUpload(name="upload-shard-results", workersrc=RESULTS, masterdest=Property(RESULTS_DEST),
-                                workdir=CHECKOUT, alwaysRun=True, flunkOnFailure=True))
+                                workdir=CHECKOUT, alwaysRun=True, flunkOnFailure=True,
+                                maxsize=RESULTS_MAXSIZE))
         self.addStep(EmscriptenClean(dirs=(OUT_DIR, SHARDS_IN)))
 
 

@@ -21,7 +21,7 @@ from buildbot.steps.transfer import FileUpload
 from twisted.internet import threads
 
 from ..results import Run, Stage
-from ..validation import Limits
+from .command import RESULTS_MAXSIZE
 from .stages import TOOLCHAIN_STARTED_PROPERTY
 
 
@@ -95,9 +95,9 @@ class EmscriptenResultsUpload(EmscriptenUpload):
     def __init__(self, workersrc, *, branch: str | None = None, **kwargs):
         """branch: the factory's branch, for a build whose own `branch` property is empty (forced)."""
         kwargs.setdefault("warnOnFailure", False)
-        # The worker ran the PR's code: no more than every reader accepts (plus one byte, so a
-        # file at the limit passes) reaches the master's disk; a larger one fails the upload.
-        kwargs.setdefault("maxsize", Limits().max_file_bytes + 1)
+        # The worker ran the PR's code: no more than every reader accepts reaches the master's
+        # disk; a larger one fails the upload.
+        kwargs.setdefault("maxsize", RESULTS_MAXSIZE)
         super().__init__("results", workersrc, **kwargs)
         self.branch = branch
 

@@ -35,6 +35,11 @@ def test_parent_replaces_test_and_bundle_by_the_sharded_four():
     # The CLI refuses --source with --from-bundle (exit 2). (A Property compares as a renderable: strings only.)
     assert "--source" not in [arg for arg in test.command if isinstance(arg, str)]
     assert not any(s.step_class is EmscriptenTest for s in parent.factory.steps)
+    # The shard ran the PR's code: its results.json reaches the master only up to the size every
+    # reader accepts (plus one byte), never filling the master's disk.
+    from emscripten_python.validation import Limits
+    upload = next(s for s in shard.factory.steps if s.buildStep().name == "upload-shard-results").buildStep()
+    assert upload.maxsize == Limits().max_file_bytes + 1
 
 
 def test_trigger_asks_for_one_build_per_shard():

@@ -1,6 +1,6 @@
 """Every count and outcome of the parser equals regrtest's own, for every CPython runnable here.
 
-Real regrtest, run natively (no wasm build needed) by this machine's interpreters: Debian's
+Real regrtest, run natively by this machine's interpreters: Debian's
 python3.11 (3.11.2: the old libregrtest, `-w` re-runs in the same process), pyenv's 3.11.7
 (the new libregrtest backported), 3.12.1 and 3.13.0 (`--rerun`); the python3 of the Debian
 trixie root the other e2e tests provision (3.13.5 when written: a verdict line per file); and
@@ -15,7 +15,8 @@ product's parser (with the files regrtest was given as `known`), and its JUnit f
 the product's reader where the runner would use it; the same files also run through the
 product's runner (`run_regrtest`: the TestFile records results.json gets), whose counts must
 add up to regrtest's totals, a re-run file's being those of its re-run (unittest's own lines
-after `Re-running name in verbose mode`).
+after `Re-running name in verbose mode`). The 3.13.15 wasm build of the main e2e run
+(`real_run`, tests/e2e/real_build.py) runs the purpose-written files too, through the CLI.
 
 The truth is regrtest's own final summary, read here by a reader of this module (not the
 product's): the lists (`N tests failed:`, `skipped:`, `skipped (resource denied):`,
@@ -28,6 +29,7 @@ the figures (runs, files compared, counts compared, mismatches) go to the e2e re
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -39,7 +41,9 @@ from pathlib import Path
 import pytest
 
 from debian_root import SID_PACKAGES, SID_SUITE, SUITE, DebianRoot, e2e_required, missing_prerequisites
+from real_build import OUT, _cli
 
+from emscripten_python.results import Run
 from emscripten_python.testing.junit import attempt_counts, junit_suites_by_file, read_regrtest_junit_suites, suite_of
 from emscripten_python.testing.regrtest_output import file_outcome, parse_text
 from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
@@ -424,13 +428,59 @@ def test_hard_crash_is_found_where_the_runtime_prints_it(interpreter, tmp_path, 
 
 def rerun_counts(text: str, name: str) -> tuple[int, int] | None:
     """(tests run, failures) of a file's re-run, from unittest's own lines after regrtest's
-    `Re-running name in verbose mode` (a re-run is always verbose); read here with a regex."""
-    found = re.search(rf"Re-running {name} in verbose mode.*?^Ran (\d+) tests? in .*?^(OK|FAILED)(?: \(([^)\n]*)\))?$",
-                      text, re.M | re.S)
+    `Re-running name in verbose mode` (a re-run is always verbose), or, when the re-run phase
+    runs in regrtest's own process (--single-process: no such line), after the file's start
+    line `[i/N] name` in that phase; read here with a regex."""
+    phase = re.search(r"Re-running (?:\d+ )?failed tests? in verbose mode", text)
+    if not phase:
+        return None
+    found = re.search(rf"(?:Re-running {name} in verbose mode|\] {name}$).*?^Ran (\d+) tests? in .*?"
+                      rf"^(OK|FAILED)(?: \(([^)\n]*)\))?$", text[phase.end():], re.M | re.S)
     if not found:
         return None
     fields = dict(re.findall(r"([a-z ]+)=(\d+)", found.group(3) or ""))
     return int(found.group(1)), sum(int(fields.get(key, 0)) for key in ("failures", "errors", "unexpected successes"))
+
+
+def runner_mismatches(files: dict, out: Path, interpreter: Interpreter, tally: Figures, args: tuple[str, ...]) -> list:
+    """Every mismatch between the runner's TestFile records of a run (in `out`, the runner's
+    directory: logs/test.log, junit/test-1.xml) and regrtest's summary: each file's outcome;
+    without a re-run the files' counts add up to regrtest's totals; a re-run file's counts are
+    its re-run's (unittest's own lines after `Re-running name in verbose mode`)."""
+    verbose, rerun = "-v" in args, interpreter.rerun in args
+    text = (out / "logs" / "test.log").read_text(errors="replace")
+    junit = out / "junit" / "test-1.xml"
+    truth, totals, _ = regrtest_truth(text, SELECTION, interpreter.old_lists)
+    where = (interpreter.label, "runner", *args)
+    mismatches = []
+    for name in SELECTION:
+        tally.files += 1
+        if ours_as_regrtest_lists(files[name].outcome, interpreter.old_lists) != truth[name]:
+            mismatches.append((*where, "outcome", name, files[name].outcome, truth[name]))
+    checks = []
+    if not rerun:
+        sums = {"run": sum(f.tests_run for f in files.values()),
+                "failures": sum(f.failures - f.errors - f.unexpected_successes for f in files.values()),
+                "skipped": sum(f.skipped for f in files.values())}
+        if not totals:       # 3.11.2: the totals on its JUnit root
+            root = ET.parse(junit).getroot()
+            totals = {"run": int(root.get("tests")), "failures": int(root.get("failures"))}
+        if interpreter.skips_outside_junit and not verbose:
+            totals.pop("skipped", None)
+            tally.unknowable += 1
+        checks += [(f"Total tests {key}", sums[key], totals.get(key, 0)) for key in totals if key in sums]
+    for name in SELECTION:
+        rerun_figures = rerun_counts(text, name) if rerun else None
+        if rerun_figures is not None:
+            checks += [(f"{name} attempts", files[name].attempts, 2),
+                       (f"{name} tests_run", files[name].tests_run, rerun_figures[0]),
+                       (f"{name} failures", files[name].failures, rerun_figures[1])]
+    for what, mine, theirs in checks:
+        tally.counts += 1
+        if mine != theirs:
+            mismatches.append((*where, what, mine, theirs))
+    tally.mismatches += len(mismatches)
+    return mismatches
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS, ids=[i.label for i in INTERPRETERS])
@@ -452,36 +502,51 @@ def test_runner_results_equal_regrtests_summary(interpreter, figures, tmp_path):
                                   regrtest_args=["--testdir", str(place.seen / "td"), "-u", "network", *verbose,
                                                  *rerun])
             files = {f.name: f for f in run_regrtest(host, options, out, log=lambda message: None)}
-            text = (out / "logs" / "test.log").read_text(errors="replace")
-            junit = out / "junit" / "test-1.xml"
-            truth, totals, _ = regrtest_truth(text, SELECTION, interpreter.old_lists)
-            where = (interpreter.label, "runner", *verbose, *rerun)
-            for name in SELECTION:
-                tally.files += 1
-                if ours_as_regrtest_lists(files[name].outcome, interpreter.old_lists) != truth[name]:
-                    mismatches.append((*where, "outcome", name, files[name].outcome, truth[name]))
-            checks = []
-            if not rerun:
-                sums = {"run": sum(f.tests_run for f in files.values()),
-                        "failures": sum(f.failures - f.errors - f.unexpected_successes for f in files.values()),
-                        "skipped": sum(f.skipped for f in files.values())}
-                if not totals:       # 3.11.2: the totals on its JUnit root
-                    root = ET.parse(junit).getroot()
-                    totals = {"run": int(root.get("tests")), "failures": int(root.get("failures"))}
-                if interpreter.skips_outside_junit and not verbose:
-                    totals.pop("skipped", None)
-                    tally.unknowable += 1
-                checks += [(f"Total tests {key}", sums[key], totals.get(key, 0)) for key in totals if key in sums]
-            for name in SELECTION:
-                rerun_figures = rerun_counts(text, name) if rerun else None
-                if rerun_figures is not None:
-                    checks += [(f"{name} attempts", files[name].attempts, 2),
-                               (f"{name} tests_run", files[name].tests_run, rerun_figures[0]),
-                               (f"{name} failures", files[name].failures, rerun_figures[1])]
-            for what, mine, theirs in checks:
-                tally.counts += 1
-                if mine != theirs:
-                    mismatches.append((*where, what, mine, theirs))
+            mismatches += runner_mismatches(files, out, interpreter, tally, (*verbose, *rerun))
             tally.runs += 1
-    tally.mismatches += len(mismatches)
+    assert not mismatches, mismatches
+
+
+# -- the 3.13.15 wasm build ---------------------------------------------------------------------------
+
+WASM = Interpreter("3.13.15-wasm", Path("python.js"), "--rerun", False)   # run through the CLI, in the root
+WASM_TESTDIR = "/var/lib/ep-e2e/truth-tests"
+
+
+def test_wasm_build_equals_regrtests_summary(real_run, figures):
+    """The purpose-written files on the real CPython 3.13.15 wasm build (tests/e2e/real_build.py),
+    through the CLI (`emscripten-python test --jobs 1`, with the era's --single-process: a
+    re-run in the same node process), verbose and not, with and without --rerun: the parser
+    and the JUnit reader on its log, and the results.json it wrote, against regrtest's own
+    summary. Four node runs of a few seconds each once the build exists."""
+    tally = figures.setdefault(WASM.label, Figures())
+    env, results = real_run["env"], real_run["results"]
+    root = env["root"]
+    testdir = root.path / WASM_TESTDIR.lstrip("/")
+    shutil.rmtree(testdir, ignore_errors=True)
+    testdir.mkdir(parents=True)
+    for name, source in TEST_FILES.items():
+        (testdir / f"{name}.py").write_text(source.lstrip())
+    mismatches = []
+    for verbose in ([], ["-v"]):
+        for rerun in ([], [WASM.rerun]):
+            # One node process (--jobs 1): one regrtest run, one summary to compare with.
+            args = ["-u", "network", "--single-process", *rerun, *verbose]
+            out = f"/var/lib/ep-e2e/out-truth{len(verbose)}{len(rerun)}"
+            (testdir / "flaky.marker").unlink(missing_ok=True)
+            root.chroot(f"rm -rf {out} && mkdir -p {out}/tmp && cp {OUT}/results.json {out}/")
+            done = _cli(env, f"test --source {results['source']['path']} --out {out} --jobs 1 "
+                             f"--tests {','.join(SELECTION)} --timeout 600 --test-args='{' '.join(args)}' "
+                             f"--regrtest-arg=--testdir={WASM_TESTDIR} --regrtest-arg=--tempdir={out}/tmp")
+            assert done.returncode == 30, done.stdout[-3000:]           # files failed (again)
+            host_out = root.path / out.lstrip("/")
+            text = (host_out / "logs" / "test.log").read_text(errors="replace")
+            assert " python.js -m test " in text.splitlines()[0], text[:3000]
+            assert ("Re-running" in text) == bool(rerun), text[-3000:]
+            mismatches += [(WASM.label, "parser", *args, *found)
+                           for found in compare(text, host_out / "junit" / "test-1.xml", SELECTION, WASM, tally,
+                                                bool(verbose))]
+            run = Run.from_dict(json.loads((host_out / "results.json").read_text()))
+            mismatches += runner_mismatches({f.name: f for f in run.tests["files"]}, host_out, WASM, tally,
+                                            tuple(args))
     assert not mismatches, mismatches

@@ -114,21 +114,28 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
         """
         if self.stopped:        # no more remote commands once the build is being stopped
             return None, STOPPED
-        self.checkWorkerHasCommand("uploadFile")
         limits = Limits()
-        writer = BoundedBytesWriter(RESULTS_MAXSIZE)
-        args = {"workdir": self.workdir, "writer": writer, "maxsize": writer.limit, "blocksize": 32 * 1024,
-                "workersrc": RESULTS}
-        uploaded = await self.runRemoteCommand("uploadFile", args, abandonOnFailure=False,
-                                               evaluateCommand=lambda cmd: not cmd.didFail())
-        if len(writer.data) > limits.max_file_bytes:
+        data = await self.read_worker_file(RESULTS, limits.max_file_bytes)
+        if data is not None and len(data) > limits.max_file_bytes:
             return None, f"{OUT_DIR}/results.json is more than the limit of {limits.max_file_bytes:,} bytes"
-        if not uploaded:
+        if data is None:
             return None, MISSING
         try:
-            return parse_results(bytes(writer.data), f"{OUT_DIR}/results.json", limits), None
+            return parse_results(data, f"{OUT_DIR}/results.json", limits), None
         except ResultsError as exc:
             return None, str(exc)
+
+    async def read_worker_file(self, path: str, limit: int) -> bytes | None:
+        """A file of the worker (relative to the step's workdir): at most limit + 1 bytes of it
+        (more than `limit`: too large), or None when it is not there or cannot be read."""
+        self.checkWorkerHasCommand("uploadFile")
+        writer = BoundedBytesWriter(limit + 1)
+        args = {"workdir": self.workdir, "writer": writer, "maxsize": writer.limit, "blocksize": 32 * 1024,
+                "workersrc": path}
+        uploaded = await self.runRemoteCommand("uploadFile", args, abandonOnFailure=False,
+                                               evaluateCommand=lambda cmd: not cmd.didFail())
+        # A file over maxsize fails the transfer with its first limit + 1 bytes written.
+        return bytes(writer.data) if uploaded or len(writer.data) > limit else None
 
     async def read_own_results(self, result: int) -> tuple[Run | None, int]:
         """After a stage whose CLI wrote results.json: the run, and ``result``, or FAILURE (the

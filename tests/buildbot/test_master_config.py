@@ -147,3 +147,25 @@ def test_github_enterprise_url_reaches_the_login_webhook_and_statuses(monkeypatc
     assert config["www"]["change_hook_dialects"]["github"]["github_api_endpoint"] == "https://ghe.example.org/api/v3"
     [push] = [s for s in config["services"] if type(s).__name__ == "GitHubStatusPush"]
     assert push._config_kwargs["baseURL"] == "https://ghe.example.org/api/v3"
+
+
+def test_the_bisect_builder_and_its_form_exist_only_with_a_login(monkeypatch, tmp_path):
+    config = load(monkeypatch, tmp_path)
+    assert "Emscripten bisect" not in [b.name for b in config["builders"]]
+    users = tmp_path / "users.htpasswd"
+    users.write_text(f"alice:{BCRYPT_ENTRY}\n")
+    config = load(monkeypatch, tmp_path, EP_AUTH=f"htpasswd:{users}", EP_BRANCHES="3.14 main")
+    assert "Emscripten bisect" in [b.name for b in config["builders"]]
+    forces = {s.name: s for s in config["schedulers"] if type(s).__name__ == "ForceScheduler"}
+    assert forces["force-bisect"]._config_kwargs["builderNames"] == ["Emscripten bisect"]
+    assert "Emscripten bisect" not in forces["force"]._config_kwargs["builderNames"]
+    fields = {f.name: f for f in forces["force-bisect"]._config_kwargs["properties"]}
+    for name in ("good", "bad"):
+        assert all(fields[name].regex.match(rev) for rev in ("main", "v3.14.0", "a1b2c3d", "HEAD~3", "main^"))
+        assert not any(fields[name].regex.match(rev) for rev in ("--upload-pack=x", "-x", "a b", "a;b", ""))
+    tests = fields["tests"].regex
+    assert tests.match("test_os") and tests.match("test_os,test.test_asyncio.test_tasks")
+    assert not any(tests.match(spec) for spec in ("test_os --x", "test_os,", "../x", "test_os;rm", "all"))
+    [codebase] = forces["force-bisect"]._config_kwargs["codebases"]
+    branch = next(f for f in codebase.fields if f.name == "branch")
+    assert branch.choices == ["3.14", "main"]

@@ -13,6 +13,7 @@ from ..source import inspect_tree
 from ..stages import say, set_silence_timeout, set_streaming
 from ..testing.selection import bad_test_names, split_names
 from . import git
+from .fromrun import range_from_run
 from .runner import Bisection, plan, step_options
 
 
@@ -24,9 +25,14 @@ def register(subparsers) -> None:
                     "Writes OUT/bisect.json and OUT/bisect.md; the checkout is put back at the end.")
     _common(parser)
     _build_args(parser)
-    parser.add_argument("--good", required=True, metavar="REV", help="a commit where the tests pass")
-    parser.add_argument("--bad", required=True, metavar="REV", help="a later commit where they fail")
-    parser.add_argument("--tests", required=True, help="the test files that fail at BAD: 'test_os,test_math'")
+    parser.add_argument("--good", metavar="REV", help="a commit where the tests pass")
+    parser.add_argument("--bad", metavar="REV", help="a later commit where they fail")
+    parser.add_argument("--tests", help="the test files that fail at BAD: 'test_os,test_math'")
+    parser.add_argument("--from-run", metavar="RUN_ID",
+                        help="take BAD (the run's commit), the tests (its failing files, unless --tests) and "
+                             "GOOD (their last pass before it on the same builder and branch) from the status store")
+    parser.add_argument("--db", metavar="URL", help="status store URL for --from-run "
+                        "(default: $EMSCRIPTEN_PYTHON_STATUS_DB, else the user data directory's SQLite file)")
     parser.add_argument("--flaky-reruns", type=reruns, default=2, metavar="N",
                         help="run a failing result again up to N times before it counts as bad; a pass "
                              "in between makes the commit flaky, not bad (default: 2)")
@@ -51,10 +57,21 @@ def run_bisect(args: argparse.Namespace) -> int:
     if args.only or args.browser:
         raise UsageError(f"bisect: {'--only' if args.only else '--browser'} does not apply: each step is a whole "
                          "build and a node run of --tests")
-    selection = _selection(args.tests)
+    if args.from_run and (args.good or args.bad):
+        raise UsageError("--from-run takes GOOD and BAD from the status store: give it without --good and --bad")
+    if not args.from_run and not (args.good and args.bad and args.tests):
+        raise UsageError("bisect needs --good, --bad and --tests (or --from-run RUN_ID)")
+    if args.db and not args.from_run:
+        raise UsageError("--db is the status store of --from-run: it needs --from-run")
+    selection = _selection(args.tests) if args.tests else None
     tree = git.work_tree(Path(args.source))
     inspect_tree(tree)                              # a CPython tree (SourceError, exit 10)
-    good, bad, commits = plan(tree, args.good, args.bad)
+    good_ref, bad_ref = args.good, args.bad
+    if args.from_run:
+        good_ref, bad_ref, selection, read = range_from_run(args.from_run, args.db, selection)
+        say(f"bisect: from run {read['run']} of {read['builder']} on {read['branch']}: GOOD {good_ref[:12]}, "
+            f"BAD {bad_ref[:12]}, tests {', '.join(selection)}")
+    good, bad, commits = plan(tree, good_ref, bad_ref)
     options = step_options(_options(args), args.out, selection)
     if args.stream:
         set_streaming(True)
@@ -62,7 +79,8 @@ def run_bisect(args: argparse.Namespace) -> int:
     cancel.install()
     say(f"bisect: {len(commits)} commit(s) after {good[:12]} up to {bad[:12]}; testing {', '.join(selection)}")
     bisection = Bisection(tree=tree, good=good, bad=bad, commits=commits, selection=selection, options=options,
-                          out=args.out, flaky_reruns=args.flaky_reruns, refs={"good": args.good, "bad": args.bad})
+                          out=args.out, flaky_reruns=args.flaky_reruns,
+                          refs={"good": good_ref, "bad": bad_ref, **({"from_run": args.from_run} if args.from_run else {})})
     result = bisection.run()
     if result["first_bad"]:
         print(f"first bad commit: {result['first_bad']['commit']} ({result['builds']} builds) "

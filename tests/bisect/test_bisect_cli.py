@@ -170,6 +170,9 @@ def test_a_bad_commit_whose_failure_does_not_repeat_is_refused_unless_reruns_are
     (["--good", "HEAD~3", "--bad", "HEAD", "--tests", "test_x", "--flaky-reruns", "nan"], 2, "--flaky-reruns"),
     (["--good", "HEAD~3", "--bad", "HEAD", "--tests", "test_x", "--jobs", "0"], 2, "--jobs"),
     (["--good", "HEAD~3", "--bad", "HEAD", "--tests", "test_x", "--only", "make-host"], 2, "--only does not apply"),
+    (["--tests", "test_x"], 2, "bisect needs --good, --bad and --tests (or --from-run RUN_ID)"),
+    (["--good", "HEAD~3", "--bad", "HEAD", "--tests", "test_x", "--db", "sqlite://"], 2, "--db is the status store"),
+    (["--from-run", "abcdef12", "--bad", "HEAD"], 2, "--from-run takes GOOD and BAD from the status store"),
 ])
 def test_bad_input_is_one_line_and_its_exit_code_before_any_work(history, args, code, message):
     done, out = bisect(history, "refused", *args)
@@ -237,3 +240,42 @@ def _steps_done(out: Path, count: int) -> bool:
     except (OSError, ValueError):
         return False
     return len([s for s in result["steps"] if s["outcome"]]) >= count
+
+
+def _store_lane(history, db: str) -> dict[int, str]:
+    """Runs of one builder on main in a real SQLite status store: test_target passed at c0 and c2,
+    failed at c8 and c10 (c10's run also has test_other passing). Returns {commit index: run id}."""
+    from emscripten_python.results import Run, Stage, TestFile
+    from emscripten_python.status.ingest import record_run
+    ids = {}
+    for hour, (index, outcome) in enumerate(((0, "passed"), (2, "passed"), (8, "failed"), (10, "failed"))):
+        run = Run(created=f"2026-12-01T{10 + hour:02d}:00:00+00:00", origin={"kind": "buildbot", "builder": "lane"},
+                  source={"branch": "main", "commit": history["c"][index], "cpython_version": "3.15.0a0"},
+                  stages=[Stage("test", "succeeded", 1.0)])
+        run.tests = {"selection": ["test_target", "test_other"],
+                     "files": [TestFile("test_target", outcome, 1.0, tests_run=3, failures=int(outcome == "failed")),
+                               TestFile("test_other", "passed", 1.0, tests_run=3)]}
+        run.decide_outcome()
+        path = history["root"] / f"lane-{index}.json"
+        run.save(path)
+        assert record_run(path, db) == "inserted"
+        ids[index] = run.run_id
+    return ids
+
+
+def test_from_run_takes_the_range_and_the_failing_files_from_the_status_store(history):
+    c, db = history["c"], f"sqlite:///{history['root'] / 'status.sqlite'}"
+    ids = _store_lane(history, db)
+    done, out = bisect(history, "from-run", "--from-run", ids[10], "--db", db)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((out / "bisect.json").read_text())
+    assert (result["good"]["commit"], result["bad"]["commit"]) == (c[2], c[10])
+    assert result["tests"] == ["test_target"] and result["refs"]["from_run"] == ids[10]
+    assert result["first_bad"]["commit"] == c[7]
+    assert f"from run {ids[10]} of lane on main: GOOD {c[2][:12]}, BAD {c[10][:12]}" in done.stdout + done.stderr
+    # A run where nothing failed has nothing to bisect: exit 60 before any work.
+    done, out = bisect(history, "from-run-green", "--from-run", ids[2], "--db", db)
+    assert done.returncode == 60 and "no test file failed in that run" in done.stderr and not out.exists()
+    done, out = bisect(history, "from-run-missing", "--from-run", "f" * 32, "--db", db)
+    assert done.returncode == 60 and "no such run in the status store" in done.stderr and not out.exists()
+    on_start(history)

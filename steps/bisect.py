@@ -27,7 +27,7 @@ from .upload import EmscriptenUpload
 REVISION = r"^[A-Za-z0-9][A-Za-z0-9._/~^-]{0,99}$"
 TESTS = r"^test[A-Za-z0-9_.]*(,test[A-Za-z0-9_.]*){0,49}$"
 BISECT_JSON = f"{OUT}/bisect.json"
-MAX_BISECT_JSON = 4 * 1024 * 1024
+MAX_BISECT_JSON = 4 * 1024 * 1024      # read back and uploaded at most this much of bisect.json and bisect.md
 
 
 class EmscriptenBisect(CliStep):
@@ -96,5 +96,6 @@ class EmscriptenBisectFactory(BuildFactory):
                                       **({"cli": cli} if cli else {}),
                                       timeout=scaled(30 * MINUTE), maxTime=scaled(24 * HOUR)))
         for kind, path in (("bisect", BISECT_JSON), ("bisect-summary", f"{OUT}/bisect.md")):
-            self.addStep(EmscriptenUpload(kind, path, upload_dir=upload_dir, base_url=upload_url, workdir=CHECKOUT))
+            self.addStep(EmscriptenUpload(kind, path, upload_dir=upload_dir, base_url=upload_url, workdir=CHECKOUT,
+                                          maxsize=MAX_BISECT_JSON))
         self.addStep(EmscriptenClean())

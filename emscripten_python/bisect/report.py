@@ -43,6 +43,6 @@ def render_markdown(data: dict) -> str:
     lines += ["", "| Step | Role | Commit | Verdict | Outcome | Runs | Duration |",
               "|---:|---|---|---|---|---:|---:|"]
     for step in data["steps"]:
-        lines.append(f"| {step['number']} | {step['role']} | {_commit(step)} | {step['verdict']} | "
+        lines.append(f"| {step['number']} | {step['role']} | {_commit(step)} | {step['verdict'] or '-'} | "
                      f"{step['outcome'] or '-'} | {len(step['runs'])} | {step['duration']:.0f} s |")
     return "\n".join(lines) + "\n"

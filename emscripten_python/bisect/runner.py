@@ -143,6 +143,8 @@ class Bisection:
                 return step
             self._test(step, pipeline)
         finally:
+            if step["outcome"] is None:         # a cancel or an error ended the step: no verdict
+                step["outcome"], step["verdict"] = "stopped", None
             step["duration"] = round(time.monotonic() - started, 3)
             step["results"] = self._keep_results(pipeline, number, sha)
         return step

@@ -231,6 +231,7 @@ def test_sigterm_midway_leaves_the_checkout_where_it_started(history):
     result = json.loads((out / "bisect.json").read_text())
     assert result["state"] == "cancelled" and len(result["steps"]) == 3
     assert result["steps"][2]["commit"] == held_at
+    assert (result["steps"][2]["outcome"], result["steps"][2]["verdict"]) == ("stopped", None)
     on_start(history)
 
 

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from emscripten_python.compare import compare, load_expectations
-from emscripten_python.results import Run, TestCase, TestFile
+from emscripten_python.results.compare import compare, load_expectations
+from emscripten_python.results.model import Run, TestCase, TestFile
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(PROJECT / "tests" / "e2e"))
 sys.path.insert(0, str(PROJECT))
 from debian_root import DebianRoot, SourceMirror  # noqa: E402
 
-from emscripten_python.recipes.configure_era import LINKFORSHARED  # noqa: E402
+from emscripten_python.building.recipes.configure_era import LINKFORSHARED  # noqa: E402
 sys.path.insert(0, str(PROJECT / "benchmarks"))
 import parser as parser_bench  # noqa: E402  (benchmarks/parser.py)
 

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from emscripten_python.results import Run, Stage, TestCase, TestFile
+from emscripten_python.results.model import Run, Stage, TestCase, TestFile
 from emscripten_python.status import create_app
 from emscripten_python.status.compare_views import PAGE_RUNS, lane_pages_link
 from emscripten_python.status.export import export

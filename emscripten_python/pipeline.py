@@ -17,26 +17,26 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-from . import buildcache, ccache
-from .artifacts import bundle_layout, make_bundle
+from .building import buildcache, ccache
+from .building.recipes import BuildContext, recipe_for
+from .building.source import CPythonSource, jspi_flags, node_major, resolve_source
+from .building.stages import follow, progress, run_stage, say
+from .building.toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
+from .building.toolchain.emcache import check_dependencies, ensure_writable_cache, seed_ports
+from .building.toolchain.smoke import smoke_check
 from .durable import atomic_write, disk_full_behind
 from .errors import BuildError, TestRunError, ToolchainNotFound
-from .frombundle import bundle_context, shard_selection
-from .markdown import render_markdown
-from .recipes import BuildContext, recipe_for
-from .results import Run, Stage
-from .runtimes import host_for_node, node_runtime, node_version, runtime_slug
-from .source import CPythonSource, jspi_flags, node_major, resolve_source
-from .stages import follow, progress, run_stage, say
+from .report.markdown import render_markdown
+from .results.artifacts import bundle_layout, make_bundle
+from .results.model import Run, Stage
+from .results.validation import load_validated
+from .testing.frombundle import bundle_context, shard_selection
 from .testing.junit import write_junit
 from .testing.regrtest_args import read_args, without
 from .testing.runner import TestOptions
-from .testing.shards import load_durations_file, run_sharded
+from .testing.runtimes import host_for_node, node_runtime, node_version, runtime_slug
 from .testing.selection import resolve_selection
-from .toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
-from .toolchain.emcache import check_dependencies, ensure_writable_cache, seed_ports
-from .toolchain.smoke import smoke_check
-from .validation import load_validated
+from .testing.shards import load_durations_file, run_sharded
 
 RESULTS = "results.json"
 
@@ -182,7 +182,7 @@ class Pipeline:
         fingerprint = buildcache.source_fingerprint(context.source, self.options.source)
         known = [s.name for s in recipe.steps(context)] + list(PYTHONINFO_STAGES)
         if self.options.browser:        # configure-browser / make-browser (3.11-3.13)
-            from .browser import browser_build_steps
+            from .testing.browser import browser_build_steps
             known += [s.name for s in browser_build_steps(context)]
         if self.options.only and not set(self.options.only) & set(known):
             # Several names may be given for different eras (make-dependencies, make-libffi);
@@ -203,7 +203,7 @@ class Pipeline:
             if self._wanted("pythoninfo-host"):
                 self.pythoninfo_stage("host", context, env)
             if self.options.browser:
-                from .browser import seed_config_cache
+                from .testing.browser import seed_config_cache
                 for step in browser_build_steps(context):
                     if self._wanted(step.name):
                         self._build_step(step, context, env, fingerprint,
@@ -334,7 +334,7 @@ class Pipeline:
         for node in options.more_nodes:
             self.node_runtime_stage(node, host, context.node_flags, selection, args)
         if options.browser:
-            from .browser import browser_stage
+            from .testing.browser import browser_stage
             browser_stage(self)
         self.report_stage()
 

@@ -8,7 +8,7 @@ import sys, threading, tempfile
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "status"))
 from status_factory import make_run
-from emscripten_python.results import TestFile
+from emscripten_python.results.model import TestFile
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store
 from emscripten_python.status import create_app

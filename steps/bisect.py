@@ -16,7 +16,7 @@ from buildbot.process.properties import Interpolate
 from buildbot.process.results import CANCELLED, SUCCESS, WARNINGS
 
 from ..errors import BisectInconclusive, Cancelled
-from ..validation import COMMIT
+from ..results.validation import COMMIT
 from .checkout import EmscriptenCheckout
 from .command import CHECKOUT, OUT, OUT_DIR, CliStep, jobs_args
 from .stages import HOUR, MINUTE, EmscriptenClean

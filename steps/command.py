@@ -13,8 +13,8 @@ from buildbot.steps.worker import CompositeStepMixin
 from buildbot.worker.protocols.base import FileWriterImpl
 
 from ..errors import Cancelled, ResultsError
-from ..results import Run
-from ..validation import Limits, parse_results
+from ..results.model import Run
+from ..results.validation import Limits, parse_results
 
 CLI = ("emscripten-python",)
 CHECKOUT = "build"                         # Buildbot's default workdir inside the builddir
@@ -108,7 +108,7 @@ class CliStep(ShellMixin, CompositeStepMixin, BuildStep):
         """The run's results.json from the worker, or None and why it could not be read.
 
         The PR's code ran on the worker and may have rewritten the file, so it is read like every
-        results.json from elsewhere (emscripten_python/validation.py): at most one byte over the
+        results.json from elsewhere (emscripten_python/results/validation.py): at most one byte over the
         size limit is transferred, then size, UTF-8, nesting, NaN/Infinity and the schema are
         checked; what the validator refuses comes back as its one line.
         """

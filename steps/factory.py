@@ -6,7 +6,7 @@ from buildbot import config
 from buildbot.process.factory import BuildFactory
 from buildbot.process.properties import Property
 
-from ..source import Era
+from ..building.source import Era
 from .checkout import EmscriptenCheckout
 from .command import CLI, CHECKOUT, OUT, RESULTS
 from .regrtest import EmscriptenTest
@@ -20,7 +20,7 @@ CPYTHON_REPO = "https://github.com/python/cpython.git"
 FILE_TIMEOUT = 20 * MINUTE
 
 # Build stages per era, as the recipes name them (tests/buildbot/test_factory.py checks this
-# against emscripten_python.recipes). A tuple is one step that runs whichever of its stages
+# against emscripten_python.building.recipes). A tuple is one step that runs whichever of its stages
 # the tree has: the dependency stage changed name inside the driver era.
 ERA_STAGES = {
     Era.CONFIGURE: ("configure-build-python", "make-build-python", "configure-host", "make-host"),

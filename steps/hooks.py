@@ -19,8 +19,8 @@ from buildbot.reporters.message import MessageFormatterEmpty
 from ..extensions import import_optional
 
 MASTER_HOOKS = {
-    "pr_report": "emscripten_python.github.buildbot",
-    "status_dashboard": "emscripten_python.status.buildbot",
+    "pr_report": "emscripten_python.steps.github_report",
+    "status_dashboard": "emscripten_python.steps.status_report",
 }
 
 

@@ -7,7 +7,7 @@ import textwrap
 
 from buildbot.process.results import CANCELLED, FAILURE, worst_status
 
-from ..markdown import render_markdown
+from ..report.markdown import render_markdown
 from .command import CliStep, jobs_args
 from .stages import HOUR, MINUTE
 from .summary import describe, result_of, test_properties

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from buildbot.process.results import CANCELLED, FAILURE, SUCCESS, WARNINGS
 
-from ..compare import NEW_KINDS, policy_outcome
-from ..results import Run
-from ..runtimes import runtime_label
+from ..results.compare import NEW_KINDS, policy_outcome
+from ..results.model import Run
+from ..testing.runtimes import runtime_label
 
 # "warnings": every file that failed passed when re-run (CPython's exit code 5 convention).
 OUTCOME_RESULTS = {"success": SUCCESS, "warnings": WARNINGS, "failure": FAILURE, "error": FAILURE,

@@ -20,7 +20,7 @@ from buildbot.process.results import CANCELLED, EXCEPTION, FAILURE, SUCCESS
 from buildbot.steps.transfer import FileUpload
 from twisted.internet import threads
 
-from ..results import Run, Stage
+from ..results.model import Run, Stage
 from .command import RESULTS_MAXSIZE
 from .stages import TOOLCHAIN_STARTED_PROPERTY
 

@@ -1,4 +1,4 @@
-"""The `bisect` subcommand (registered through cli.EXTENSION_MODULES)."""
+"""The `bisect` subcommand (registered through cli/main.py's EXTENSION_MODULES)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from .. import cancel
-from ..cli import _build_args, _common, _options
+from ..building.source import inspect_tree
+from ..building.stages import say, set_silence_timeout, set_streaming
+from ..cli.main import _build_args, _common, _options
 from ..errors import BisectInconclusive, UsageError
 from ..options import jobs, reruns, seconds
-from ..source import inspect_tree
-from ..stages import say, set_silence_timeout, set_streaming
 from ..testing.selection import bad_test_names, split_names
 from . import git
 from .fromrun import range_from_run

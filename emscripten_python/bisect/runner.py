@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import cancel
+from ..building.stages import _clock, say
 from ..durable import atomic_write
 from ..errors import BisectError, BuildError, Cancelled, EmscriptenPythonError, TestRunError
 from ..pipeline import Options, Pipeline
-from ..stages import _clock, say
 from . import git
 from .report import render_markdown
 from .search import BAD, GOOD, SKIP, Search

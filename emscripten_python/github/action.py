@@ -25,15 +25,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import errors as core_errors
-from ..artifacts import sha256_of
+from ..building.source import _GIT_URL, DRIVER_ERA_NODE, CPythonSource, inspect_tree
 from ..errors import EmscriptenPythonError
-from ..markdown import render_markdown
-from ..compare import policy_outcome
-from ..results import BAD_FILE_OUTCOMES, Run
-from ..source import _GIT_URL, DRIVER_ERA_NODE, CPythonSource, inspect_tree
+from ..report.markdown import render_markdown
+from ..results.artifacts import sha256_of
+from ..results.compare import policy_outcome
+from ..results.model import BAD_FILE_OUTCOMES, Run
+from ..results.validation import RUN_OUTCOMES as RESULTS
+from ..results.validation import load_validated
 from ..untrusted import actions_safe, code_block
-from ..validation import RUN_OUTCOMES as RESULTS
-from ..validation import load_validated
 from . import shards
 from .reporter import MAX_PR, _line, _test_path
 from .text import truncate_markdown
@@ -558,7 +558,7 @@ def runtime_args() -> list[str]:
 
 def check_cli_argv(argv: list[str]) -> str | None:
     """argparse's own message for argv, or None when the CLI would accept it."""
-    from ..cli import build_parser
+    from ..cli.main import build_parser
 
     captured = io.StringIO()
     try:
@@ -632,7 +632,7 @@ def publish(out: Path, exit_code: int | None) -> int:
     """
     set_output("results-path", out / "results.json")
     try:
-        # Strictly validated (emscripten_python/validation.py): in report-only mode the file
+        # Strictly validated (emscripten_python/results/validation.py): in report-only mode the file
         # comes from a fork's artifact, and everything below is posted by a trusted job.
         run = load_validated(out / "results.json")
     except EmscriptenPythonError as exc:
@@ -688,7 +688,7 @@ def _cli(*args: str, env: dict | None = None, quiet: bool = False) -> int:
     (the runner reads the two pipes apart); ``quiet`` drops its stdout."""
     sys.stdout.flush()
     with commands_stopped():
-        return subprocess.call([sys.executable, "-m", "emscripten_python.cli", *args], env=env,
+        return subprocess.call([sys.executable, "-m", "emscripten_python.cli.main", *args], env=env,
                                stdout=subprocess.DEVNULL if quiet else None,
                                stderr=_stdout_fd() if quiet else subprocess.STDOUT)
 

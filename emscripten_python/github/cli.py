@@ -18,11 +18,11 @@ from github import Github
 
 from ..durable import atomic_write
 from ..errors import ReportDeliveryError, ResultsError
-from ..markdown import render_markdown
 from ..options import MAX_ATTEMPTS, attempts, wait_seconds, whole_seconds
-from ..results import Run
+from ..report.markdown import render_markdown
+from ..results.model import Run
+from ..results.validation import Limits, load_json, load_validated
 from ..untrusted import actions_safe, clean
-from ..validation import Limits, load_json, load_validated
 from .client import Credentials, connect
 from .reporter import MAX_PR, PARTS, Reporter, ReportTarget
 from .retry import GiveUp, RetryPolicy, run_with_retry
@@ -95,7 +95,7 @@ PR_FROM_LIMITS = Limits(max_file_bytes=64 * 1024, max_nesting=2)
 
 def _pr_from(path: Path) -> int:
     """The PR number in the --pr-from file, which an untrusted job wrote: read through the
-    shared checks of untrusted JSON (emscripten_python/validation.py), small and flat, and
+    shared checks of untrusted JSON (emscripten_python/results/validation.py), small and flat, and
     nothing but a number from 1 to MAX_PR taken."""
     try:
         data = load_json(path, PR_FROM_LIMITS)

@@ -29,9 +29,9 @@ from urllib.parse import quote
 import requests
 from github import Github, GithubException, UnknownObjectException
 
-from ..compare import policy_outcome
-from ..markdown import render_markdown
-from ..results import Run, TestCase, TestFile
+from ..report.markdown import render_markdown
+from ..results.compare import policy_outcome
+from ..results.model import Run, TestCase, TestFile
 from ..untrusted import actions_safe, clean, code_span
 from .client import Redactor
 from .retry import Conflict, GiveUp, RetryPolicy, classify, run_with_retry

@@ -12,8 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from ..artifacts import bundled_results
 from ..errors import BundleError
+from ..results.artifacts import bundled_results
 
 
 MAX_SHARDS = 256     # GitHub runs at most 256 jobs per matrix

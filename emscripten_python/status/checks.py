@@ -1,6 +1,6 @@
 """The store's own checks of a run, after the shared validation (exit 40, a clear message).
 
-Every results.json file is first checked by ``emscripten_python.validation`` (types, finite
+Every results.json file is first checked by ``emscripten_python.results.validation`` (types, finite
 numbers, outcomes, sizes within ``Limits``, a run_id safe in URLs and paths), shared with
 the GitHub face. What only the store needs is checked here, on the values a run is stored
 with (after ``--branch``/``--builder``/``--pr`` overrides): a PR number that is a number,

@@ -14,7 +14,7 @@ for _dependency in ("sqlalchemy", "flask"):
         raise ModuleNotFoundError(f"No module named {_dependency!r}", name=_dependency)
 
 from ..options import jobs  # noqa: E402  (no third-party import)
-from ..validation import Limits  # noqa: E402
+from ..results.validation import Limits  # noqa: E402
 
 
 def _db(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +47,7 @@ def register(subparsers) -> None:
     ingest.add_argument("--build-url", help="link to the build (default: origin.url)")
     ingest.add_argument("--origin", choices=["local", "buildbot", "github-actions"],
                         help="who ran it (default: origin.kind)")
-    defaults = Limits()   # the shared validation's (emscripten_python.validation)
+    defaults = Limits()   # the shared validation's (emscripten_python.results.validation)
     ingest.add_argument("--max-bytes", type=_positive,
                         help=f"largest results.json accepted, checked before reading (default: {defaults.max_file_bytes})")
     ingest.add_argument("--max-files", type=_positive,

@@ -4,7 +4,7 @@ Registered on the status app by ``register(app)`` (web.py). URLs look like files
 other page does, so ``status export`` can save them:
 
 * ``compare/<base>/<head>.html`` and ``api/compare/<base>/<head>.json``: two stored runs
-  compared with ``emscripten_python.compare`` (the same rules as ``emscripten-python compare``).
+  compared with ``emscripten_python.results.compare`` (the same rules as ``emscripten-python compare``).
 * ``test/<slug>.html`` and ``api/test/<slug>.json``: one test file or test case on every
   branch × builder that ran it recently: first failed at run X / commit Y, last passed
   (``test_slug``: the name with every character outside ``[A-Za-z0-9._-]`` as ``~XX``).
@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select, tuple_
 
-from ..compare import KINDS, Comparison, compare, crash_signature
-from ..results import BAD_FILE_OUTCOMES
+from ..results.compare import KINDS, Comparison, compare, crash_signature
+from ..results.model import BAD_FILE_OUTCOMES
 from . import insight
 from .history import TestHistory, baseline_for, find_run, run_from_row, test_history
 from .models import FileRow, RunRow

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..compare import COMPLETED
-from ..results import Run, TestCase, TestFile
+from ..results.compare import COMPLETED
+from ..results.model import Run, TestCase, TestFile
 from .models import CaseRow, FileRow, RunRow
 
 MIN_PREFIX = 8

@@ -24,9 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import EmscriptenPythonError, ResultsError
-from ..results import BAD_FILE_OUTCOMES, Run, TestFile
-from ..runtimes import runtime_label, runtime_slug
-from ..validation import Limits, load_validated
+from ..results.model import BAD_FILE_OUTCOMES, Run, TestFile
+from ..results.validation import Limits, load_validated
+from ..testing.runtimes import runtime_label, runtime_slug
 from .checks import check_row, pr_number
 from .migrations import PR_REF
 from .models import CaseRow, FileRow, LaneRow, RunRow

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload, undefer
 
-from ..results import BAD_FILE_OUTCOMES
+from ..results.model import BAD_FILE_OUTCOMES
 from .models import FileRow, LaneRow, RunRow
 
 GREEN = frozenset({"success", "warnings"})   # warnings = only flaky tests, which passed on re-run

@@ -15,7 +15,7 @@ from flask import Flask, Response, abort, current_app, g, jsonify, render_templa
 from markupsafe import Markup
 from flask.json.provider import DefaultJSONProvider
 
-from ..pythoninfo_markdown import SHOWN_KEYS
+from ..report.pythoninfo_markdown import SHOWN_KEYS
 from . import compare_views, insight, svg
 from .checks import PR_MAX, strip_bidi
 from .serialize import flaky_json, health_json, pr_json, run_json

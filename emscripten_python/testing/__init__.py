@@ -1,1 +1,2 @@
-"""regrtest under Node: running it crash-proof and reading what it printed."""
+"""Testing a build: regrtest under Node, run crash-proof and read from what it printed, on one
+or several runtimes, on this machine or another one (from a bundle)."""

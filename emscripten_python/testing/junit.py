@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..results import Run, TestCase, TestFile
 from ..durable import atomic_file
-from ..runtimes import runtime_label, runtime_slug
+from ..results.model import Run, TestCase, TestFile
 from .regrtest_output import FileAttempt, cap
+from .runtimes import runtime_label, runtime_slug
 
 
 @dataclass

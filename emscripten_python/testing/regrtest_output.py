@@ -33,7 +33,7 @@ from itertools import repeat
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from ..results import TestCase
+from ..results.model import TestCase
 
 MAX_LINE = 64 * 1024          # characters of one line that are looked at and kept
 MAX_TEXT = 16 * 1024          # any stored text: crash, excerpt, traceback, message

@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Callable
 
 from .. import cancel
+from ..building.host import HostPython
+from ..building.stages import streaming
 from ..errors import TestRunError
-from ..results import TestCase, TestFile
-from ..stages import streaming
+from ..results.model import TestCase, TestFile
 from .junit import CaseCounts, JUnitSuite, file_counts, junit_suites_by_file, read_regrtest_junit_suites
 from .regrtest_args import RegrtestArgs, read_args, read_items, without
 from .regrtest_output import (
@@ -58,16 +59,6 @@ NO_COLOUR = {"NO_COLOR": "1", "PYTHON_COLORS": "0"}
 # are the files NOT to run; -f, -S, -s, -F, --list-*): no result could be matched to the
 # selection. (-q is refused too: see run_regrtest.)
 RESHAPING = ("exclude", "fromfile", "start", "single", "forever", "list_tests", "list_cases")
-
-
-@dataclass
-class HostPython:
-    """How to start the wasm interpreter: argv prefix before `-m test …`, cwd, environment."""
-
-    argv: list[str]
-    cwd: Path
-    env: dict[str, str]
-    entry: Path | None = None     # the built file that must exist (python.js / python.sh)
 
 
 @dataclass

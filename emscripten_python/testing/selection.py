@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+from ..building.host import HostPython
 from ..errors import TestRunError
-from .runner import HostPython
 
 # Named subsets. "smoke" is fast and exercises what usually breaks first on Emscripten
 # (math, compression, JSON's recursion, list's deep recursion).

@@ -18,10 +18,11 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..building.host import HostPython
 from ..errors import ResultsError, TestRunError
-from ..results import TestFile
-from ..validation import is_seconds, load_json
-from .runner import HostPython, TestOptions, run_regrtest
+from ..results.model import TestFile
+from ..results.validation import is_seconds, load_json
+from .runner import TestOptions, run_regrtest
 
 
 def balance(selection: list[str], shards: int, durations: dict[str, float]) -> list[list[str]]:
@@ -108,7 +109,7 @@ def shard_slice(selection: list[str], index: int, count: int,
 
 def load_durations_file(path: Path) -> dict[str, float]:
     """A test-durations.json (file name -> seconds), as the test stage keeps it, or a results.json,
-    read through the shared checks of untrusted JSON (emscripten_python/validation.py); values
+    read through the shared checks of untrusted JSON (emscripten_python/results/validation.py); values
     that are not durations are left out."""
     try:
         data = load_json(Path(path))

@@ -246,7 +246,7 @@ def _steps_done(out: Path, count: int) -> bool:
 def _store_lane(history, db: str) -> dict[int, str]:
     """Runs of one builder on main in a real SQLite status store: test_target passed at c0 and c2,
     failed at c8 and c10 (c10's run also has test_other passing). Returns {commit index: run id}."""
-    from emscripten_python.results import Run, Stage, TestFile
+    from emscripten_python.results.model import Run, Stage, TestFile
     from emscripten_python.status.ingest import record_run
     ids = {}
     for hour, (index, outcome) in enumerate(((0, "passed"), (2, "passed"), (8, "failed"), (10, "failed"))):

@@ -8,7 +8,7 @@ import pytest
 
 from emscripten_python.bisect.runner import run_kinds, verdict_of
 from emscripten_python.bisect.search import BAD, GOOD, SKIP, Search
-from emscripten_python.results import TestFile
+from emscripten_python.results.model import TestFile
 
 
 def bisect(n: int, first_bad: int, unbuildable: frozenset = frozenset()) -> tuple[Search, list[int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from emscripten_python.results import Artifact, Run, Stage, TestCase, TestFile
+from emscripten_python.results.model import Artifact, Run, Stage, TestCase, TestFile
 
 
 def make_run(*outcomes: str, errors=(), artifacts=()) -> Run:

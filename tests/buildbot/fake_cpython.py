@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emscripten_python.toolchain.smoke import STDERR_MARKER, STDOUT_MARKER
+from emscripten_python.building.toolchain.smoke import STDERR_MARKER, STDOUT_MARKER
 
 EMSCRIPTEN_VERSION = "4.0.12"
 CPYTHON_VERSION = "3.15.0a0"

@@ -146,7 +146,7 @@ def test_sigterm_cancels_kills_node_group_and_records_it(tree):
 
 @pytest.mark.parametrize("stream, beats", [(False, True), (True, False)])
 def test_heartbeat_only_without_streaming(monkeypatch, stream, beats):
-    from emscripten_python import stages
+    from emscripten_python.building import stages
     said = []
     monkeypatch.setattr(stages, "HEARTBEAT_SECONDS", 0.02)
     monkeypatch.setattr(stages, "say", said.append)
@@ -164,7 +164,7 @@ def test_heartbeat_only_without_streaming(monkeypatch, stream, beats):
 
 
 def test_follow_copies_whole_lines_and_the_unterminated_tail(tmp_path, monkeypatch, capfdbinary):
-    from emscripten_python import stages
+    from emscripten_python.building import stages
     monkeypatch.setattr(stages, "_stream", [True])
     log = tmp_path / "make-host.log"
     log.write_text("$ make\n")
@@ -211,7 +211,7 @@ def test_main_gives_the_callers_signal_handlers_back(tmp_path, monkeypatch):
     import signal as signals
 
     from emscripten_python import cancel
-    from emscripten_python.cli import main
+    from emscripten_python.cli.main import main
     mine = lambda signum, frame: None     # noqa: E731
     before = {s: signals.signal(s, mine) for s in (signals.SIGTERM, signals.SIGINT)}
     try:
@@ -228,7 +228,7 @@ def test_main_gives_the_callers_signal_handlers_back(tmp_path, monkeypatch):
 def test_main_in_a_thread_runs_without_signal_handlers(tmp_path, monkeypatch):
     import threading
 
-    from emscripten_python.cli import main
+    from emscripten_python.cli.main import main
     monkeypatch.setenv("EMSCRIPTEN_PYTHON_NO_RECORD", "1")
     codes = []
     thread = threading.Thread(target=lambda: codes.append(

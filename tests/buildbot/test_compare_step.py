@@ -8,8 +8,8 @@ from buildbot.process.results import FAILURE, WARNINGS
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.steps import TestBuildStepMixin
 
-from emscripten_python.compare import compare, fails
-from emscripten_python.markdown import render_markdown
+from emscripten_python.results.compare import compare, fails
+from emscripten_python.report.markdown import render_markdown
 from emscripten_python.steps import EmscriptenTest
 from emscripten_python.steps import summary
 from emscripten_python.steps.summary import describe, result_of

@@ -9,11 +9,11 @@ import pytest
 
 from buildbot.plugins import steps, util
 
-from emscripten_python.recipes import BuildContext, recipe_for
-from emscripten_python.source import CPythonSource, EmscriptenPin, Era
+from emscripten_python.building.recipes import BuildContext, recipe_for
+from emscripten_python.building.source import CPythonSource, EmscriptenPin, Era
 from emscripten_python.steps import EmscriptenFactory
 from emscripten_python.steps.factory import ERA_STAGES, era_for_branch
-from emscripten_python.toolchain import Toolchain
+from emscripten_python.building.toolchain import Toolchain
 
 
 def built(factory) -> list:

@@ -37,7 +37,7 @@ def test_default_factory_unchanged():
 
 
 def test_step_summary_side_by_side():
-    from emscripten_python.results import Run, TestFile
+    from emscripten_python.results.model import Run, TestFile
     from emscripten_python.steps.summary import describe, test_properties
 
     run = Run()

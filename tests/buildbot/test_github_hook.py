@@ -17,7 +17,7 @@ from gh_helpers import CLIENT_TIMEOUT, EXAMPLE, SHA, TOKEN, policy  # noqa: E402
 
 from buildbot_helpers import FakeMaster  # noqa: E402
 
-from emscripten_python.github import buildbot as pr_hook  # noqa: E402
+from emscripten_python.steps import github_report as pr_hook  # noqa: E402
 from emscripten_python.github.client import Credentials, connect  # noqa: E402
 from emscripten_python.github.reporter import MARKER  # noqa: E402
 

@@ -39,5 +39,5 @@ def test_broken_import_inside_our_package_is_a_bug(monkeypatch, tmp_path):
 
 
 def test_hook_modules_are_the_other_faces():
-    assert MASTER_HOOKS == {"pr_report": "emscripten_python.github.buildbot",
-                            "status_dashboard": "emscripten_python.status.buildbot"}
+    assert MASTER_HOOKS == {"pr_report": "emscripten_python.steps.github_report",
+                            "status_dashboard": "emscripten_python.steps.status_report"}

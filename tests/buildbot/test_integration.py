@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from emscripten_python.artifacts import verify_bundle
+from emscripten_python.results.artifacts import verify_bundle
 from emscripten_python.status.models import RunRow
 from emscripten_python.status.store import Store
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python.cli import main
+from emscripten_python.cli.main import main
 
 
 def _create(tmp_path, monkeypatch, *extra) -> tuple[int, Path]:
@@ -203,7 +203,8 @@ def documented_exit_codes() -> list[int]:
 
 
 def test_every_error_class_has_a_documented_exit_code():
-    from emscripten_python import artifacts, errors
+    from emscripten_python.results import artifacts
+    from emscripten_python import errors
     codes = {cls.exit_code for module in (errors, artifacts) for cls in vars(module).values()
              if isinstance(cls, type) and isinstance(getattr(cls, "exit_code", None), int)}
     assert codes <= set(documented_exit_codes()), codes - set(documented_exit_codes())

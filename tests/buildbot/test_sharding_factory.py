@@ -37,7 +37,7 @@ def test_parent_replaces_test_and_bundle_by_the_sharded_four():
     assert not any(s.step_class is EmscriptenTest for s in parent.factory.steps)
     # The shard ran the PR's code: its results.json reaches the master only up to the size every
     # reader accepts (plus one byte), never filling the master's disk.
-    from emscripten_python.validation import Limits
+    from emscripten_python.results.validation import Limits
     upload = next(s for s in shard.factory.steps if s.buildStep().name == "upload-shard-results").buildStep()
     assert upload.maxsize == Limits().max_file_bytes + 1
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python.artifacts import sha256_of
+from emscripten_python.results.artifacts import sha256_of
 
 from test_integration import BIN, FAILURE, READY, SUCCESS, Fleet, wait_for
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from emscripten_python.results import Run, Stage, TestFile
+from emscripten_python.results.model import Run, Stage, TestFile
 from emscripten_python.status import insight
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store

@@ -9,7 +9,7 @@ from buildbot_helpers import FakeMaster, make_run, results_json
 from sqlalchemy import select
 from werkzeug.test import Client
 
-from emscripten_python.status import buildbot as status_hook
+from emscripten_python.steps import status_report as status_hook
 from emscripten_python.status.models import RunRow
 from emscripten_python.status.store import Store
 from emscripten_python.steps.upload import uploaded_path

@@ -21,7 +21,7 @@ from emscripten_python.steps import (EmscriptenBuildStage, EmscriptenBundle, Ems
 from emscripten_python.options import seconds
 from emscripten_python.steps.command import BoundedBytesWriter
 from emscripten_python.steps.stages import silence_timeout
-from emscripten_python.validation import Limits
+from emscripten_python.results.validation import Limits
 
 from buildbot_helpers import make_run, results_json
 
@@ -216,7 +216,7 @@ class TestTest(StepTestCase):
 
     def test_summary_log_is_the_markdown_report(self):
         self.run_test(30, results_json(make_run("passed", "crashed")), FAILURE, "1 passed, 1 crashed (failure)")
-        from emscripten_python.markdown import render_markdown
+        from emscripten_python.report.markdown import render_markdown
         self.expect_log_file("summary", render_markdown(make_run("passed", "crashed")))
         return self.run_step()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python.cli import main
+from emscripten_python.cli.main import main
 from emscripten_python.worker.create import (WorkerSetupError, create_worker, render_service, service_path,
                                              service_values)
 from emscripten_python.worker.doctor import GIB, Probe, failed, render, run_checks

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python.artifacts import verify_bundle
+from emscripten_python.results.artifacts import verify_bundle
 
 pytestmark = pytest.mark.e2e
 

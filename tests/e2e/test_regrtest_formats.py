@@ -27,7 +27,8 @@ import pytest
 from debian_root import SID_PACKAGES, SID_SUITE, DebianRoot, e2e_required, missing_prerequisites
 
 from emscripten_python.testing.regrtest_output import file_outcome, parse_text
-from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
+from emscripten_python.building.host import HostPython
+from emscripten_python.testing.runner import TestOptions, run_regrtest
 
 pytestmark = pytest.mark.e2e
 

@@ -43,10 +43,11 @@ import pytest
 from debian_root import SID_PACKAGES, SID_SUITE, SUITE, DebianRoot, e2e_required, missing_prerequisites
 from real_build import OUT, _cli
 
-from emscripten_python.results import Run
+from emscripten_python.results.model import Run
 from emscripten_python.testing.junit import attempt_counts, junit_suites_by_file, read_regrtest_junit_suites, suite_of
 from emscripten_python.testing.regrtest_output import file_outcome, parse_text
-from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
+from emscripten_python.building.host import HostPython
+from emscripten_python.testing.runner import TestOptions, run_regrtest
 
 pytestmark = pytest.mark.e2e
 

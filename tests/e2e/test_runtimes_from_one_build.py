@@ -78,7 +78,7 @@ def _cli(env, args: str):
 
 
 def _host_cli(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emscripten_python.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "emscripten_python.cli.main", *args], capture_output=True,
                           text=True, timeout=900, env={**os.environ, "EMSCRIPTEN_PYTHON_NO_RECORD": "1"})
 
 

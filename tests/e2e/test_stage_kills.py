@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python.artifacts import verify_bundle
+from emscripten_python.results.artifacts import verify_bundle
 from emscripten_python.durable import FAULT_ENV, FAULT_LOG_ENV
-from emscripten_python.toolchain.emcache import COPIED
-from emscripten_python.validation import load_validated
+from emscripten_python.building.toolchain.emcache import COPIED
+from emscripten_python.results.validation import load_validated
 
 from real_build import OUT, _source  # noqa: E402  (the shared real build)
 

@@ -27,10 +27,10 @@ from stand_in import CLI, make_relocatable_repo  # noqa: E402
 from fake_cpython import EMSCRIPTEN_VERSION, make_toolchain  # noqa: E402
 
 from emscripten_python import durable  # noqa: E402
-from emscripten_python.artifacts import verify_bundle  # noqa: E402
-from emscripten_python.toolchain.emcache import COPIED  # noqa: E402
-from emscripten_python.toolchain.emsdk import INSTALLED_STAMP  # noqa: E402
-from emscripten_python.validation import load_validated  # noqa: E402
+from emscripten_python.results.artifacts import verify_bundle  # noqa: E402
+from emscripten_python.building.toolchain.emcache import COPIED  # noqa: E402
+from emscripten_python.building.toolchain.emsdk import INSTALLED_STAMP  # noqa: E402
+from emscripten_python.results.validation import load_validated  # noqa: E402
 
 TESTS = "test_ok_a,test_fail_b,test_crash_c"
 EXPECTED_FILES = {"test_ok_a": "passed", "test_fail_b": "failed", "test_crash_c": "crashed"}

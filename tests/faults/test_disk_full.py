@@ -21,7 +21,7 @@ from fault_rig import EXPECTED_RC, FILL_ENV, FROZEN_FILES, Rig, Tally, check_cac
 
 from emscripten_python import durable  # noqa: E402
 from emscripten_python.errors import DiskFull  # noqa: E402
-from emscripten_python.toolchain.emsdk import INSTALLED_STAMP  # noqa: E402
+from emscripten_python.building.toolchain.emsdk import INSTALLED_STAMP  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fault_rig import EXPECTED_RC, Rig, Tally, check_all, check_next_run, git, inject, kill_tree  # noqa: E402
 
 from emscripten_python import durable  # noqa: E402
-from emscripten_python.toolchain.emcache import COPIED  # noqa: E402
-from emscripten_python.toolchain.emsdk import INSTALLED_STAMP  # noqa: E402
+from emscripten_python.building.toolchain.emcache import COPIED  # noqa: E402
+from emscripten_python.building.toolchain.emsdk import INSTALLED_STAMP  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 

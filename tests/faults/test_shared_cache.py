@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fault_rig import EXPECTED_FILES, EXPECTED_RC, Rig, Tally, check_caches, kill_tree, make_fault_tree  # noqa: E402
 
 from emscripten_python import durable  # noqa: E402
-from emscripten_python.toolchain.emcache import COPIED  # noqa: E402
+from emscripten_python.building.toolchain.emcache import COPIED  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from fault_rig import Tally, check_store, kill_tree  # noqa: E402
 
-from emscripten_python.results import Run, Stage, TestCase, TestFile  # noqa: E402
+from emscripten_python.results.model import Run, Stage, TestCase, TestFile  # noqa: E402
 from emscripten_python.status.ingest import STORED_CASE_OUTCOMES  # noqa: E402
 
 # The PostgreSQL cluster of the status tests (tests/status/conftest.py), loaded under its own

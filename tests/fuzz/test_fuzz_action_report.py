@@ -28,7 +28,7 @@ from gh_helpers import EXAMPLE, SHA, TOKEN  # noqa: E402
 from runner_commands import stops_resumed, unexpected  # noqa: E402
 from test_github_action import Runner  # noqa: E402
 
-from emscripten_python.cli import main  # noqa: E402
+from emscripten_python.cli.main import main  # noqa: E402
 
 HOSTILE = ["::add-mask::EVIL", "x\n::error::EVIL", "a\r##[set-output name=x]y", "::stop-commands::t\n::error::x",
            "%0A::warning::x", "<img src=x onerror=alert(1)>", "[link](https://evil.example)", "@admin #1 GH-2",
@@ -178,7 +178,7 @@ def _accepted(option: str, text: str) -> bool:
 @example(options=[("--max-wait", "1e400")])
 @example(options=[("--backoff", "x\n::error::y")])
 def test_report_github_numeric_options_are_checked_before_any_request(tmp_path_factory, monkeypatch, options):
-    from emscripten_python.cli import build_parser
+    from emscripten_python.cli.main import build_parser
 
     out = tmp_path_factory.mktemp("out")
     (out / "results.json").write_text(_results(None, "", None))

@@ -32,11 +32,11 @@ from runner_commands import acted_on  # noqa: E402
 
 from json_paths import json_paths  # noqa: E402  (tests/fuzz)
 
-from emscripten_python import cli  # noqa: E402
-from emscripten_python.compare import Expectation, load_expectations  # noqa: E402
+from emscripten_python.cli import main as cli  # noqa: E402
+from emscripten_python.results.compare import Expectation, load_expectations  # noqa: E402
 from emscripten_python.errors import EmscriptenPythonError, ResultsError, SourceError  # noqa: E402
-from emscripten_python.results import Run, Stage, TestCase, TestFile  # noqa: E402
-from emscripten_python.source import inspect_tree  # noqa: E402
+from emscripten_python.results.model import Run, Stage, TestCase, TestFile  # noqa: E402
+from emscripten_python.building.source import inspect_tree  # noqa: E402
 from emscripten_python.testing.shards import selection_digest  # noqa: E402
 
 BUDGET = settings(max_examples=40, deadline=None, derandomize=True,

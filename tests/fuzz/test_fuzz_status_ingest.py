@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from json_paths import json_paths
 from sqlalchemy import select
 
-from emscripten_python.results import Run, Stage, TestCase, TestFile
+from emscripten_python.results.model import Run, Stage, TestCase, TestFile
 from emscripten_python.status import create_app
 from emscripten_python.status.__main__ import main
 from emscripten_python.status.models import RunRow

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from emscripten_python.results import Run, Stage, TestCase, TestFile
+from emscripten_python.results.model import Run, Stage, TestCase, TestFile
 from emscripten_python.status import create_app
 from emscripten_python.status.compare_views import test_slug as slug_of
 from emscripten_python.status.ingest import ingest

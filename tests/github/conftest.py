@@ -6,8 +6,8 @@ import pytest
 from fake_github import FakeGitHub
 from gh_helpers import CLIENT_TIMEOUT, EXAMPLE, TOKEN
 
-from emscripten_python.results import Run
-from emscripten_python.validation import load_validated
+from emscripten_python.results.model import Run
+from emscripten_python.results.validation import load_validated
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 from emscripten_python.github.client import Credentials, Redactor, connect
 from emscripten_python.github.reporter import Reporter, ReportTarget
 from emscripten_python.github.retry import RetryPolicy
-from emscripten_python.results import Run
+from emscripten_python.results.model import Run
 
 from fake_github import FakeGitHub
 

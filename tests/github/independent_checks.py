@@ -14,7 +14,7 @@ from urllib.parse import quote, quote_plus
 # (PyGithub sets its "github" logger to INFO on import: set it back to DEBUG.)
 LAUNCH = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, stream=sys.stderr); "
           "import github; logging.getLogger('github').setLevel(logging.DEBUG); "
-          "from emscripten_python.cli import main; sys.exit(main(sys.argv[1:]))")
+          "from emscripten_python.cli.main import main; sys.exit(main(sys.argv[1:]))")
 
 
 def start_report(out: Path, base_url: str, token: str, *args: str, env: dict | None = None) -> subprocess.Popen:

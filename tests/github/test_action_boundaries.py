@@ -17,11 +17,11 @@ from runner_commands import stops_resumed, unexpected
 from test_action_inputs import errors_of, runner_with_tree
 from test_github_action import ACTION, Runner
 
-from emscripten_python.artifacts import make_bundle
-from emscripten_python.cli import main
+from emscripten_python.results.artifacts import make_bundle
+from emscripten_python.cli.main import main
 from emscripten_python.github import action
 from emscripten_python.github.reporter import MARKER
-from emscripten_python.results import Run
+from emscripten_python.results.model import Run
 
 DETAILS = "https://ci.example.org/builds/17"
 

@@ -22,7 +22,7 @@ from action_trees import stand_in_cpython
 from gh_helpers import dump, make_run
 from test_github_action import ACTION, Runner
 
-from emscripten_python.cli import build_parser
+from emscripten_python.cli.main import build_parser
 from emscripten_python.github import action
 
 CONFIG_315 = '''\

@@ -7,7 +7,7 @@ import json
 from test_action_inputs import errors_of, runner_with_tree
 from test_github_action import ACTION
 
-from emscripten_python.cli import _options, build_parser
+from emscripten_python.cli.main import _options, build_parser
 
 
 def test_node_versions_and_browser_reach_the_cli(tmp_path):

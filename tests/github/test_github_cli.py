@@ -12,11 +12,11 @@ from fake_github import FakeGitHub
 from gh_helpers import SHA, TOKEN, dump, make_run
 from runner_commands import unexpected
 
-from emscripten_python.cli import main
+from emscripten_python.cli.main import main
 from emscripten_python.errors import ReportDeliveryError
 from emscripten_python.github.reporter import MARKER
-from emscripten_python.markdown import render_markdown
-from emscripten_python.validation import load_validated
+from emscripten_python.report.markdown import render_markdown
+from emscripten_python.results.validation import load_validated
 
 FAST = ["--timeout", "1", "--backoff", "0.001", "--throttle", "0", "--attempts", "3", "--settle", "0.05"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from gh_helpers import SHA, make_run, reporter, target
 
-from emscripten_python.compare import compare, fails
+from emscripten_python.results.compare import compare, fails
 from emscripten_python.github.reporter import MARKER, check_title
-from emscripten_python.validation import load_validated
+from emscripten_python.results.validation import load_validated
 
 T0 = "2026-01-01T00:00:00+00:00"
 T1 = "2026-01-02T00:00:00+00:00"

@@ -17,14 +17,14 @@ import pytest
 from gh_helpers import SHA, TOKEN, dump, make_run, target
 from markdown_it import MarkdownIt
 
-from emscripten_python.cli import main
+from emscripten_python.cli.main import main
 from emscripten_python.errors import ResultsError
 from emscripten_python.github.reporter import annotations, check_title, comment_body
 from emscripten_python.github.text import truncate_markdown
-from emscripten_python.markdown import render_markdown
-from emscripten_python.results import Run
+from emscripten_python.report.markdown import render_markdown
+from emscripten_python.results.model import Run
 from emscripten_python.untrusted import code_block, code_span, actions_safe
-from emscripten_python.validation import validate_results
+from emscripten_python.results.validation import validate_results
 
 # Every hostile string carries EVIL, so it can be found wherever it ends up.
 HOSTILE = [

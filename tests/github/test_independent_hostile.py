@@ -22,10 +22,10 @@ from independent_github import Account, IndependentGitHub
 from emscripten_python.errors import ResultsError
 from emscripten_python.github.reporter import annotations, check_title, comment_body
 from emscripten_python.github.text import truncate_markdown
-from emscripten_python.markdown import render_markdown
-from emscripten_python.results import Run
+from emscripten_python.report.markdown import render_markdown
+from emscripten_python.results.model import Run
 from emscripten_python.untrusted import actions_safe
-from emscripten_python.validation import validate_results
+from emscripten_python.results.validation import validate_results
 
 LONG = "L" * 5000
 HOSTILE = [
@@ -232,8 +232,8 @@ def test_a_hostile_file_posted_end_to_end_is_inert(tmp_path):
 def test_the_comparison_shows_untrusted_text_only_in_code():
     """verdict, base/head states, reasons and issue URLs of a comparison read from results.json:
     a backslash escape does not stop GitHub's references (#N, GH-N, SHAs, www., :emoji:)."""
-    from emscripten_python.compare import Comparison
-    from emscripten_python.compare_markdown import render_comparison
+    from emscripten_python.results.compare import Comparison
+    from emscripten_python.report.compare_markdown import render_comparison
 
     for value in ("see #31337", "GH-31337", "deadbeefcafe1", "www.evil.example", ":smile:", "evil@evil.example"):
         markdown = render_comparison(Comparison.from_dict(_comparison(value)))

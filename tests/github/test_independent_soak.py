@@ -31,8 +31,8 @@ from independent_checks import leaks, start_report
 from independent_github import Account, IndependentGitHub
 
 from emscripten_python.github.reporter import MARKER, OrderKey
-from emscripten_python.results import Run
-from emscripten_python.validation import load_validated
+from emscripten_python.results.model import Run
+from emscripten_python.results.validation import load_validated
 
 ROUNDS = int(os.environ.get("EP_INDEPENDENT_ROUNDS", "3"))
 TOKEN = "ghp_IndependentCheckToken0123456789abcdXYZ"

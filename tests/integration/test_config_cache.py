@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python import buildcache, ccache
+from emscripten_python.building import buildcache, ccache
 from emscripten_python.errors import BuildError
 from emscripten_python.pipeline import Options, Pipeline
-from emscripten_python.recipes import BuildStep
-from emscripten_python.toolchain import Toolchain
-from emscripten_python.validation import validate_results
+from emscripten_python.building.recipes import BuildStep
+from emscripten_python.building.toolchain import Toolchain
+from emscripten_python.results.validation import validate_results
 
 CONFIGURE = r"""#!/bin/sh
 cache_file=/dev/null
@@ -205,8 +205,8 @@ def test_ccache_counts_this_builds_hits_and_misses(tmp_path):
 
 
 def test_results_json_and_the_summary_say_what_the_caches_did(tmp_path):
-    from emscripten_python.markdown import render_markdown
-    from emscripten_python.results import Run, Stage
+    from emscripten_python.report.markdown import render_markdown
+    from emscripten_python.results.model import Run, Stage
     from emscripten_python.errors import ResultsError
 
     run = Run(stages=[Stage("configure-host", "succeeded", 9.0, cache={"config_cache": "seeded", "reason": "x"}),

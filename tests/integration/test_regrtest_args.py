@@ -200,7 +200,8 @@ def test_the_pipeline_edits_the_tree_arguments_as_regrtest_reads_them(tmp_path):
 @pytest.mark.parametrize("args, refused", [(["-vq"], "-q"), (["-qv"], "-q"), (["-v", "--qui"], "-q"),
                                            (["-v", "-x"], "-x"), (["-vs"], "-s"), (["--list-t"], "--list-tests")])
 def test_the_runner_refuses_before_anything_runs(tmp_path, args, refused):
-    from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
+    from emscripten_python.building.host import HostPython
+    from emscripten_python.testing.runner import TestOptions, run_regrtest
 
     host = HostPython(argv=[str(tmp_path / "never-started")], cwd=tmp_path, env={})
     with pytest.raises(TestRunError, match=refused):

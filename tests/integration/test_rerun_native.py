@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python.testing.runner import HostPython, TestOptions
+from emscripten_python.building.host import HostPython
+from emscripten_python.testing.runner import TestOptions
 from emscripten_python.testing.shards import run_sharded
 
 from rerun_test_files import EXPECTED, SELECTION, rerun_test_files

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from emscripten_python.errors import TestRunError
-from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
+from emscripten_python.building.host import HostPython
+from emscripten_python.testing.runner import TestOptions, run_regrtest
 
 STANDIN = r'''
 import os, signal, sys, time

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from emscripten_python.errors import TestRunError
-from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
+from emscripten_python.building.host import HostPython
+from emscripten_python.testing.runner import TestOptions, run_regrtest
 
 FAKE = Path(__file__).with_name("fake_regrtest.py")
 
@@ -98,7 +99,7 @@ def _run_rerun(tmp_path, selection, **options):
 
 
 def _run_outcome(files) -> str:
-    from emscripten_python.results import Run
+    from emscripten_python.results.model import Run
     run = Run()
     run.test_files.extend(files.values())
     return run.decide_outcome()

@@ -15,8 +15,8 @@ import json
 import struct
 from pathlib import Path
 
-from emscripten_python import browser
-from emscripten_python.cli import main
+from emscripten_python.testing import browser
+from emscripten_python.cli.main import main
 
 PAGE = """<!DOCTYPE html>
 <html><head><title>stand-in</title>

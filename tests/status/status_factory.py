@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from emscripten_python.results import Artifact, Run, Stage, TestCase, TestFile
+from emscripten_python.results.model import Artifact, Run, Stage, TestCase, TestFile
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emscripten_python.cli import record_in_status_store
-from emscripten_python.results import Run, Stage, TestFile
+from emscripten_python.cli.main import record_in_status_store
+from emscripten_python.results.model import Run, Stage, TestFile
 from emscripten_python.status.store import Store
-from emscripten_python.validation import load_validated
+from emscripten_python.results.validation import load_validated
 
 
 def _results(tmp_path: Path) -> Path:

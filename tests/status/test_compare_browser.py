@@ -13,7 +13,7 @@ import pytest
 
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store
-from emscripten_python.results import TestCase
+from emscripten_python.results.model import TestCase
 from status_factory import make_run
 from status_support import chromium_browser, new_page, status_server
 

@@ -1,7 +1,7 @@
 """A builder whose checkout keeps failing is red, never green: the Buildbot master records a
 build that ended before the CLI started as a results.json of its own (outcome `error`, the
 failed step as the one stage, no tests; steps/upload.py) and stores it through the same
-`record_run` as every build (status/buildbot.py). The status side must count those runs."""
+`record_run` as every build (steps/status_report.py). The status side must count those runs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from emscripten_python.results import Run, Stage
+from emscripten_python.results.model import Run, Stage
 from emscripten_python.status import create_app, record_run
 from emscripten_python.status.export import export
 from emscripten_python.status.ingest import ingest

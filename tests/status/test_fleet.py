@@ -189,7 +189,7 @@ def test_export_of_awkward_ids_succeeds(store, tmp_path):
 def test_every_runtime_of_a_run_is_stored_under_its_own_name(store):
     """A run tested under node and chromium (results.json `runtimes`): the browser's files are
     stored as chromium/<name>, so their crashes and history stay apart from node's."""
-    from emscripten_python.results import TestFile
+    from emscripten_python.results.model import TestFile
 
     run = make_run(files={"test_os": "passed", "test_math": "passed"})
     run.tests["runtime"] = {"kind": "node", "name": "node", "version": "20.19.2"}

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from emscripten_python.status import record_run
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.models import CaseRow, FileRow, RunRow
-from emscripten_python.validation import load_validated
+from emscripten_python.results.validation import load_validated
 from status_factory import make_run, write_run
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "results.json"

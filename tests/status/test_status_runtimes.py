@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from emscripten_python.results import TestFile
+from emscripten_python.results.model import TestFile
 from emscripten_python.status import create_app
 from emscripten_python.status.ingest import ingest
 from status_factory import make_run

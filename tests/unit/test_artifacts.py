@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python.artifacts import MANIFEST, make_bundle, sha256_of, verify_bundle
+from emscripten_python.results.artifacts import MANIFEST, make_bundle, sha256_of, verify_bundle
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_a_hostile_manifest_is_a_bundle_error(tmp_path, manifest, said):
     # A bundle can be a fork's build artifact (a sharded workflow's test jobs unpack it):
     # its manifest is read through the shared checks of untrusted JSON, and anything but the
     # shape make_bundle writes is a BundleError (exit 41), never a traceback.
-    from emscripten_python.artifacts import unpack_bundle
+    from emscripten_python.results.artifacts import unpack_bundle
     from emscripten_python.errors import BundleError
 
     bundle = tmp_path / "b.tar.gz"

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from emscripten_python import cli
-from emscripten_python.results import Run, Stage
-from emscripten_python.results import TestFile as File  # not Test*: pytest would collect it
-from emscripten_python.validation import load_validated
+from emscripten_python.cli import main as cli
+from emscripten_python.results.model import Run, Stage
+from emscripten_python.results.model import TestFile as File  # not Test*: pytest would collect it
+from emscripten_python.results.validation import load_validated
 
 
 @pytest.fixture(autouse=True)
@@ -136,7 +136,7 @@ def test_actions_safe_keeps_what_it_escapes_readable():
 
 # -- issue 21, item 1: every reader of a results.json validates it first --------------------------
 def _valid_results(path, **changes) -> bytes:
-    from emscripten_python.results import TestCase as Case
+    from emscripten_python.results.model import TestCase as Case
     run = Run(source={"branch": "main", "commit": "a" * 40, "cpython_version": "3.13.15", "era": "configure"})
     run.tests = {"selection": ["test_os"], "files": [
         File("test_os", "failed", 1.0, tests_run=2, failures=1,
@@ -317,7 +317,7 @@ def test_a_config_toml_of_the_wrong_shape_exits_10_in_one_line(capsys, make_tree
 
 
 def test_unknown_config_keys_are_one_warning_line_each_table_and_harmless(capsys, make_tree):
-    from emscripten_python.source import inspect_tree
+    from emscripten_python.building.source import inspect_tree
     tree = make_tree("platforms", "3.15.0")
     (tree / "Platforms" / "emscripten" / "config.toml").write_text(
         'node-version = "24"\n"::set-output name=x::y" = 1\nnode_version = "22"\n'

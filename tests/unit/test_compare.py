@@ -6,14 +6,14 @@ import re
 
 import pytest
 
-from emscripten_python.compare import (Comparison, compare, crash_signature, fails, load_expectations)
-from emscripten_python.compare_markdown import render_comparison
+from emscripten_python.results.compare import (Comparison, compare, crash_signature, fails, load_expectations)
+from emscripten_python.report.compare_markdown import render_comparison
 from emscripten_python.errors import ResultsError
-from emscripten_python.markdown import render_markdown
-from emscripten_python.results import Run
+from emscripten_python.report.markdown import render_markdown
+from emscripten_python.results.model import Run
 from emscripten_python.untrusted import code_span as code
-from emscripten_python.results import TestCase as Case, TestFile as File
-from emscripten_python.validation import load_validated
+from emscripten_python.results.model import TestCase as Case, TestFile as File
+from emscripten_python.results.validation import load_validated
 
 
 def run_of(*files: File, branch: str = "3.13", commit: str = "a" * 40) -> Run:
@@ -423,8 +423,8 @@ def test_further_runtimes_are_compared_with_the_same_runtime_of_the_base():
 # -- issue 21: 50,000 expectations are indexed, not scanned per test -----------------------------
 from hypothesis import example, given, settings, strategies as st  # noqa: E402
 
-from emscripten_python import compare as compare_module  # noqa: E402
-from emscripten_python.compare import Expectation, ExpectationIndex  # noqa: E402
+from emscripten_python.results import compare as compare_module  # noqa: E402
+from emscripten_python.results.compare import Expectation, ExpectationIndex  # noqa: E402
 
 
 def _first_by_scan(expectations, *names, exclude=None):

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from emscripten_python.cli import main
-from emscripten_python.compare_cli import exit_code_of
-from emscripten_python.results import Run
-from emscripten_python.results import TestCase as Case, TestFile as File
-from emscripten_python.validation import load_validated
+from emscripten_python.cli.main import main
+from emscripten_python.cli.compare import exit_code_of
+from emscripten_python.results.model import Run
+from emscripten_python.results.model import TestCase as Case, TestFile as File
+from emscripten_python.results.validation import load_validated
 
 
 def write(path, *files, branch="3.13", commit="a" * 40, created="2026-11-20T10:00:00+00:00", builder="node"):

@@ -17,7 +17,7 @@ LONG = "/var/lib/buildbot/workers/wasm32-emscripten/node-3.13/build/cpython/buil
 
 def _say_without_a_terminal(message: str, **env) -> str:
     environ = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TERM")}
-    done = subprocess.run([sys.executable, "-c", "import sys; from emscripten_python.stages import say; "
+    done = subprocess.run([sys.executable, "-c", "import sys; from emscripten_python.building.stages import say; "
                            "say(sys.argv[1])", message], capture_output=True, text=True, timeout=60,
                           env={**environ, **env}, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr

@@ -31,12 +31,12 @@ from emscripten_python.errors import MirrorError, SourceError
 from emscripten_python.pipeline import (
     Options, Pipeline, node_flags_record, node_record, parse_pythoninfo, regrtest_arguments,
 )
-from emscripten_python.recipes import BuildContext, recipe_for
-from emscripten_python.recipes import offline_driver
-from emscripten_python.results import Run, Stage
-from emscripten_python.source import Era, inspect_tree, jspi_flags, read_tree_config
-from emscripten_python.toolchain import Toolchain
-from emscripten_python.toolchain.emcache import check_dependencies
+from emscripten_python.building.recipes import BuildContext, recipe_for
+from emscripten_python.building.recipes import offline_driver
+from emscripten_python.results.model import Run, Stage
+from emscripten_python.building.source import Era, inspect_tree, jspi_flags, read_tree_config
+from emscripten_python.building.toolchain import Toolchain
+from emscripten_python.building.toolchain.emcache import check_dependencies
 
 LIBFFI_URL = "https://github.com/libffi/libffi/releases/download/v{version}/libffi-{version}.tar.gz"
 MPDEC_URL = "https://www.bytereef.org/software/mpdecimal/releases/mpdecimal-{version}.tar.gz"
@@ -356,7 +356,7 @@ def test_driver_dependency_steps_run_through_the_mirror(mirrored_tree):
                            jobs=1, python="/py", mirror=mirror)
     steps = {s.name: s for s in recipe_for(context.source).steps(context)}
     assert steps["make-dependencies"].argv == [
-        "/py", "-m", "emscripten_python.recipes.offline_driver", "--mirror", str(mirror),
+        "/py", "-m", "emscripten_python.building.recipes.offline_driver", "--mirror", str(mirror),
         "Platforms/emscripten", "make-dependencies"]
     assert steps["make-host"].argv == ["/py", "Platforms/emscripten", "make-host"]
 
@@ -396,7 +396,7 @@ def test_check_dependencies_records_and_verifies(mirrored_tree):
 
 
 def test_summary_shows_pythoninfo_safely():
-    from emscripten_python.markdown import render_markdown
+    from emscripten_python.report.markdown import render_markdown
 
     run = Run(pythoninfo={
         "host": {"status": "succeeded", "log": "logs/pythoninfo-host.log",

@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from emscripten_python.markdown import MAX_TRACEBACK_LINES, render_markdown
-from emscripten_python.results import Run, Stage
-from emscripten_python.results import TestCase as Case, TestFile as File  # not Test*: pytest would collect them
+from emscripten_python.report.markdown import MAX_TRACEBACK_LINES, render_markdown
+from emscripten_python.results.model import Run, Stage
+from emscripten_python.results.model import TestCase as Case, TestFile as File  # not Test*: pytest would collect them
 from emscripten_python.testing.junit import file_for_case, read_regrtest_junit, write_junit
 
 CRASH = ("RuntimeError: memory access out of bounds\n"

@@ -8,8 +8,8 @@ import time
 import pytest
 from rich.console import Console
 
-from emscripten_python import stages
-from emscripten_python.stages import Tracker, expected_duration, remember_duration
+from emscripten_python.building import stages
+from emscripten_python.building.stages import Tracker, expected_duration, remember_duration
 
 
 class Clock:
@@ -126,7 +126,8 @@ def test_terminal_build_stage(monkeypatch, expected):
 def test_runner_reports_each_finished_file_once(tmp_path):
     """The runner's optional on_file_done hook: first attempts only (a re-run is not a new file)."""
     from emscripten_python.testing.regrtest_output import FileAttempt
-    from emscripten_python.testing.runner import HostPython, TestOptions, _Segment
+    from emscripten_python.building.host import HostPython
+    from emscripten_python.testing.runner import TestOptions, _Segment
 
     seen = []
     options = TestOptions(selection=["test_os", "test_math"], on_file_done=lambda *a: seen.append(a))
@@ -152,7 +153,8 @@ def test_a_file_reported_again_is_counted_once():
 
 def test_runner_does_not_report_a_file_without_a_verdict(tmp_path):
     from emscripten_python.testing.regrtest_output import FileAttempt
-    from emscripten_python.testing.runner import HostPython, TestOptions, _Segment
+    from emscripten_python.building.host import HostPython
+    from emscripten_python.testing.runner import TestOptions, _Segment
 
     seen = []
     options = TestOptions(selection=["test_compile"], on_file_done=lambda *a: seen.append(a))

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python.recipes import BuildContext, BuildStep, recipe_for
-from emscripten_python.recipes.base import DEFAULT_NODE_FLAGS
-from emscripten_python.recipes.configure_era import LINKFORSHARED, ConfigureRecipe
-from emscripten_python.recipes.driver_era import DriverRecipe
-from emscripten_python.source import CPythonSource, EmscriptenPin, Era, inspect_tree
-from emscripten_python.toolchain import Toolchain
+from emscripten_python.building.recipes import BuildContext, BuildStep, recipe_for
+from emscripten_python.building.recipes.base import DEFAULT_NODE_FLAGS
+from emscripten_python.building.recipes.configure_era import LINKFORSHARED, ConfigureRecipe
+from emscripten_python.building.recipes.driver_era import DriverRecipe
+from emscripten_python.building.source import CPythonSource, EmscriptenPin, Era, inspect_tree
+from emscripten_python.building.toolchain import Toolchain
 
 TOOLCHAIN = Toolchain(kind="system", emcc=Path("/x/emcc"), version="3.1.69")
 PIN = EmscriptenPin("4.0.12", None, "test")

@@ -273,7 +273,8 @@ def test_quiet_regrtest_is_refused_before_anything_runs(tmp_path, quiet):
     # Logger.display_progress returns at once under -q: no start line, no verdict line; every
     # passing file would have come out "regrtest finished without a result", a crash as a
     # broken interpreter.
-    from emscripten_python.testing.runner import HostPython, TestOptions, run_regrtest
+    from emscripten_python.building.host import HostPython
+    from emscripten_python.testing.runner import TestOptions, run_regrtest
     host = HostPython(argv=[str(tmp_path / "never-started")], cwd=tmp_path, env={})
     with pytest.raises(TestRunError, match="-q"):
         run_regrtest(host, TestOptions(selection=["test_a"], regrtest_args=["-v", quiet]), tmp_path,

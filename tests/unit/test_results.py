@@ -7,9 +7,9 @@ import json
 import pytest
 
 from emscripten_python.errors import ResultsError
-from emscripten_python.results import SCHEMA_VERSION, Artifact, Run, Stage
-from emscripten_python.results import TestCase as Case, TestFile as File  # not Test*: pytest would try to collect them
-from emscripten_python.validation import load_validated
+from emscripten_python.results.model import SCHEMA_VERSION, Artifact, Run, Stage
+from emscripten_python.results.model import TestCase as Case, TestFile as File  # not Test*: pytest would try to collect them
+from emscripten_python.results.validation import load_validated
 
 
 def sample_run() -> Run:

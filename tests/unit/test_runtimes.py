@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python import browser
-from emscripten_python.cli import _options, build_parser
-from emscripten_python.markdown import render_markdown
-from emscripten_python.recipes import BuildContext
-from emscripten_python.results import Run, Stage
-from emscripten_python.results import TestCase as Case, TestFile as File  # not Test*: pytest collects those
-from emscripten_python.runtimes import host_for_node, node_runtime, runtime_label, runtime_slug
-from emscripten_python.source import CPythonSource, EmscriptenPin, Era
+from emscripten_python.testing import browser
+from emscripten_python.cli.main import _options, build_parser
+from emscripten_python.report.markdown import render_markdown
+from emscripten_python.building.recipes import BuildContext
+from emscripten_python.results.model import Run, Stage
+from emscripten_python.results.model import TestCase as Case, TestFile as File  # not Test*: pytest collects those
+from emscripten_python.testing.runtimes import host_for_node, node_runtime, runtime_label, runtime_slug
+from emscripten_python.building.source import CPythonSource, EmscriptenPin, Era
 from emscripten_python.testing.junit import write_junit
-from emscripten_python.testing.runner import HostPython
-from emscripten_python.toolchain import Toolchain
-from emscripten_python.validation import load_validated
+from emscripten_python.building.host import HostPython
+from emscripten_python.building.toolchain import Toolchain
+from emscripten_python.results.validation import load_validated
 
 NODE20 = node_runtime("node", "20.19.2", ["--stack-size=30000"])
 NODE24 = node_runtime("/opt/node24/bin/node", "24.11.1", ["--stack-size=30000"])

@@ -9,10 +9,10 @@ import tarfile
 
 import pytest
 
-from emscripten_python.artifacts import BundleError, bundle_layout, make_bundle, unpack_bundle
+from emscripten_python.results.artifacts import BundleError, bundle_layout, make_bundle, unpack_bundle
 from emscripten_python.errors import ResultsError, TestRunError
-from emscripten_python.merge import merge_runs
-from emscripten_python.results import Run, Stage, TestCase, TestFile
+from emscripten_python.cli.merge import merge_runs
+from emscripten_python.results.model import Run, Stage, TestCase, TestFile
 from emscripten_python.testing.shards import parse_shard, selection_digest, shard_slice
 
 NAMES = [f"test_mod{n}" for n in range(40)]

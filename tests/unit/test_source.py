@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from emscripten_python import source
+from emscripten_python.building import source
 from emscripten_python.errors import SourceError
-from emscripten_python.source import (
+from emscripten_python.building.source import (
     CPythonSource, EmscriptenPin, Era, detect_era, inspect_tree, read_pin, read_version, resolve_source,
 )
 

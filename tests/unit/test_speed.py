@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emscripten_python import buildcache
-from emscripten_python.recipes import BuildStep
+from emscripten_python.building import buildcache
+from emscripten_python.building.recipes import BuildStep
 from emscripten_python.testing.shards import balance
-from emscripten_python.toolchain import Toolchain
+from emscripten_python.building.toolchain import Toolchain
 
 
 def test_balance_longest_first_keeps_selection_order():

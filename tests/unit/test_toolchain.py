@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from emscripten_python.errors import MirrorError, ToolchainBroken, ToolchainMismatch, ToolchainNotFound
-from emscripten_python.source import EmscriptenPin
-from emscripten_python.toolchain import Toolchain, compare_with_pin, emcc_version, find_system_toolchain
-from emscripten_python.toolchain import emcache
+from emscripten_python.building.source import EmscriptenPin
+from emscripten_python.building.toolchain import Toolchain, compare_with_pin, emcc_version, find_system_toolchain
+from emscripten_python.building.toolchain import emcache
 
 EXACT = EmscriptenPin(version="4.0.12", minimum=None, origin="Platforms/emscripten/config.toml")
 MINIMUM = EmscriptenPin(version="3.1.69", minimum="3.1.19", origin="fallback table (configure 3.13)")

@@ -1,4 +1,4 @@
-"""emscripten_python.validation: strict checks of an untrusted results.json, all problems at once."""
+"""emscripten_python.results.validation: strict checks of an untrusted results.json, all problems at once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from emscripten_python.errors import ResultsError
-from emscripten_python.validation import Limits, load_validated, validate_results
+from emscripten_python.results.validation import Limits, load_validated, validate_results
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "results.json"
 

@@ -1,0 +1,1 @@
+"""Building CPython for Emscripten: the source tree, toolchains, recipes, build steps, caches."""

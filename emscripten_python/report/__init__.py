@@ -1,0 +1,1 @@
+"""Markdown renderings of a run and of a comparison."""

@@ -1,0 +1,1 @@
+"""The result model and what reads it: validation, bundles, comparisons."""

@@ -55,12 +55,15 @@ def timed(root: DebianRoot, script: str, env: dict | None = None) -> float:
     return elapsed
 
 
-def raw_build_and_test(root: DebianRoot, tarball: str) -> float:
-    """The commands CPython's docs and our recipe use, typed by hand: no checks, no results."""
-    return timed(root, f"""set -e
-        rm -rf {BENCH}/raw && mkdir -p {BENCH}/raw && cd {BENCH}/raw
+def raw_commands(workdir: str, tarball: str, regrtest: str, selection: str, changes: str = "") -> str:
+    """The commands CPython's docs and our recipe use, typed by hand: the tarball unpacked in
+    workdir (then the shell lines `changes`), configure and make of the build Python and the
+    host, regrtest in one process. No checks, no results."""
+    return f"""set -e
+        rm -rf {workdir} && mkdir -p {workdir} && cd {workdir}
         python3 -c 'import tarfile, sys; tarfile.open(sys.argv[1]).extractall(".", filter="data")' {tarball}
-        cd Python-3.13.15 && mkdir -p builddir/build builddir/emscripten-node
+        {changes}
+        cd {workdir}/Python-3.13.15 && mkdir -p builddir/build builddir/emscripten-node
         export EM_CACHE=/var/cache/emscripten-python/emcache-3.1.69 EM_FROZEN_CACHE=0
         cd builddir/build && ../../configure -C >/dev/null && make -j2 >/dev/null
         cd ../emscripten-node
@@ -69,8 +72,12 @@ def raw_build_and_test(root: DebianRoot, tarball: str) -> float:
           --enable-wasm-dynamic-linking --with-build-python=$(pwd)/../build/python >/dev/null 2>&1
         emmake make -j2 LINKFORSHARED="{LINKFORSHARED}" >/dev/null 2>&1
         ulimit -s unlimited
-        node --stack-size=30000 python.js -m test {REGRTEST} {' '.join(SELECTION)} >/dev/null 2>&1 || true
-    """, env=COLD)
+        node --stack-size=30000 python.js -m test {regrtest} {selection} >/dev/null 2>&1 || true
+    """
+
+
+def raw_build_and_test(root: DebianRoot, tarball: str) -> float:
+    return timed(root, raw_commands(f"{BENCH}/raw", tarball, REGRTEST, " ".join(SELECTION)), env=COLD)
 
 
 def product(root: DebianRoot, cli: str, args: str, env: dict | None = None) -> tuple[float, dict]:

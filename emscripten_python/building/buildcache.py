@@ -175,7 +175,9 @@ def config_cache_parts(step: BuildStep, tree: Path, toolchain: Toolchain, env: d
         "revision": CONFIG_CACHE_REVISION,
         "configure": _digest(tree / "configure"),
         "scripts": _scripts(step, tree),
-        "config_site": _digest(step.cwd / site) if site else None,
+        # Lexically: on a fresh checkout the build directory does not exist yet (the stage makes
+        # it), and the kernel cannot resolve "../.." through a missing directory.
+        "config_site": _digest(Path(os.path.normpath(step.cwd / site))) if site else None,
         "compiler": native_compiler(env) if native else {"emcc": str(toolchain.emcc), "version": toolchain.version},
         "arguments": [arg.replace(tree_text, "<tree>") for arg in step.argv],
         "environment": {name: env[name].replace(tree_text, "<tree>") for name in CONFIGURE_ENV if name in env},

@@ -143,6 +143,18 @@ def test_other_configure_arguments_or_environment_are_another_key(tmp_path):
     assert buildcache.config_cache_parts(step_for(moved), moved, Context(moved).toolchain, {"CFLAGS": "-O2"}) == parts
 
 
+def test_the_key_of_a_fresh_checkout_is_the_key_once_its_build_directory_exists(tmp_path):
+    # Found by benchmarks/fleet.py: the first configure of a fresh checkout runs before its
+    # build directory exists, so config.site (relative to it) read as missing and the next
+    # commit's host configure was dropped with "config.site changed".
+    tree = make_tree(tmp_path / "tree")
+    shutil.rmtree(tree / "builddir")
+    before = buildcache.config_cache_parts(step_for(tree), tree, Context(tree).toolchain, {"CONFIG_SITE": "../../config.site"})
+    step_for(tree).cwd.mkdir(parents=True)
+    after = buildcache.config_cache_parts(step_for(tree), tree, Context(tree).toolchain, {"CONFIG_SITE": "../../config.site"})
+    assert before == after and before["config_site"] is not None
+
+
 def test_a_stored_cache_changed_after_it_was_saved_is_dropped(tmp_path):
     configure(make_tree(tmp_path / "commit1"), tmp_path)
     [stored] = (tmp_path / "cache" / "configure-cache" / "configure-build-python").glob("*/config.cache")

@@ -41,7 +41,7 @@ sys.path.insert(0, str(PROJECT / "tests" / "e2e"))
 sys.path.insert(0, str(PROJECT))
 from debian_root import DebianRoot, SourceMirror  # noqa: E402
 
-from emscripten_python.source import DRIVER_ERA_TEST_ARGS  # noqa: E402
+from emscripten_python.building.source import DRIVER_ERA_TEST_ARGS  # noqa: E402
 sys.path.insert(0, str(PROJECT / "benchmarks"))
 from speed import COLD, ENV, raw_commands, timed  # noqa: E402  (benchmarks/speed.py)
 

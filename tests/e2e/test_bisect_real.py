@@ -1,0 +1,163 @@
+"""`bisect` on the real 3.13.15 tree: a git history of 12 commits made on a copy of the built tree.
+
+The main e2e build (`real_run`) leaves a built tree; a copy of it becomes commit c0 of a git
+repository (the build directories excluded), and 12 commits follow:
+
+    c1, c2      Lib comments                c6, c7     Lib comments
+    c3          Python/getcopyright.c does  c8         Objects/unicodeobject.c: expandtabs
+                not compile                            aborts for tab size 9 (what textwrap
+    c4          c3 reverted                            uses since c5): test_textwrap now
+                                                       crashes the runtime
+    c5          Lib/textwrap.py expands     c9-c12     Lib comments (HEAD of main)
+                tabs one column too far:
+                test_textwrap fails
+
+Bisection 1 (--good c0 --bad c7): the failure is a failing test; c3 cannot be built and is
+skipped; the answer is c5. Bisection 2 (--good c4 --bad c12): the failure is a crash, so
+c5-c7 (failing, not crashing) count as good; the answer is c8, the C change. Each bisection
+prints its number of builds and wall time.
+
+The trixie root has no git package: the host's git (it needs only libc, zlib and pcre2, which
+the root has) is bound into the root and put first on the CLI's PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from real_build import OUT
+
+pytestmark = pytest.mark.e2e
+
+TREE = "/var/lib/ep-e2e/bisect/Python-3.13.15"
+GIT_IN_ROOT = "/opt/host-git-core"
+CACHE = "/var/cache/emscripten-python"          # the main run's EMSCRIPTEN_PYTHON_CACHE
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin"}
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path}: {old!r} is not there once"
+    path.write_text(text.replace(old, new))
+
+
+def _comment(path: Path, number: int) -> None:
+    with path.open("a") as handle:
+        handle.write(f"# bisect e2e: change {number}\n")
+
+
+# (subject, change) for c1..c12; a change edits the tree (on the host, under the root).
+def _history(tree: Path) -> list[tuple[str, object]]:
+    copyright_c, textwrap_py = tree / "Python" / "getcopyright.c", tree / "Lib" / "textwrap.py"
+    unicode_c = tree / "Objects" / "unicodeobject.c"
+    kept = {}
+
+    def break_build(t):
+        kept["copyright"] = copyright_c.read_text()
+        copyright_c.write_text(kept["copyright"] + "\nthis does not compile;\n")
+
+    return [
+        ("Lib: comment 1", lambda t: _comment(t / "Lib" / "colorsys.py", 1)),
+        ("Lib: comment 2", lambda t: _comment(t / "Lib" / "colorsys.py", 2)),
+        ("C: getcopyright.c does not compile", break_build),
+        ("C: revert the getcopyright.c breakage", lambda t: copyright_c.write_text(kept["copyright"])),
+        ("Lib: textwrap expands tabs one column too far", lambda t: _edit(
+            textwrap_py, "text = text.expandtabs(self.tabsize)", "text = text.expandtabs(self.tabsize + 1)")),
+        ("Lib: comment 6", lambda t: _comment(t / "Lib" / "colorsys.py", 6)),
+        ("Lib: comment 7", lambda t: _comment(t / "Lib" / "colorsys.py", 7)),
+        # After c5 every TextWrapper expands tabs to 9 columns: each wrap now aborts the runtime.
+        ("C: str.expandtabs aborts for tab size 9", lambda t: _edit(
+            unicode_c, "    /* First pass: determine size of output string */\n",
+            "    if (tabsize == 9) {\n        abort();\n    }\n"
+            "    /* First pass: determine size of output string */\n")),
+        *[(f"Lib: comment {n}", lambda t, n=n: _comment(t / "Lib" / "colorsys.py", n)) for n in (9, 10, 11, 12)],
+    ]
+
+
+def _git(tree: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=tree, env=GIT_ENV, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def history(real_run):
+    env = real_run["env"]
+    root = env["root"]
+    copied = root.chroot(f"rm -rf {Path(TREE).parent} && mkdir -p {Path(TREE).parent} && "
+                         f"cp -a {OUT}/source/Python-3.13.15 {Path(TREE).parent}/", check=False, capture=True)
+    assert copied.returncode == 0, copied.stdout
+    tree = root.path / TREE.lstrip("/")
+    _git(tree, "init", "-q", "-b", "main")
+    # The build directories and byte code are not part of the history (as in CPython's .gitignore).
+    (tree / ".git" / "info" / "exclude").write_text("/builddir/\n__pycache__/\n*.pyc\n")
+    _git(tree, "add", "-A")
+    _git(tree, "commit", "-q", "-m", "CPython 3.13.15 as built")
+    commits = [_git(tree, "rev-parse", "HEAD")]
+    for subject, change in _history(tree):
+        change(tree)
+        _git(tree, "commit", "-q", "-a", "-m", subject)
+        commits.append(_git(tree, "rev-parse", "HEAD"))
+    # git's exec path (/usr/lib/git-core) holds `git` and its helpers and nothing else (binding
+    # /usr/bin would put the host's python3 first on the PATH too).
+    exec_path = Path(_git(tree, "--exec-path"))
+    assert (exec_path / "git").is_file()
+    with root.bind(exec_path, GIT_IN_ROOT):
+        yield {"env": env, "root": root, "tree": tree, "c": commits}
+
+
+def _bisect(history, name: str, good: str, bad: str) -> tuple[subprocess.CompletedProcess, dict, float]:
+    env, out = history["env"], f"/var/lib/ep-e2e/out-bisect-{name}"
+    started = time.monotonic()
+    done = history["root"].chroot(
+        f"rm -rf {out} && cd /var/lib/ep-e2e && {env['cli']} bisect --toolchain system --mirror /mirror "
+        f"--source {TREE} --out {out} --good {good} --bad {bad} --tests test_textwrap --jobs 2 --timeout 600",
+        capture=True, check=False,
+        env={"EMSCRIPTEN_PYTHON_CACHE": CACHE, "EMSCRIPTEN_PYTHON_NO_RECORD": "1",
+             "PATH": f"{GIT_IN_ROOT}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+    wall = time.monotonic() - started
+    print(done.stdout[-6000:])
+    path = history["root"].path / out.lstrip("/") / "bisect.json"
+    result = json.loads(path.read_text()) if path.exists() else {}
+    env["report"].append(f"bisect {name}: rc {done.returncode}, {result.get('builds')} builds, {wall:.0f} s wall; "
+                         "steps: " + ", ".join(f"{s['commit'][:8]} {s['verdict']}/{s['outcome']} "
+                                               f"{s['duration']:.0f}s" for s in result.get("steps", [])))
+    return done, result, wall
+
+
+def _back_on_main(history) -> None:
+    tree = history["tree"]
+    assert _git(tree, "symbolic-ref", "--short", "HEAD") == "main"
+    assert _git(tree, "rev-parse", "HEAD") == history["c"][12]
+    assert _git(tree, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_a_lib_change_that_breaks_a_test_is_found_past_a_commit_that_does_not_build(history):
+    c = history["c"]
+    done, result, _ = _bisect(history, "lib", c[0], c[7])
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert result["failure"] == "fail"
+    assert result["first_bad"]["commit"] == c[5], result["first_bad"]
+    skipped = [s for s in result["steps"] if s["verdict"] == "skip"]
+    assert [(s["commit"], s["outcome"]) for s in skipped] == [(c[3], "build-failed")]
+    assert "getcopyright.c" in skipped[0]["error"] or "make-build-python" in skipped[0]["error"]
+    assert result["builds"] <= math.ceil(math.log2(7)) + 2 + len(skipped)
+    _back_on_main(history)
+
+
+def test_a_later_c_change_that_crashes_the_same_test_is_found_as_the_crash(history):
+    c = history["c"]
+    done, result, _ = _bisect(history, "c", c[4], c[12])
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert result["failure"] == "crash"
+    assert result["first_bad"]["commit"] == c[8], result["first_bad"]
+    # The Lib breakage (c5-c7: test_textwrap fails, the runtime lives) is not the crash.
+    assert all(s["verdict"] == "good" for s in result["steps"] if s["outcome"] == "failed")
+    assert result["builds"] <= math.ceil(math.log2(8)) + 2
+    _back_on_main(history)

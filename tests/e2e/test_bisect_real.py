@@ -33,7 +33,9 @@ import pytest
 
 from real_build import OUT
 
-pytestmark = pytest.mark.e2e
+# ~17 minutes (two bisections, ten warm rebuilds): beyond CI's 30-minute budget, so run on
+# request with `scripts/test -m long_e2e` (pyproject's addopts deselect it otherwise).
+pytestmark = [pytest.mark.e2e, pytest.mark.long_e2e]
 
 TREE = "/var/lib/ep-e2e/bisect/Python-3.13.15"
 GIT_IN_ROOT = "/opt/host-git-core"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 from pathlib import Path
 
 # The core CLI imports this module on every command and skips it when the import fails, so
@@ -185,10 +186,16 @@ def _export(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from .export import export
 
-    try:   # before the store is opened: a directory that cannot be made is the command line's
-        args.dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"export: cannot make the directory {str(args.dir)!r}: {exc.strerror or exc}") from None
+    # Before the store is opened, and without making anything (a refused store leaves no
+    # directory behind): the directory exists, or its nearest existing parent is a
+    # directory this user may write in.
+    parent = args.dir
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    problem = ("Not a directory" if not parent.is_dir()
+               else "Permission denied" if not os.access(parent, os.W_OK | os.X_OK) else None)
+    if problem:
+        raise UsageError(f"export: cannot make the directory {str(args.dir)!r}: {problem}")
     count = export(args.db, args.dir, tier3_builders=args.tier3_builders)
     print(f"wrote {count} files to {args.dir}")
     return 0

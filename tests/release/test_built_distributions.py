@@ -323,6 +323,11 @@ def status(installed, stand_in_run, pr_run) -> dict:
     with status_server(db, (str(installed.venv / "bin" / "emscripten-python"), "status"),
                        cwd=installed.work, env=installed.env()) as base:
         found["pages"] = _crawl(f"{base}/", "index.html")
+        # The comparison of the two stored runs, asked for directly: whether a crawl reaches it
+        # depends on which run the pages offer as the other's base (it did not in one CI run).
+        pr = json.loads((pr_run[1] / "results.json").read_text())["run_id"]
+        code, body = http_get(f"{base}/compare/{branch}/{pr}.html")
+        found["pages"][f"compare/{branch}/{pr}.html"] = (code, body.decode(errors="replace"))
     found["export"] = installed.run("emscripten-python", "status", "export", "--db", db, installed.work / "site")
     found["site"] = installed.work / "site"
     return found

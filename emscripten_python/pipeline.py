@@ -18,6 +18,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 
 from .building import buildcache, ccache
+from .building.configure_outputs import ConfigureOutputs, describe
 from .building.recipes import BuildContext, recipe_for
 from .building.source import CPythonSource, jspi_flags, node_major, resolve_source
 from .building.stages import follow, progress, run_stage, say
@@ -230,6 +231,8 @@ class Pipeline:
             self.save()
             return
         buildcache.begin(step, log=say)
+        # Taken before configure runs, so a re-run's unchanged outputs keep their mtime (no needless make).
+        outputs = ConfigureOutputs(step.reusable_when.parent, tree) if carried else None
         record = carried.prepare(fallback) if carried else None
         stage = run_stage(step.name, step.argv, step.cwd, step_env, self.out)
         if stage.status == "failed" and record and record["config_cache"] == "seeded":
@@ -247,6 +250,9 @@ class Pipeline:
         buildcache.ended(step, key if stage.status == "succeeded" else None)
         if carried and stage.status == "succeeded":
             carried.save()
+            kept = outputs.restore()
+            say(describe(step.name, kept))
+            record = {**record, "outputs": kept}
         stage.cache = record
         self.run.set_stage(stage)
         self.save()

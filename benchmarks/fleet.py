@@ -40,6 +40,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "tests" / "e2e"))
 sys.path.insert(0, str(PROJECT))
 from debian_root import DebianRoot, SourceMirror  # noqa: E402
+from real_build import compile_commands  # noqa: E402
 
 from emscripten_python.building.source import DRIVER_ERA_TEST_ARGS  # noqa: E402
 sys.path.insert(0, str(PROJECT / "benchmarks"))
@@ -86,10 +87,19 @@ def product_commit(root: DebianRoot, cli: str, tarball: str, commit: int, tests:
     return elapsed, json.loads((root.path / BENCH.lstrip("/") / "out" / "results.json").read_text())
 
 
-def stage_table(results: dict) -> dict:
-    return {s["name"]: {"s": round(s["duration"], 1), "status": s["status"],
-                        **({"config_cache": s["cache"]["config_cache"]} if s.get("cache") else {})}
-            for s in results["stages"]}
+def stage_table(results: dict, out: Path) -> dict:
+    """Each stage's seconds; a configure's config.cache and how many of its outputs kept their
+    mtime; a make stage's compile commands (from its log)."""
+    table = {}
+    for s in results["stages"]:
+        row = {"s": round(s["duration"], 1), "status": s["status"]}
+        if s.get("cache"):
+            row["config_cache"] = s["cache"]["config_cache"]
+            row["outputs_restored"] = len((s["cache"].get("outputs") or {}).get("restored", []))
+        if s["name"].startswith("make-") and s.get("log") and (out / s["log"]).is_file():
+            row["compiles"] = compile_commands((out / s["log"]).read_text(errors="replace"))
+        table[s["name"]] = row
+    return table
 
 
 def main() -> int:
@@ -115,7 +125,7 @@ def main() -> int:
                 "commit": commit, "change": label, "raw_s": round(raw, 1),
                 "raw_measured": not (args.raw_once and commit > 1), "product_s": round(product, 1),
                 "product_build_s": round(build, 1), "ratio_product_vs_raw": round(product / raw, 3),
-                "ccache": (results.get("cache") or {}).get("ccache"), "stages": stage_table(results)})
+                "ccache": (results.get("cache") or {}).get("ccache"), "stages": stage_table(results, root.path / BENCH.lstrip("/") / "out")})
             print(json.dumps(report["commits"][-1]), flush=True)
     cold_build = report["commits"][0]["product_build_s"]
     for entry in report["commits"][1:]:

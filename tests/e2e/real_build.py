@@ -8,12 +8,21 @@ whatever order the modules run in, also on a fresh machine.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 # The crash file is followed by more files: the runner must go on after the runtime dies.
 SELECTION = ["test_math", "test_zlib", "test_json", "test_list", "test_subprocess", "test_os",
              "test_compile", "test_bool", "test_int"]
 OUT = "/var/lib/ep-e2e/out"        # inside the root; kept between runs so a warm build is incremental
+# A compile command as make echoes it in a make stage's log: emcc (ccache runs inside it,
+# EM_COMPILER_WRAPPER) or the build Python's "ccache gcc", with -c somewhere on the line.
+_COMPILE = re.compile(r"^(?:\S*/)?(?:ccache\s+)?\S*(?:emcc|gcc|clang|cc)\s(?:.*\s)?-c\s", re.M)
+
+
+def compile_commands(log: str) -> int:
+    """How many compiles a make stage's log shows (one per object make rebuilt)."""
+    return len(_COMPILE.findall(log))
 
 
 def _cli(env, args: str, *, check: bool = False):

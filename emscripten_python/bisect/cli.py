@@ -9,9 +9,10 @@ from .. import cancel
 from ..building.source import inspect_tree
 from ..building.stages import say, set_silence_timeout, set_streaming
 from ..cli.main import _build_args, _common, _options
-from ..errors import BisectInconclusive, UsageError
+from ..errors import BisectInconclusive, ResultsError, StatusStoreError, UsageError
 from ..options import jobs, reruns, seconds
 from ..testing.selection import bad_test_names, split_names
+from ..untrusted import actions_safe
 from . import git
 from .fromrun import range_from_run
 from .runner import Bisection, plan, step_options
@@ -31,8 +32,13 @@ def register(subparsers) -> None:
     parser.add_argument("--from-run", metavar="RUN_ID",
                         help="take BAD (the run's commit), the tests (its failing files, unless --tests) and "
                              "GOOD (their last pass before it on the same builder and branch) from the status store")
-    parser.add_argument("--db", metavar="URL", help="status store URL for --from-run "
+    parser.add_argument("--db", metavar="URL", help="status store URL for --from-run and --record "
                         "(default: $EMSCRIPTEN_PYTHON_STATUS_DB, else the user data directory's SQLite file)")
+    parser.add_argument("--record", action="store_true",
+                        help="record the answer in the status store when the bisection ends (found or "
+                             "inconclusive), as `status record-bisect` does: the test and branch pages show it")
+    parser.add_argument("--branch", help="branch the bisection is filed under in bisect.json and the status "
+                                         "store (default: the --from-run run's branch)")
     parser.add_argument("--flaky-reruns", type=reruns, default=2, metavar="N",
                         help="run a failing result again up to N times before it counts as bad; a pass "
                              "in between makes the commit flaky, not bad (default: 2)")
@@ -52,6 +58,20 @@ def _selection(spec: str) -> list[str]:
     return names
 
 
+def _can_record(origin: dict) -> None:
+    """--record: the status extra is there and the store would take the builder and branch,
+    checked before any work rather than after hours of building."""
+    try:
+        from ..status.bisections import filing
+    except ImportError as exc:
+        raise StatusStoreError(f"--record needs the status store (pip install 'emscripten-python[status]'): "
+                               f"{exc}") from None
+    try:
+        filing(origin, {}, "--record")
+    except ResultsError as exc:
+        raise UsageError(" ".join(str(exc).split())) from None
+
+
 def run_bisect(args: argparse.Namespace) -> int:
     # Everything is checked before the first checkout: nothing is built or moved on a mistake.
     if args.only or args.browser:
@@ -61,8 +81,8 @@ def run_bisect(args: argparse.Namespace) -> int:
         raise UsageError("--from-run takes GOOD and BAD from the status store: give it without --good and --bad")
     if not args.from_run and not (args.good and args.bad and args.tests):
         raise UsageError("bisect needs --good, --bad and --tests (or --from-run RUN_ID)")
-    if args.db and not args.from_run:
-        raise UsageError("--db is the status store of --from-run: it needs --from-run")
+    if args.db and not (args.from_run or args.record):
+        raise UsageError("--db is the status store of --from-run and --record: it needs one of them")
     selection = _selection(args.tests) if args.tests else None
     tree = git.work_tree(Path(args.source))
     inspect_tree(tree)                              # a CPython tree (SourceError, exit 10)
@@ -73,6 +93,11 @@ def run_bisect(args: argparse.Namespace) -> int:
             f"BAD {bad_ref[:12]}, tests {', '.join(selection)}")
     good, bad, commits = plan(tree, good_ref, bad_ref)
     options = step_options(_options(args), args.out, selection)
+    # Filed under the run's builder and branch when the range came from one, as its runs are.
+    origin = {**({"builder": read["builder"], "branch": read["branch"]} if args.from_run else {}),
+              **options.origin, **({"branch": args.branch} if args.branch else {})}
+    if args.record:
+        _can_record(origin)
     if args.stream:
         set_streaming(True)
     set_silence_timeout(args.silence_timeout)
@@ -80,8 +105,12 @@ def run_bisect(args: argparse.Namespace) -> int:
     say(f"bisect: {len(commits)} commit(s) after {good[:12]} up to {bad[:12]}; testing {', '.join(selection)}")
     bisection = Bisection(tree=tree, good=good, bad=bad, commits=commits, selection=selection, options=options,
                           out=args.out, flaky_reruns=args.flaky_reruns,
-                          refs={"good": good_ref, "bad": bad_ref, **({"from_run": args.from_run} if args.from_run else {})})
+                          refs={"good": good_ref, "bad": bad_ref, **({"from_run": args.from_run} if args.from_run else {})},
+                          origin=origin)
     result = bisection.run()
+    if args.record:
+        from ..status.bisections import record_bisection
+        print(actions_safe(record_bisection(args.out / "bisect.json", args.db).describe()), flush=True)
     if result["first_bad"]:
         print(f"first bad commit: {result['first_bad']['commit']} ({result['builds']} builds) "
               f"-> {args.out / 'bisect.json'}")

@@ -38,6 +38,22 @@ def git(tree: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 class Commit:
     sha: str
     subject: str
+    author: str = ""
+
+
+# The author's name and the subject, tab-separated after the sha (a name has no tab; a subject
+# may, so it comes last and keeps whatever follows).
+_FORMAT = "--format=%H%x09%an%x09%s"
+
+
+def _commit(line: str) -> Commit:
+    sha, author, subject = (line.split("\t", 2) + ["", ""])[:3]
+    return Commit(sha, subject, author)
+
+
+def describe(tree: Path, sha: str) -> Commit:
+    """One commit's subject and author."""
+    return _commit(git(tree, "log", "-1", _FORMAT, sha).stdout.rstrip("\n"))
 
 
 def work_tree(path: Path) -> Path:
@@ -72,9 +88,8 @@ def first_parent_range(tree: Path, good: str, bad: str) -> list[Commit]:
     if git(tree, "merge-base", "--is-ancestor", good, bad, check=False).returncode:
         raise BisectError(f"--good {good[:12]} is not an ancestor of --bad {bad[:12]}: "
                           "GOOD must be older, on BAD's history")
-    listed = git(tree, "rev-list", "--first-parent", "--reverse", "--format=%H %s", f"{good}..{bad}").stdout
-    commits = [Commit(*line.split(" ", 1)) if " " in line else Commit(line, "")
-               for line in listed.splitlines() if not line.startswith("commit ")]
+    listed = git(tree, "rev-list", "--first-parent", "--reverse", _FORMAT, f"{good}..{bad}").stdout
+    commits = [_commit(line) for line in listed.splitlines() if not line.startswith("commit ")]
     parent = git(tree, "rev-parse", f"{commits[0].sha}^1", check=False).stdout.strip() if commits else ""
     if parent != good:
         raise BisectError(f"--good {good[:12]} is not on the first-parent history of --bad {bad[:12]} "

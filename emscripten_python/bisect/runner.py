@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -66,17 +67,22 @@ class Bisection:
     out: Path
     flaky_reruns: int = 2
     refs: dict = field(default_factory=dict)   # what was typed: {"good": REV, "bad": REV}
+    # Where the bisection ran, for the status store: {"kind", "builder", "branch", "url"}
+    # (status record-bisect files it under builder and branch as a run is).
+    origin: dict = field(default_factory=dict)
     failure: str | None = None
     steps: list[dict] = field(default_factory=list)
     state: str = "running"
     error: str | None = None
     _toolchain: tuple[dict, dict] | None = None
     _started: float = field(default_factory=time.monotonic)
+    started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
         self.search = Search([c.sha for c in self.commits])
-        self.subjects = {c.sha: c.subject for c in self.commits}
-        self.subjects.setdefault(self.good, git.git(self.tree, "log", "-1", "--format=%s", self.good).stdout.strip())
+        self.known = {c.sha: c for c in self.commits}          # subject and author of each commit
+        self.known.setdefault(self.good, git.describe(self.tree, self.good))
+        self.subjects = {sha: c.subject for sha, c in self.known.items()}
 
     # -- the whole bisection --------------------------------------------------------------
     def run(self) -> dict:
@@ -193,9 +199,12 @@ class Bisection:
     # -- output ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         culprit = self.search.culprit() if self.state == "found" else None
-        described = lambda sha: {"commit": sha, "subject": self.subjects.get(sha, "")}   # noqa: E731
+        def described(sha: str) -> dict:
+            commit = self.known.get(sha) or git.Commit(sha, "")
+            return {"commit": sha, "subject": commit.subject, "author": commit.author}
         return {
             "schema": SCHEMA, "state": self.state, "error": self.error, "source": str(self.tree),
+            "started": self.started, "origin": self.origin,
             "good": described(self.good), "bad": described(self.bad), "refs": self.refs,
             "tests": self.selection, "flaky_reruns": self.flaky_reruns, "failure": self.failure,
             "commits": len(self.commits),

@@ -10,6 +10,9 @@ ingest), so every consumer that posts or stores it checks it here first:
                                               # -> any JSON value from an untrusted side, with
                                               #    the checks before and while decoding
     validate_results(data, limits=Limits())   # raises ResultsError listing every problem
+    load_bisect(path) / validate_bisect(data) # a bisect.json (an artifact of `bisect`), with
+                                              #    the smaller BISECT_LIMITS, before the status
+                                              #    store records it
 
 Every command that reads a results.json (report, --baseline, merge, compare, test/build/
 bundle continuing the one in --out, status ingest, the GitHub and Buildbot reporters) reads
@@ -49,6 +52,9 @@ MIN_YEAR, MAX_YEAR = 1970, 9998
 CONFIG_CACHE_STATES = ("seeded", "clean", "dropped")
 RUN_OUTCOMES = ("pending", "success", "failure", "warnings", "error", "cancelled")
 
+# bisect.json (emscripten_python/bisect/runner.py writes it; docs/bisect.rst).
+BISECT_SCHEMAS = (1,)
+BISECT_STATES = ("running", "found", "inconclusive", "cancelled", "error")
 # A run id, artifact digest, stage name: plain ASCII that needs no quoting in a URL or path.
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 # A regrtest name (test_os, test.test_asyncio.test_tasks): it becomes a Lib/test/ path.
@@ -75,6 +81,11 @@ class Limits:
     max_depth: int = 16            # nesting of free-form objects (toolchain, pythoninfo...)
     max_nesting: int = 32          # brackets in the whole file, checked before decoding
     max_problems: int = 10         # problems listed in the message; the rest are counted
+
+
+# A bisect.json is a summary (a few dozen steps, no logs): read with smaller bounds. Its size
+# bound is the one the Buildbot bisect builder reads and uploads (steps/bisect.py).
+BISECT_LIMITS = Limits(max_file_bytes=4 * 1024 * 1024, max_text=16 * 1024, max_list=1_000)
 
 
 # Fields whose value may be long text; every other string is limited to max_string.
@@ -126,6 +137,20 @@ class _Checker:
         elif abs(value) > 1e15:
             self.problem(where, f"{value} is out of range")
 
+    def time(self, where: str, value, *, nullable: bool = False) -> None:
+        """An ISO 8601 time whose year (in UTC) is between MIN_YEAR and MAX_YEAR."""
+        if not self.string(where, value, limit=64, nullable=nullable) or value is None:
+            return
+        try:
+            when = datetime.fromisoformat(value)
+            # in UTC, where the reporters compare it; the ends of the calendar overflow
+            year = (when.astimezone(timezone.utc) if when.tzinfo else when).year
+        except (ValueError, OverflowError):
+            self.problem(where, f"{_show(value)} is not an ISO 8601 time")
+        else:
+            if not MIN_YEAR <= year <= MAX_YEAR:
+                self.problem(where, f"{_show(value)} is not between {MIN_YEAR} and {MAX_YEAR}")
+
     def boolean(self, where: str, value, *, nullable: bool = False) -> None:
         if not (isinstance(value, bool) or (value is None and nullable)):
             self.problem(where, f"expected true or false, got {_kind(value)}")
@@ -175,23 +200,16 @@ class _Checker:
             names = ", ".join(_show(k, 40) for k in sorted(map(str, extra))[:5])
             self.problem(where, f"fields this schema does not define: {names}")
 
+    def version(self, where: str, value, readable: tuple[int, ...]) -> None:
+        if isinstance(value, bool) or value not in readable:
+            self.problem(where, f"{_show(value)} is not supported (readable: {', '.join(map(str, readable))})")
+
     # -- records ---------------------------------------------------------------------------
     def run(self, data: dict) -> None:
         version = data.get("schema_version")
-        if isinstance(version, bool) or version not in SCHEMA_VERSIONS:
-            self.problem("schema_version", f"{_show(version)} is not supported "
-                                           f"(readable: {', '.join(map(str, SCHEMA_VERSIONS))})")
+        self.version("schema_version", version, SCHEMA_VERSIONS)
         self.string("run_id", data.get("run_id"), limit=64, pattern=SAFE_ID)
-        if self.string("created", data.get("created"), limit=64):
-            try:
-                created = datetime.fromisoformat(data["created"])
-                # in UTC, where the reporters compare it; the ends of the calendar overflow
-                year = (created.astimezone(timezone.utc) if created.tzinfo else created).year
-            except (ValueError, OverflowError):
-                self.problem("created", f"{_show(data['created'])} is not an ISO 8601 time")
-            else:
-                if not MIN_YEAR <= year <= MAX_YEAR:
-                    self.problem("created", f"{_show(data['created'])} is not between {MIN_YEAR} and {MAX_YEAR}")
+        self.time("created", data.get("created"))
         outcomes = RUN_OUTCOMES if version != 1 else tuple(o for o in RUN_OUTCOMES if o != "cancelled")
         self.string("outcome", data.get("outcome"), limit=32, choices=outcomes)
         origin = self.obj("origin", data.get("origin", {}))
@@ -308,11 +326,86 @@ class _Checker:
         self.unknown_fields(where, case, _CASE_FIELDS)
 
 
+    # -- bisect.json (docs/bisect.rst): written by `bisect` on a worker, read back from an artifact
+    def commit_of(self, where: str, value, *, nullable: bool = False) -> None:
+        """{"commit": a hex sha, "subject": text, "author": text (optional)}."""
+        if self.obj(where, value, nullable=nullable) is None:
+            return
+        self.string(f"{where}.commit", value.get("commit"), limit=64, pattern=COMMIT)
+        self.string(f"{where}.subject", value.get("subject"))
+        self.string(f"{where}.author", value.get("author"), limit=self.limits.max_name, nullable=True)
+        self.unknown_fields(where, value, _COMMIT_FIELDS)
+
+    def bisection(self, data: dict) -> None:
+        self.version("schema", data.get("schema"), BISECT_SCHEMAS)
+        self.string("state", data.get("state"), limit=32, choices=BISECT_STATES)
+        self.string("error", data.get("error"), nullable=True)
+        self.string("source", data.get("source"), nullable=True)
+        self.time("started", data.get("started"), nullable=True)
+        origin = self.obj("origin", data.get("origin", {}))
+        if origin is not None:
+            self.string("origin.kind", origin.get("kind", "local"), limit=32, pattern=SAFE_ID)
+            for key in ("builder", "branch"):
+                self.string(f"origin.{key}", origin.get(key), limit=self.limits.max_name, nullable=True)
+            self.string("origin.url", origin.get("url"), nullable=True, pattern=URL)
+            self.unknown_fields("origin", origin, _BISECT_ORIGIN_FIELDS)
+        for key in ("good", "bad"):
+            self.commit_of(key, data.get(key))
+        self.commit_of("first_bad", data.get("first_bad"), nullable=True)
+        refs = self.obj("refs", data.get("refs", {}))
+        if refs is not None:
+            for key, value in refs.items():
+                self.string("refs key", key, limit=32, pattern=SAFE_ID)
+                self.string(f"refs.{_key(key)}", value, limit=self.limits.max_name)
+        tests = self.list_of("tests", data.get("tests"))
+        if not tests and isinstance(data.get("tests"), list):
+            self.problem("tests", "no test file named")
+        for i, name in enumerate(tests):
+            self.string(f"tests[{i}]", name, limit=self.limits.max_name, pattern=TEST_FILE_NAME)
+        self.string("failure", data.get("failure"), limit=16, nullable=True, choices=("fail", "crash"))
+        for key in ("flaky_reruns", "commits", "builds"):
+            self.number(key, data.get(key), integer=True)
+        self.number("duration", data.get("duration"))
+        for i, suspect in enumerate(self.list_of("suspects", data.get("suspects", []))):
+            self.commit_of(f"suspects[{i}]", suspect)
+        for i, step in enumerate(self.list_of("steps", data.get("steps", []))):
+            self.bisect_step(f"steps[{i}]", step)
+        # What the answer needs: a found one names its commit, an inconclusive one its range.
+        if data.get("state") == "found" and not data.get("first_bad"):
+            self.problem("first_bad", "state is found but no first bad commit is named")
+        if data.get("state") == "inconclusive" and not data.get("suspects"):
+            self.problem("suspects", "state is inconclusive but no suspect commit is named")
+        self.unknown_fields("bisect.json", data, _BISECT_FIELDS)
+
+    def bisect_step(self, where: str, step) -> None:
+        if self.obj(where, step) is None:
+            return
+        self.number(f"{where}.number", step.get("number"), integer=True)
+        self.string(f"{where}.role", step.get("role"), limit=16, choices=("bad", "good", "search"))
+        self.string(f"{where}.commit", step.get("commit"), limit=64, pattern=COMMIT)
+        self.string(f"{where}.subject", step.get("subject"))
+        self.boolean(f"{where}.built", step.get("built"))
+        self.string(f"{where}.verdict", step.get("verdict"), limit=16, nullable=True, choices=("good", "bad", "skip"))
+        self.string(f"{where}.outcome", step.get("outcome"), limit=32, nullable=True, pattern=SAFE_ID)
+        self.number(f"{where}.duration", step.get("duration"))
+        self.string(f"{where}.results", step.get("results"), nullable=True)
+        self.string(f"{where}.error", step.get("error"), limit=self.limits.max_text, nullable=True)
+        self.free(f"{where}.runs", self.list_of(f"{where}.runs", step.get("runs", [])))
+        self.unknown_fields(where, step, _BISECT_STEP_FIELDS)
+
+
 _STAGE_FIELDS = frozenset({"name", "status", "duration", "returncode", "log", "command", "cache"})
 _ARTIFACT_FIELDS = frozenset({"path", "size", "sha256", "url"})
 _FILE_FIELDS = frozenset({"name", "outcome", "duration", "tests_run", "failures", "skipped", "attempts",
                           "cases", "crash", "log_excerpt", "errors", "expected_failures", "unexpected_successes"})
 _CASE_FIELDS = frozenset({"name", "outcome", "duration", "message", "traceback"})
+_COMMIT_FIELDS = frozenset({"commit", "subject", "author"})
+_BISECT_ORIGIN_FIELDS = frozenset({"kind", "builder", "branch", "url"})
+_BISECT_FIELDS = frozenset({"schema", "state", "error", "source", "started", "origin", "good", "bad", "refs", "tests",
+                            "flaky_reruns", "failure", "commits", "first_bad", "suspects", "builds", "duration",
+                            "steps"})
+_BISECT_STEP_FIELDS = frozenset({"number", "role", "commit", "subject", "built", "runs", "verdict", "outcome",
+                                 "duration", "results", "error"})
 
 
 def _kind(value) -> str:
@@ -344,12 +437,27 @@ def validate_results(data, limits: Limits = Limits()) -> None:
         raise ResultsError(f"results.json is not a JSON object (got {_kind(data)})")
     checker = _Checker(limits)
     checker.run(data)
+    _raise_problems("results.json", checker, limits)
+
+
+def _raise_problems(what: str, checker: _Checker, limits: Limits) -> None:
     if checker.problems:
         shown = checker.problems[:limits.max_problems]
         more = len(checker.problems) - len(shown)
         tail = f"; ... and {more} more" if more else ""
-        raise ResultsError(f"results.json is not valid ({len(checker.problems)} problem"
+        raise ResultsError(f"{what} is not valid ({len(checker.problems)} problem"
                            f"{'s' if len(checker.problems) != 1 else ''}): " + "; ".join(shown) + tail)
+
+
+def validate_bisect(data, limits: Limits = BISECT_LIMITS) -> None:
+    """Raise ResultsError (exit 40) listing every way ``data`` is not a bisect.json
+    (docs/bisect.rst) within ``limits``: the types, commits as hex shas, test files as
+    regrtest names, a found bisection naming its commit, an inconclusive one its range."""
+    if not isinstance(data, dict):
+        raise ResultsError(f"bisect.json is not a JSON object (got {_kind(data)})")
+    checker = _Checker(limits)
+    checker.bisection(data)
+    _raise_problems("bisect.json", checker, limits)
 
 
 def _no_constants(name: str):
@@ -419,6 +527,26 @@ def load_json(path: Path, limits: Limits = Limits()) -> object:
     return parse_json(read_capped(path, limits), str(path), limits)
 
 
+def _file_in(path: Path, name: str) -> Path:
+    """`path`, or the file `name` in it when it is a directory."""
+    try:
+        return path / name if path.is_dir() else path
+    except OSError as exc:
+        raise ResultsError(f"{path} cannot be read: {exc.strerror or exc}") from None
+
+
+def load_bisect(path: Path, limits: Limits = BISECT_LIMITS) -> dict:
+    """The bisect.json at ``path`` (a directory means the bisect.json in it), read as
+    ``load_json`` reads a file and checked by ``validate_bisect``; ResultsError otherwise."""
+    path = _file_in(Path(path), "bisect.json")
+    data = load_json(path, limits)
+    try:
+        validate_bisect(data, limits)
+    except ResultsError as exc:
+        raise ResultsError(f"{path} {str(exc).removeprefix('bisect.json ')}") from None
+    return data
+
+
 def is_seconds(value) -> bool:
     """``value`` (from untrusted JSON) is a duration to use: a number above 0 and below 1e9
     seconds, not a boolean (NaN, infinity and huge integers are not)."""
@@ -428,14 +556,9 @@ def is_seconds(value) -> bool:
 def load_validated(path: Path, limits: Limits = Limits()) -> Run:
     """The Run in the results.json at ``path`` (a directory means the results.json in it),
     size-checked before it is read, then as ``parse_results``; ResultsError otherwise."""
-    path = Path(path)
-    try:
-        if path.is_dir():
-            path = path / "results.json"
-    except OSError as exc:
-        raise ResultsError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    path = _file_in(Path(path), "results.json")
     return parse_results(read_capped(path, limits), str(path), limits)
 
 
-__all__ = ["Limits", "RUN_OUTCOMES", "SCHEMA_VERSIONS", "is_seconds", "load_json", "load_validated", "parse_json", "parse_results",
-           "read_capped", "validate_results"]
+__all__ = ["BISECT_LIMITS", "Limits", "RUN_OUTCOMES", "SCHEMA_VERSIONS", "is_seconds", "load_json", "load_validated", "parse_json", "parse_results",
+           "read_capped", "validate_results", "load_bisect", "validate_bisect"]

@@ -1,4 +1,4 @@
-"""`emscripten-python status ingest|serve|export` (registered by the core CLI)."""
+"""`emscripten-python status ingest|record-bisect|serve|export` (registered by the core CLI)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,18 @@ def register(subparsers) -> None:
                         help=f"longest crash text, traceback, message or log excerpt, in characters "
                              f"(default: {defaults.max_text})")
     ingest.set_defaults(func=_ingest)
+
+    bisect = sub.add_parser("record-bisect", help="record a finished bisection (a bisect.json of `bisect`): "
+                                                  "the test and branch pages show its culprit; bad input exit 40")
+    _db(bisect)
+    bisect.add_argument("bisect_json", type=Path, metavar="BISECT_JSON",
+                        help="the bisect.json (or the directory holding it) of a found or inconclusive bisection")
+    bisect.add_argument("--builder", help="builder it is filed under (default: origin.builder of bisect.json)")
+    bisect.add_argument("--branch", help="branch it is filed under (default: origin.branch of bisect.json)")
+    bisect.add_argument("--build-url", help="link to the bisection's build (default: origin.url)")
+    bisect.add_argument("--origin", choices=["local", "buildbot", "github-actions"],
+                        help="who ran it (default: origin.kind)")
+    bisect.set_defaults(func=_record_bisect)
 
     serve = sub.add_parser("serve", help="serve the status page (read-only WSGI app on waitress)")
     _db(serve)
@@ -155,6 +167,18 @@ def _ingest(args: argparse.Namespace) -> int:
     if bad:
         raise ResultsError(f"{len(bad)} of {len(outcomes)} results.json files refused (named above); "
                            f"the other {len(outcomes) - len(bad)} are stored")
+    return 0
+
+
+def _record_bisect(args: argparse.Namespace) -> int:
+    """Exit 0 when stored (or stored already); 40 when the file is refused, before the store
+    is opened, nothing written; 51 when the store itself is unusable."""
+    from ..untrusted import actions_safe
+    from .bisections import record_bisection
+
+    recorded = record_bisection(args.bisect_json, args.db, builder=args.builder, branch=args.branch,
+                                build_url=args.build_url, origin=args.origin)
+    print(actions_safe(f"{recorded.describe()} (from {args.bisect_json})"), flush=True)
     return 0
 
 

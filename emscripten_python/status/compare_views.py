@@ -6,7 +6,8 @@ other page does, so ``status export`` can save them:
 * ``compare/<base>/<head>.html`` and ``api/compare/<base>/<head>.json``: two stored runs
   compared with ``emscripten_python.results.compare`` (the same rules as ``emscripten-python compare``).
 * ``test/<slug>.html`` and ``api/test/<slug>.json``: one test file or test case on every
-  branch × builder that ran it recently: first failed at run X / commit Y, last passed
+  branch × builder that ran it recently: first failed at run X / commit Y, last passed,
+  and the recorded bisections of its file (bisections.py): the culprit commit
   (``test_slug``: the name with every character outside ``[A-Za-z0-9._-]`` as ``~XX``).
 * ``runs/<branch>/<builder>/index.html``, ``…/older/<run>.html``, ``…/newer/<run>.html``:
   a lane's branch builds, PAGE_RUNS a page, the newest first (names as ``test_slug``).
@@ -26,7 +27,7 @@ from sqlalchemy import select, tuple_
 
 from ..results.compare import KINDS, Comparison, compare, crash_signature
 from ..results.model import BAD_FILE_OUTCOMES
-from . import insight
+from . import bisections, insight
 from .history import TestHistory, baseline_for, find_run, run_from_row, test_history
 from .models import FileRow, RunRow
 from .window import EXPORT_ENV
@@ -137,17 +138,26 @@ def crash_groups(branch: str | None = None, runs: int | None = None) -> list[dic
 _GITHUB_RUN = re.compile(r"^https://github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/(?:actions|runs|pull|commit)/")
 
 
+def commit_link(build_url: str | None, commit: str | None) -> str | None:
+    """The GitHub page of `commit` when `build_url` is a GitHub Actions run (it names the
+    repository) and `commit` a hex sha; None otherwise (the store knows no other repository)."""
+    found = _GITHUB_RUN.match(build_url or "")
+    if found and commit and re.fullmatch(r"[0-9a-f]{7,64}", commit):
+        return f"https://github.com/{found[1]}/commit/{commit}"
+    return None
+
+
 def github_links(run) -> dict:
     """Commit and PR links of a run built by GitHub Actions (its build URL names the
     repository); {} for other runs, whose repository the store does not know."""
     found = _GITHUB_RUN.match(run.build_url or "")
     if not found:
         return {}
-    repo, links = found[1], {}
-    if run.commit and re.fullmatch(r"[0-9a-f]{7,64}", run.commit):
-        links["commit"] = f"https://github.com/{repo}/commit/{run.commit}"
+    links = {}
+    if commit := commit_link(run.build_url, run.commit):
+        links["commit"] = commit
     if run.pr is not None:
-        links["pr"] = f"https://github.com/{repo}/pull/{int(run.pr)}"
+        links["pr"] = f"https://github.com/{found[1]}/pull/{int(run.pr)}"
     return links
 
 
@@ -213,7 +223,8 @@ def register(app: Flask) -> None:
                                  delta_kinds=KINDS, failing_files=failing_files, max_names=MAX_NAMES,
                                  generated_at=generated_at, crash_groups=crash_groups, crash_scan=CRASH_SCAN,
                                  exporting=exporting, github_links=github_links, group_flaky=group_flaky,
-                                 lane_pages_link=lane_pages_link)
+                                 lane_pages_link=lane_pages_link, commit_link=commit_link,
+                                 stored_runs=lambda rows: bisections.stored_runs(g.session, rows))
     app.jinja_env.filters["test_page"] = lambda name: f"test/{test_slug(name)}.html"
 
     def pair(base_id: str, head_id: str) -> tuple[RunRow, RunRow]:
@@ -243,14 +254,21 @@ def register(app: Flask) -> None:
     def lane_seek(branch: str, builder: str, direction: str, run: str):
         return _lane_page(from_slug(branch), from_slug(builder), from_slug(run), older=direction == "older")
 
+    def test_pages(slug: str) -> tuple[str, list[TestHistory], list]:
+        """The test's name, its lanes and its bisections: 404 when the store has neither."""
+        test = from_slug(slug)
+        histories, bisected = test_histories(g.session, test), bisections.for_test(g.session, test)
+        if not histories and not bisected:
+            abort(404)
+        return test, histories, bisected
+
     @app.get("/test/<slug>.html")
     def test_page(slug: str):
-        test = from_slug(slug)
-        histories = test_histories(g.session, test) or abort(404)
-        return render_template("test_history.html", test=test, histories=histories)
+        test, histories, bisected = test_pages(slug)
+        return render_template("test_history.html", test=test, histories=histories, bisections=bisected)
 
     @app.get("/api/test/<slug>.json")
     def api_test(slug: str):
-        test = from_slug(slug)
-        histories = test_histories(g.session, test) or abort(404)
-        return jsonify({"test": test, "history": [_history_json(h) for h in histories]})
+        test, histories, bisected = test_pages(slug)
+        return jsonify({"test": test, "history": [_history_json(h) for h in histories],
+                        "bisections": [bisections.bisection_json(b) for b in bisected]})

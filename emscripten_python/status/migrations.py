@@ -15,9 +15,9 @@ from sqlalchemy import func, inspect, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import StatusError
-from .models import Base, FileRow, LaneRow, RunRow, SchemaVersion
+from .models import Base, BisectionRow, BisectionTestRow, FileRow, LaneRow, RunRow, SchemaVersion
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 PR_REF = re.compile(r"^refs/pull/(\d+)/")
 
 
@@ -63,8 +63,14 @@ def _v5_grid_keyset(conn: Connection) -> None:
     next(i for i in RunRow.__table__.indexes if i.name == "ix_runs_grid").create(conn)
 
 
+def _v6_bisections(conn: Connection) -> None:
+    """The `bisections` and `bisection_tests` tables (recorded bisections, status/bisections.py)."""
+    for table in (BisectionRow.__table__, BisectionTestRow.__table__):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_pr_builds, 3: _v3_pythoninfo, 4: _v4_runtimes,
-                                                       5: _v5_grid_keyset}
+                                                       5: _v5_grid_keyset, 6: _v6_bisections}
 
 # Any constant works; it only has to be the same in every process that migrates.
 _PG_LOCK_KEY = 0x656D7079

@@ -124,3 +124,48 @@ class CaseRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
     file: Mapped[FileRow] = relationship(back_populates="cases", viewonly=True)
+
+
+class BisectionRow(Base):
+    """One finished bisection (`bisect`'s bisect.json, recorded by `status record-bisect`):
+    its answer and where it belongs, filed under builder and branch as runs are. Written
+    by status/bisections.py; unique on the digest of what it holds, so recording the same
+    bisect.json again is a no-op. Every text (subjects, authors) is the repository's, shown
+    escaped."""
+
+    __tablename__ = "bisections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    recorded: Mapped[datetime] = mapped_column(DateTime)          # naive UTC, as runs.created
+    started: Mapped[datetime | None] = mapped_column(DateTime)    # bisect.json `started`; NULL when it has none
+    origin: Mapped[str] = mapped_column(String(32))
+    builder: Mapped[str] = mapped_column(String(200))
+    branch: Mapped[str] = mapped_column(String(200))
+    build_url: Mapped[str | None] = mapped_column(Text)
+    from_run: Mapped[str | None] = mapped_column(String(64))      # the run whose range was bisected (--from-run)
+    state: Mapped[str] = mapped_column(String(16))                # found / inconclusive
+    failure: Mapped[str | None] = mapped_column(String(16))       # fail / crash
+    good_commit: Mapped[str] = mapped_column(String(64))
+    bad_commit: Mapped[str] = mapped_column(String(64))
+    # The first bad commit when found; when inconclusive, NULL and `suspects` holds the range.
+    first_bad_commit: Mapped[str | None] = mapped_column(String(64))
+    first_bad_subject: Mapped[str | None] = mapped_column(Text)
+    first_bad_author: Mapped[str | None] = mapped_column(Text)
+    suspects: Mapped[list] = mapped_column(JSON)                  # [{commit, subject, author}], oldest first
+    commits: Mapped[int] = mapped_column(Integer)                 # after GOOD up to BAD
+    builds: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[int] = mapped_column(Integer)
+    duration: Mapped[float] = mapped_column(Float)
+    tests: Mapped[list[BisectionTestRow]] = relationship(order_by="BisectionTestRow.name", viewonly=True,
+                                                         lazy="selectin")
+    # The branch page: a branch's newest bisections.
+    __table_args__ = (Index("ix_bisections_branch", "branch", "recorded"),)
+
+
+class BisectionTestRow(Base):
+    """The test files a bisection ran: the test page finds its bisections by name."""
+
+    __tablename__ = "bisection_tests"
+    bisection_pk: Mapped[int] = mapped_column(ForeignKey("bisections.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    __table_args__ = (Index("ix_bisection_tests_name", "name", "bisection_pk"),)

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from flask.json.provider import DefaultJSONProvider
 
 from ..report.pythoninfo_markdown import SHOWN_KEYS
-from . import compare_views, insight, svg
+from . import bisections, compare_views, insight, svg
 from .checks import PR_MAX, strip_bidi
 from .serialize import flaky_json, health_json, pr_json, run_json
 from .store import Store
@@ -175,7 +175,8 @@ def _pages(app: Flask) -> None:
         if not healths:
             abort(404)
         return render_template("branch.html", branch=branch, healths=healths,
-                               crashes=insight.crashes(g.session, branch, limit=20))
+                               crashes=insight.crashes(g.session, branch, limit=20),
+                               bisections=bisections.for_branch(g.session, branch))
 
     @app.get(f"/pr/{PR_ROUTE}.html")
     def pull_request(number: int):
@@ -229,7 +230,8 @@ def _api(app: Flask) -> None:
         healths = [insight.health(g.session, b, c) for b, c in insight.groups(g.session, branch)]
         if not healths:
             abort(404)
-        return jsonify({"branch": branch, "builders": [health_json(h, runs=True) for h in healths]})
+        return jsonify({"branch": branch, "builders": [health_json(h, runs=True) for h in healths],
+                        "bisections": [bisections.bisection_json(b) for b in bisections.for_branch(g.session, branch)]})
 
     @app.get(f"/api/pr/{PR_ROUTE}.json")
     def api_pr(number: int):

@@ -103,7 +103,7 @@ def test_names_the_commit_that_broke_the_test_past_a_flaky_one(history):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((out / "bisect.json").read_text())
     assert result["state"] == "found" and result["failure"] == "fail"
-    assert result["first_bad"] == {"commit": c[7], "subject": "test_target fails"}
+    assert result["first_bad"] == {"commit": c[7], "subject": "test_target fails", "author": "t"}
     steps = {s["commit"]: s for s in result["steps"]}
     # The flaky commit failed, was run again, passed: not bad (else c3 or c4 would be named).
     flaky = [s for s in result["steps"] if s["outcome"] == "flaky"]
@@ -173,6 +173,8 @@ def test_a_bad_commit_whose_failure_does_not_repeat_is_refused_unless_reruns_are
     (["--tests", "test_x"], 2, "bisect needs --good, --bad and --tests (or --from-run RUN_ID)"),
     (["--good", "HEAD~3", "--bad", "HEAD", "--tests", "test_x", "--db", "sqlite://"], 2, "--db is the status store"),
     (["--from-run", "abcdef12", "--bad", "HEAD"], 2, "--from-run takes GOOD and BAD from the status store"),
+    (["--good", "HEAD~3", "--bad", "HEAD", "--tests", "test_x", "--record", "--branch", "../x"], 2,
+     "--record cannot be stored (1 problem): branch: '../x' has an empty, '.' or '..' path segment"),
 ])
 def test_bad_input_is_one_line_and_its_exit_code_before_any_work(history, args, code, message):
     done, out = bisect(history, "refused", *args)
@@ -267,12 +269,22 @@ def _store_lane(history, db: str) -> dict[int, str]:
 def test_from_run_takes_the_range_and_the_failing_files_from_the_status_store(history):
     c, db = history["c"], f"sqlite:///{history['root'] / 'status.sqlite'}"
     ids = _store_lane(history, db)
-    done, out = bisect(history, "from-run", "--from-run", ids[10], "--db", db)
+    done, out = bisect(history, "from-run", "--from-run", ids[10], "--db", db, "--record")
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((out / "bisect.json").read_text())
     assert (result["good"]["commit"], result["bad"]["commit"]) == (c[2], c[10])
     assert result["tests"] == ["test_target"] and result["refs"]["from_run"] == ids[10]
     assert result["first_bad"]["commit"] == c[7]
+    # --record: filed under the run's builder and branch; the test page shows the culprit.
+    assert result["origin"] == {"builder": "lane", "branch": "main"}
+    assert f"inserted: bisection of test_target on main / lane ({c[7]})" in done.stdout
+    from emscripten_python.status.web import create_app
+    app = create_app(db)
+    page = app.test_client().get("/test/test_target.html").get_data(as_text=True)
+    app.extensions["emscripten_python_status"].close()
+    assert f"<strong><code><bdi>{c[7][:12]}</bdi></code></strong> <bdi>test_target fails</bdi>" in page
+    assert f'<a href="../run/{ids[10]}.html">run <bdi>{ids[10][:8]}</bdi></a>' in page
+    assert f"{result['builds']} builds" in page
     assert f"from run {ids[10]} of lane on main: GOOD {c[2][:12]}, BAD {c[10][:12]}" in done.stdout + done.stderr
     # A run where nothing failed has nothing to bisect: exit 60 before any work.
     done, out = bisect(history, "from-run-green", "--from-run", ids[2], "--db", db)

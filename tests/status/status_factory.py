@@ -51,3 +51,43 @@ def write_run(run: Run, directory: Path) -> Path:
     path = directory / f"{run.run_id}.json"
     run.save(path)
     return path
+
+
+def sha(n: int) -> str:
+    """A commit id of its own for each n (hex, as git's)."""
+    import hashlib
+    return hashlib.sha1(f"commit {n}".encode()).hexdigest()
+
+
+def make_bisection(*, tests: list[str] | None = None, state: str = "found", culprit: int = 7,
+                   subject: str = "gh-1: os.walk() follows symlinks", author: str = "A. Author",
+                   branch: str | None = "3.13", builder: str | None = "emscripten node", skipped: int = 0,
+                   build_url: str | None = "https://ci.invalid/builds/9", from_run: str | None = None,
+                   started: str | None = "2026-11-01T15:00:00+00:00") -> dict:
+    """A bisect.json (docs/bisect.rst) as `bisect` writes it: GOOD sha(0), BAD sha(12), the
+    first bad commit sha(culprit); inconclusive: sha(culprit - skipped)..sha(culprit) suspects."""
+    described = lambda n, text="other change": {"commit": sha(n), "subject": text, "author": author}  # noqa: E731
+    steps = [{"number": i + 1, "role": role, "commit": sha(n), "subject": "other change", "built": True,
+              "runs": [{"kinds": ["fail"], "files": {}, "verdict": verdict}], "verdict": verdict,
+              "outcome": "failed" if verdict == "bad" else "passed", "duration": 60.5, "results": None}
+             for i, (role, n, verdict) in enumerate((("bad", 12, "bad"), ("good", 0, "good"),
+                                                     ("search", 6, "good"), ("search", 9, "bad")))]
+    return {
+        "schema": 1, "state": state, "error": None, "source": "/work/cpython", "started": started,
+        "origin": {k: v for k, v in (("kind", "buildbot"), ("builder", builder), ("branch", branch),
+                                     ("url", build_url)) if v is not None},
+        "good": described(0), "bad": described(12),
+        "refs": {"good": "v3.13.0", "bad": "3.13", **({"from_run": from_run} if from_run else {})},
+        "tests": tests or ["test_os"], "flaky_reruns": 2, "failure": "fail", "commits": 12,
+        "first_bad": described(culprit, subject) if state == "found" else None,
+        "suspects": ([described(n) for n in range(culprit - skipped, culprit)] + [described(culprit, subject)]
+                     if state == "inconclusive" else []),
+        "builds": len(steps), "duration": 250.25, "steps": steps,
+    }
+
+
+def write_bisection(data: dict, directory: Path, name: str = "bisect.json") -> Path:
+    import json
+    path = directory / name
+    path.write_text(json.dumps(data))
+    return path

@@ -80,11 +80,15 @@ class EmscriptenBisect(CliStep):
 
 
 class EmscriptenBisectFactory(BuildFactory):
-    """Checkout of BRANCH with its whole history, the bisect step, the uploads, a clean."""
+    """Checkout of BRANCH with its whole history, the bisect step, the uploads, a clean;
+    with record_status, the master records the answer in the status store."""
 
     def __init__(self, *, branch="main", repourl, toolchain="emsdk", mirror=None, cache_dir=None, jobs=None,
-                 timeout_factor=1.0, upload_dir="artifacts", upload_url=None, cli=None):
+                 timeout_factor=1.0, upload_dir="artifacts", upload_url=None, cli=None, record_status=False):
         super().__init__()
+        # Read by the status hook (steps/status_report.py): record each finished bisection's
+        # uploaded bisect.json in the status store, on the master.
+        self.record_status = record_status
         scaled = lambda seconds: int(seconds * timeout_factor)       # noqa: E731
         # method "fresh" (git clean -fdx): the build directories of an earlier bisection go too;
         # what makes the steps warm is the worker's cache dir, outside the build directory.

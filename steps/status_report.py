@@ -7,7 +7,10 @@ emscripten_python.steps.hooks) does two things:
   plugin (package ``buildbot-wsgi-dashboards``, in the ``buildbot`` extra), when installed;
 * adds ``StatusIngestReporter``: every finished build of ``builder_names`` has the
   ``results.json`` it uploaded stored, with origin ``buildbot``, its builder, branch, PR and
-  build URL.
+  build URL;
+* adds ``BisectRecordReporter`` for the bisect builders made with
+  ``EmscriptenBisectFactory(record_status=True)``: a finished bisection's uploaded
+  ``bisect.json`` is recorded (``status/bisections.py``), under its builder and branch.
 
 The store is ``$EP_STATUS_DB`` (a SQLAlchemy URL), else the status store's default
 (``$EMSCRIPTEN_PYTHON_STATUS_DB``, else a SQLite file in the user data directory). Nothing
@@ -29,6 +32,7 @@ from twisted.python import log
 from .hooks import FinishedBuildReporter, build_properties, builder_name, finished_builds, pr_number
 from .upload import uploaded_path
 # The status extra: without it the hook is skipped (an ImportError naming flask or sqlalchemy).
+from ..status.bisections import RECORDED_STATES, record_bisection
 from ..status.ingest import record_run
 from ..status.web import LINK_BASE, create_app
 
@@ -62,6 +66,26 @@ def ingest_build(build: dict, *, db_url: str | None = None, basedir: str | os.Pa
     return result
 
 
+def ingest_bisect_build(build: dict, *, db_url: str | None = None, basedir: str | os.PathLike | None = None,
+                        say: Callable[[str], None] = log.msg) -> str | None:
+    """Record the bisect.json a bisect build uploaded (status/bisections.py checks it before
+    opening the store): "inserted" or "unchanged"; None when the bisection did not finish
+    (cancelled, stopped by an error) or uploaded no bisect.json. Blocking; errors propagate."""
+    properties = build_properties(build)
+    builder, number = builder_name(build, properties), build.get("number", properties.get("buildnumber"))
+    path = uploaded_path(properties, "bisect", basedir)
+    # bisect_state: what the step read back from bisect.json; only a finished bisection is
+    # recorded (the file itself is checked again when it is read).
+    if properties.get("bisect_state") not in RECORDED_STATES or path is None or not path.is_file():
+        say(f"status: {builder} build {number}: no finished bisection to record "
+            f"(state {properties.get('bisect_state')!r}, bisect.json {path or 'not uploaded'})")
+        return None
+    recorded = record_bisection(path, db_url, origin="buildbot", builder=builder,
+                                branch=properties.get("branch") or None, build_url=build.get("url"))
+    say(f"status: {builder} build {number}: {recorded.describe()}")
+    return recorded.result
+
+
 def generators(builder_names: list[str]) -> list:
     return finished_builds(builder_names)
 
@@ -81,6 +105,15 @@ class StatusIngestReporter(FinishedBuildReporter):
 
     def handle_build(self, build: dict) -> None:
         ingest_build(build, db_url=self.db_url, basedir=self.master.basedir)
+
+
+class BisectRecordReporter(StatusIngestReporter):
+    """Records each finished bisection of a bisect builder in the status store."""
+
+    name = "emscripten_status_bisections"
+
+    def handle_build(self, build: dict) -> None:
+        ingest_bisect_build(build, db_url=self.db_url, basedir=self.master.basedir)
 
 
 # -- the dashboard ---------------------------------------------------------------------------
@@ -137,6 +170,11 @@ def configure(config: dict, builder_names: list[str]) -> None:
     else:
         log.msg("status: buildbot-wsgi-dashboards is not installed; no status dashboard in the web UI")
     config.setdefault("services", []).append(StatusIngestReporter(generators(builder_names), db_url=url))
+    # Bisect builders whose factory says so (EmscriptenBisectFactory(record_status=True)).
+    bisecting = [b.name for b in config.get("builders", []) if getattr(b.factory, "record_status", False)]
+    if bisecting:
+        config["services"].append(BisectRecordReporter(generators(bisecting), db_url=url))
 
 
-__all__ = ["DASHBOARD", "DB_ENV", "LazyStatusApp", "StatusIngestReporter", "configure", "ingest_build"]
+__all__ = ["DASHBOARD", "DB_ENV", "BisectRecordReporter", "LazyStatusApp", "StatusIngestReporter", "configure",
+           "ingest_bisect_build", "ingest_build"]

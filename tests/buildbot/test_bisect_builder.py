@@ -105,4 +105,28 @@ def test_an_admin_bisects_and_the_build_names_the_commit(fleet):
         assert culprit[:12] in open(props["bisect-summary_path"]).read()
         assert props["bisect_url"].startswith("http://artifacts.test/Emscripten-bisect/1/")
         assert "--good=" + fleet.commits[0] in fleet.step_log(steps["bisect"])
+        # The master's status hook records the answer (record_status in master.cfg): the test
+        # page of the store shows the culprit, filed under this builder and branch.
+        wait_for(lambda: _recorded(fleet), 120, "the bisection in the status store")
+        [row] = _recorded(fleet)
+        assert (row["state"], row["first_bad"]["commit"], row["builder"], row["branch"], row["origin"]) == (
+            "found", culprit, BUILDER, "main", "buildbot")
+        assert row["builds"] == props["bisect_builds"] and row["build_url"].endswith("/builds/1")
     wait_for(lambda: not fleet.leftover_processes(), 60, "the build's processes to end")
+
+
+def _recorded(fleet) -> list[dict]:
+    """The store's bisections of test_target, as its JSON API gives them."""
+    from sqlalchemy.exc import OperationalError
+
+    from emscripten_python.status.errors import StatusError
+    from emscripten_python.status.web import create_app
+    try:
+        app = create_app(fleet.status_db)
+    except (OperationalError, StatusError):     # the master's hook is writing (SQLite locked): not yet
+        return []
+    try:
+        answer = app.test_client().get("/api/test/test_target.json")
+        return answer.get_json()["bisections"] if answer.status_code == 200 else []
+    finally:
+        app.extensions["emscripten_python_status"].close()

@@ -179,3 +179,84 @@ def test_dashboard_links_and_badge_resolve_inside_the_web_ui(tmp_path, db_url):
     # Without a master (status serve, a static export) the links stay relative.
     plain = Client(status_hook.LazyStatusApp(db_url)).get("/index.html").get_data(as_text=True)
     assert 'href="pep11.html"' in plain
+
+
+# -- the bisect builder's answers ------------------------------------------------------------------
+
+BISECT_BUILDER = "Emscripten bisect"
+
+
+def bisect_uploaded(root, number: int, **changes) -> str:
+    """bisect.json where EmscriptenUpload puts a bisect build's upload."""
+    import json
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parents[1] / "status"))
+    from status_factory import make_bisection
+    path = root / "artifacts" / "Emscripten-bisect" / str(number) / "bisect.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({**make_bisection(), **changes}))
+    return str(path)
+
+
+def test_a_finished_bisection_is_recorded_under_its_builder_and_branch(tmp_path, db_url):
+    from emscripten_python.status.bisections import for_branch
+    path = bisect_uploaded(tmp_path, 3, origin={"kind": "local"})
+    build = build_dict({"bisect_path": path, "bisect_state": "found", "branch": "main"}, number=3,
+                       builder=BISECT_BUILDER)
+    messages = []
+    assert status_hook.ingest_bisect_build(build, db_url=db_url, say=messages.append) == "inserted"
+    assert status_hook.ingest_bisect_build(build, db_url=db_url, say=messages.append) == "unchanged"
+    assert "Emscripten bisect build 3: inserted: bisection of test_os on main / Emscripten bisect" in messages[0]
+    store = Store(db_url)
+    with store.reader() as session:
+        [row] = for_branch(session, "main")
+        assert (row.origin, row.builder, row.build_url) == ("buildbot", BISECT_BUILDER, BUILD_URL)
+    store.close()
+
+
+def test_an_unfinished_or_missing_bisection_records_nothing(tmp_path, db_url):
+    cancelled = bisect_uploaded(tmp_path, 4, state="cancelled", first_bad=None)
+    messages = []
+    for properties in ({"bisect_path": cancelled, "bisect_state": "cancelled"}, {"bisect_state": "found"},
+                       {"bisect_path": str(tmp_path / "gone.json"), "bisect_state": "found"}):
+        build = build_dict(properties, number=4, builder=BISECT_BUILDER)
+        assert status_hook.ingest_bisect_build(build, db_url=db_url, say=messages.append) is None
+    assert all("no finished bisection to record" in m for m in messages) and len(messages) == 3
+    assert not (tmp_path / "status.sqlite").exists()      # the store was not even opened
+
+
+def test_a_hostile_bisect_json_is_refused_and_logged_never_stored(tmp_path, db_url, synchronous_threads):
+    """The worker wrote bisect.json (a PR can't reach this builder, but the file is checked anyway):
+    a refused file raises in the hook, which the reporter logs; the store is not opened."""
+    from emscripten_python.errors import ResultsError
+    path = bisect_uploaded(tmp_path, 5, tests=["<script>alert(1)</script>"])
+    build = build_dict({"bisect_path": path, "bisect_state": "found"}, number=5, builder=BISECT_BUILDER)
+    with pytest.raises(ResultsError, match=r"tests\[0\]"):
+        status_hook.ingest_bisect_build(build, db_url=db_url, say=lambda _: None)
+    class Detached(status_hook.BisectRecordReporter):
+        master = None    # as DetachedReporter
+
+    service = Detached(status_hook.generators([BISECT_BUILDER]), db_url=db_url)
+    service.db_url, service.master = db_url, FakeMaster(tmp_path)
+    errors = []
+    done = service.sendMessage([{"builds": [build]}])
+    done.addErrback(errors.append)
+    assert done.called and errors == []
+    assert not (tmp_path / "status.sqlite").exists()
+
+
+def test_configure_records_bisections_only_of_factories_that_ask(monkeypatch, db_url):
+    from buildbot.config.builder import BuilderConfig
+
+    from emscripten_python.steps.bisect import EmscriptenBisectFactory
+    monkeypatch.setenv("EP_STATUS_DB", db_url)
+    builders = [BuilderConfig(name=name, workernames=["w"], factory=EmscriptenBisectFactory(
+        repourl="https://example.org/cpython.git", record_status=record)) for name, record in
+        ((BISECT_BUILDER, True), ("Emscripten bisect, unrecorded", False))]
+    config = {"www": {"port": 8010, "plugins": {}}, "services": [], "builders": builders}
+    status_hook.configure(config, [BUILDER])
+    runs, bisections = config["services"]
+    assert type(runs) is status_hook.StatusIngestReporter and isinstance(bisections, status_hook.BisectRecordReporter)
+    [generator] = bisections._config_args[0]
+    assert generator.builders == [BISECT_BUILDER] and bisections._config_kwargs["db_url"] == db_url

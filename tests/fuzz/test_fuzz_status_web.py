@@ -7,7 +7,9 @@ A fixed, modest budget (derandomized); the examples Hypothesis found are kept as
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -17,8 +19,12 @@ from hypothesis import strategies as st
 from emscripten_python.results.model import Run, Stage, TestCase, TestFile
 from emscripten_python.status import create_app
 from emscripten_python.status.compare_views import test_slug as slug_of
+from emscripten_python.status.bisections import store_bisection, stored_values
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.store import Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "status"))
+from status_factory import make_bisection  # noqa: E402
 
 BUDGET = settings(max_examples=100, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -61,6 +67,11 @@ def client(tmp_path_factory):
                 ingest(store, _run(branch, builder, hours, bad=hours % 2 == 1))
         pr = _run("refs/pull/7/merge", "emscripten/node", 7, bad=True)
         ingest(store, pr, base_branch="3.13")
+        # Recorded bisections of test_os on every lane: the test and branch pages show them.
+        for branch, builder in (("3.13", "emscripten/node"), ("feature/x y", "100% ?#"), ("main", "..")):
+            values, tests = stored_values(make_bisection(branch=branch, builder=builder, from_run="a" * 32,
+                                                         subject="<script>alert(1)</script>"), {}, "fuzz")
+            store_bisection(store, values, tests)
     finally:
         store.close()
     app = create_app(url)
@@ -78,6 +89,8 @@ def _check(client, path: str, method: str = "GET") -> None:
     else:
         assert response.status_code == 405 and response.headers["Allow"] in ("GET, HEAD", "HEAD, GET"), path
     assert "Traceback" not in body and "Internal Server Error" not in body, path
+    if response.mimetype == "text/html":    # the bisections' subjects are hostile: shown escaped only
+        assert "<script" not in body, path
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -87,6 +100,8 @@ def _check(client, path: str, method: str = "GET") -> None:
 @example(route="/pr/{}.html", segments=["99999999999999999999", "", ""], quoted=True, query=None)
 @example(route="/api/pr/{}.json", segments=["9223372036854775808", "", ""], quoted=True, query=None)
 @example(route="/runs/{}/{}/older/{}.html", segments=["3.13", "emscripten~2Fnode", "~FF"], quoted=False, query=None)
+@example(route="/test/{}.html", segments=["test_os", "", ""], quoted=False, query=None)
+@example(route="/branch/{}.html", segments=["feature/x y", "", ""], quoted=True, query=None)
 def test_generated_paths_answer_200_or_404(client, route, segments, quoted, query):
     parts = [quote(s, safe="") if quoted else s.replace("?", "%3F").replace("#", "%23") for s in segments]
     path = route.format(*parts)
@@ -105,3 +120,11 @@ def test_other_methods_are_405_on_every_route(client, route, name, method):
     assert response.status_code in (404, 405), (path, method, response.status_code)
     if response.status_code == 405:
         _check(client, path, method)
+
+
+def test_the_fuzzed_store_shows_its_bisections(client):
+    """The generated paths above reach pages with recorded bisections (so their checks cover them)."""
+    test_page = client.get("/test/test_os.html").get_data(as_text=True)
+    assert test_page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
+    for path in ("/branch/feature/x%20y.html", "/branch/3.13.html"):
+        assert "<h2>Recent bisections</h2>" in client.get(path).get_data(as_text=True), path

@@ -11,14 +11,16 @@ import pytest
 from emscripten_python.status import create_app
 from emscripten_python.status.export import export
 from emscripten_python.status.ingest import ingest
-from status_factory import make_run
+from emscripten_python.status.bisections import record_bisection
+from status_factory import make_bisection, make_run, write_bisection
 
 XSS = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
-def seeded(store):
-    """3.13 red on one builder, main green and stable, a flaky test, a crash, hostile text."""
+def seeded(store, tmp_path):
+    """3.13 red on one builder, main green and stable, a flaky test, a crash, hostile text
+    (in runs, and in a recorded bisection of test_os on 3.13)."""
     runs = []
     for i in range(12):
         runs.append(make_run(branch="main", builder="node", hours=i,
@@ -30,6 +32,9 @@ def seeded(store):
     runs.append(make_run(branch="3.13", builder="browser", hours=2))
     for run in runs:
         ingest(store, run)
+    bisection = make_bisection(subject=f"gh-2: {XSS}", author=XSS, builder=f"node {XSS}", from_run=runs[-2].run_id)
+    bisection["suspects"] = [{"commit": "abc1234", "subject": XSS}]
+    record_bisection(write_bisection(bisection, tmp_path), store.url, build_url="javascript:alert(1)")
     return store, runs
 
 
@@ -86,9 +91,14 @@ def test_run_detail_shows_failures_crashes_and_artifacts(client, seeded):
 
 def test_hostile_text_is_escaped_everywhere(client, seeded):
     red_run = seeded[1][-2].run_id
-    for page in ("/index.html", "/branch/3.13.html", f"/run/{red_run}.html", "/crashes.html", "/flaky.html"):
+    for page in ("/index.html", "/branch/3.13.html", f"/run/{red_run}.html", "/crashes.html", "/flaky.html",
+                 "/test/test_os.html"):
         html = client.get(page).get_data(as_text=True)
         assert "<script>" not in html and "<img src=x" not in html, page
+        assert 'href="javascript:' not in html, page
+    for page in ("/branch/3.13.html", "/test/test_os.html"):    # the bisection's subject, author, builder
+        html = client.get(page).get_data(as_text=True)
+        assert html.count("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") >= 3, page
     html = client.get(f"/run/{red_run}.html").get_data(as_text=True)
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html       # shown, as text
     assert 'href="javascript:' not in html                                 # a non-web URL is not a link

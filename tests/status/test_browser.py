@@ -85,3 +85,39 @@ def test_pages_render_links_work_and_the_overview_screenshot_has_content(served,
     page.wait_for_url("**/crashes.html")
     assert "test_compile" in page.inner_text("table")
     assert page.problems == []
+
+
+def test_the_test_history_page_shows_a_bisected_culprit(sqlite_url, page, tmp_path):
+    """A test red since its third run, a bisection of it found and one left ambiguous by a commit
+    that does not build: chromium renders the culprit, the range, the builds and the time, with
+    hostile subject and author shown as text (no script runs: the page has no console errors)."""
+    from emscripten_python.status.bisections import record_bisection
+    from status_factory import make_bisection, sha, write_bisection
+
+    store = Store(sqlite_url)
+    for i in range(6):
+        ingest(store, make_run(branch="3.13", builder="emscripten node", hours=i, commit=sha(2 * i),
+                               files={"test_math": "passed", "test_os": "failed" if i >= 3 else "passed"},
+                               build_url="https://github.com/python/cpython/actions/runs/10"))
+    store.close()
+    found = make_bisection(subject="gh-4242: os.walk(): follow symlinks <script>alert(1)</script>",
+                           author="Ada <ada@example.org>", build_url="https://github.com/python/cpython/actions/runs/11")
+    ambiguous = make_bisection(state="inconclusive", culprit=9, skipped=2, builder="emscripten browser",
+                               build_url=None, started="2026-11-02T09:30:00+00:00")
+    for name, data in (("found.json", found), ("ambiguous.json", ambiguous)):
+        record_bisection(write_bisection(data, tmp_path, name), sqlite_url)
+    with status_server(sqlite_url) as url:
+        page.goto(f"{url}/test/test_os.html")
+        table = page.locator("table.bisections")
+        text = table.inner_text()
+        assert "gh-4242: os.walk(): follow symlinks <script>alert(1)</script>" in text    # as text
+        assert "Ada <ada@example.org>" in text and "Ambiguous: one of 3 commits" in text
+        assert "4 builds, 4.2 min" in text and "2026-11-01 15:00 UTC" in text
+        link = table.locator(f"a[href='https://github.com/python/cpython/commit/{sha(7)}']")
+        assert link.inner_text() == sha(7)[:12]
+        assert page.locator("table.bisections script").count() == 0
+        shot = tmp_path / "test-history-bisection.png"
+        page.screenshot(path=str(shot), full_page=True)
+    width, height = _png_size(shot.read_bytes())
+    assert width == 1280 and height >= 400 and shot.stat().st_size > 20_000, (width, height)
+    assert page.problems == []

@@ -332,9 +332,15 @@ class _Checker:
         if self.obj(where, value, nullable=nullable) is None:
             return
         self.string(f"{where}.commit", value.get("commit"), limit=64, pattern=COMMIT)
-        self.string(f"{where}.subject", value.get("subject"))
-        self.string(f"{where}.author", value.get("author"), limit=self.limits.max_name, nullable=True)
+        self.line(f"{where}.subject", value.get("subject"))
+        self.line(f"{where}.author", value.get("author"), limit=self.limits.max_name, nullable=True)
         self.unknown_fields(where, value, _COMMIT_FIELDS)
+
+    def line(self, where: str, value, **options) -> None:
+        """A string shown as a line of a page (a subject, a name): no control characters
+        (git never writes them there; PostgreSQL's text refuses NUL)."""
+        if self.string(where, value, **options) and value is not None and CONTROL.search(value):
+            self.problem(where, f"{_show(value)} contains control characters")
 
     def bisection(self, data: dict) -> None:
         self.version("schema", data.get("schema"), BISECT_SCHEMAS)
@@ -346,7 +352,7 @@ class _Checker:
         if origin is not None:
             self.string("origin.kind", origin.get("kind", "local"), limit=32, pattern=SAFE_ID)
             for key in ("builder", "branch"):
-                self.string(f"origin.{key}", origin.get(key), limit=self.limits.max_name, nullable=True)
+                self.line(f"origin.{key}", origin.get(key), limit=self.limits.max_name, nullable=True)
             self.string("origin.url", origin.get("url"), nullable=True, pattern=URL)
             self.unknown_fields("origin", origin, _BISECT_ORIGIN_FIELDS)
         for key in ("good", "bad"):
@@ -375,6 +381,8 @@ class _Checker:
             self.problem("first_bad", "state is found but no first bad commit is named")
         if data.get("state") == "inconclusive" and not data.get("suspects"):
             self.problem("suspects", "state is inconclusive but no suspect commit is named")
+        if data.get("state") != "found" and data.get("first_bad"):
+            self.problem("first_bad", f"a first bad commit is named but state is {_show(data.get('state'))}")
         self.unknown_fields("bisect.json", data, _BISECT_FIELDS)
 
     def bisect_step(self, where: str, step) -> None:

@@ -39,6 +39,7 @@ from .store import Store, one_line
 RECORDED_STATES = ("found", "inconclusive")
 OVERRIDES = ("builder", "branch", "origin", "build_url")
 SHOWN = 10       # bisections on a test page and on a branch page
+MAX_COUNT = 2**31 - 1    # commits, builds, steps: 32-bit INTEGER columns on PostgreSQL
 
 
 def _utc_naive(stamp: str | None) -> datetime | None:
@@ -77,6 +78,8 @@ def stored_values(data: dict, overrides: dict, source: str) -> tuple[dict, list[
     tests = sorted(set(data["tests"]))
     problems = [f"tests: {name[:60]!r} is longer than the store's limit of {LENGTHS['file']}"
                 for name in tests if len(name) > LENGTHS["file"]]
+    problems += [f"{key}: {values[key]} is more than the store's limit of {MAX_COUNT}"
+                 for key in ("commits", "builds", "steps") if values[key] > MAX_COUNT]
     if from_run is not None and not (len(from_run) <= LENGTHS["run_id"] and SAFE_ID.match(from_run)):
         problems.append(f"refs.from_run: {from_run[:60]!r} is not a run id")
     if problems:

@@ -127,7 +127,11 @@ REFUSED = [
      "first_bad.commit: 'HEAD~1' has characters or a form not allowed here"),
     ("found without commit", json.dumps(_hostile(first_bad=None)).encode(),
      "state is found but no first bad commit is named"),
-    ("still running", json.dumps(_hostile(state="running")).encode(),
+    ("nul in subject", json.dumps(_hostile(first_bad={"commit": sha(7), "subject": "a\x00b"})).encode(),
+     "first_bad.subject: 'a\\x00b' contains control characters"),
+    ("first bad of an ambiguous one", json.dumps(_hostile(state="inconclusive", suspects=[
+        {"commit": sha(7), "subject": "s"}])).encode(), "a first bad commit is named but state is 'inconclusive'"),
+    ("still running", json.dumps(_hostile(state="running", first_bad=None)).encode(),
      "the bisection is 'running'; only a finished one (found or inconclusive) is recorded"),
     ("branch a path", json.dumps(_hostile(origin={"kind": "local", "branch": "../etc"})).encode(),
      "branch: '../etc' has an empty, '.' or '..' path segment"),
@@ -157,6 +161,16 @@ def test_refusal_leaves_an_existing_store_as_it_was(sqlite_url, tmp_path):
     code, _, err = _cli("record-bisect", "--db", sqlite_url, str(tmp_path / "missing.json"))
     assert code == 40 and "does not exist" in err
     assert _count(sqlite_url) == 1
+
+
+def test_what_postgresql_would_refuse_is_refused_first_on_both(db_url, tmp_path):
+    """A count beyond a 32-bit INTEGER column: exit 40 on SQLite (which would store it) and on
+    PostgreSQL (which would raise), never 51 for a file's mistake."""
+    record_bisection(write_bisection(make_bisection(), tmp_path), db_url)
+    path = write_bisection(_hostile(builds=2**40), tmp_path, "big.json")
+    code, _, err = _cli("record-bisect", "--db", db_url, str(path))
+    assert code == 40 and "builds: 1099511627776 is more than the store's limit of 2147483647" in err, err
+    assert _count(db_url) == 1
 
 
 def test_a_store_that_cannot_be_opened_is_exit_51(tmp_path):

@@ -276,7 +276,7 @@ def test_from_run_takes_the_range_and_the_failing_files_from_the_status_store(hi
     assert result["tests"] == ["test_target"] and result["refs"]["from_run"] == ids[10]
     assert result["first_bad"]["commit"] == c[7]
     # --record: filed under the run's builder and branch; the test page shows the culprit.
-    assert result["origin"] == {"builder": "lane", "branch": "main"}
+    assert (result["origin"]["builder"], result["origin"]["branch"]) == ("lane", "main")
     assert f"inserted: bisection of test_target on main / lane ({c[7]})" in done.stdout
     from emscripten_python.status.web import create_app
     app = create_app(db)

@@ -142,6 +142,9 @@ def test_a_commit_that_does_not_build_is_skipped_and_can_leave_a_range(history):
     skipped = [s for s in result["steps"] if s["verdict"] == "skip"]
     assert [(s["commit"], s["outcome"], s["runs"]) for s in skipped] == [(c[13], "build-failed", [])]
     assert "inconclusive: the first bad commit is one of 2 commits" in done.stdout
+    # What the status store would read back (status record-bisect): the real file passes its checks.
+    from emscripten_python.results.validation import load_bisect
+    assert load_bisect(out)["suspects"] == result["suspects"]
     on_start(history)
 
 

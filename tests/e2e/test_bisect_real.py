@@ -17,20 +17,18 @@ skipped; the answer is c5. Bisection 2 (--good c4 --bad c12): the failure is a c
 c5-c7 (failing, not crashing) count as good; the answer is c8, the C change. Each bisection
 prints its number of builds and wall time.
 
-The trixie root has no git package: the host's git (it needs only libc, zlib and pcre2, which
-the root has) is bound into the root and put first on the CLI's PATH.
+The history and the CLI's run in the root are tests/e2e/git_history.py's (shared with
+benchmarks/bisect.py).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from git_history import break_textwrap, comment, commit_history, edit, git, git_in_root, run_bisect
 from real_build import OUT
 
 # ~17 minutes (two bisections, ten warm rebuilds): beyond CI's 30-minute budget, so run on
@@ -38,27 +36,12 @@ from real_build import OUT
 pytestmark = [pytest.mark.e2e, pytest.mark.long_e2e]
 
 TREE = "/var/lib/ep-e2e/bisect/Python-3.13.15"
-GIT_IN_ROOT = "/opt/host-git-core"
 CACHE = "/var/cache/emscripten-python"          # the main run's EMSCRIPTEN_PYTHON_CACHE
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin"}
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert text.count(old) == 1, f"{path}: {old!r} is not there once"
-    path.write_text(text.replace(old, new))
-
-
-def _comment(path: Path, number: int) -> None:
-    with path.open("a") as handle:
-        handle.write(f"# bisect e2e: change {number}\n")
 
 
 # (subject, change) for c1..c12; a change edits the tree (on the host, under the root).
 def _history(tree: Path) -> list[tuple[str, object]]:
-    copyright_c, textwrap_py = tree / "Python" / "getcopyright.c", tree / "Lib" / "textwrap.py"
-    unicode_c = tree / "Objects" / "unicodeobject.c"
+    copyright_c, unicode_c = tree / "Python" / "getcopyright.c", tree / "Objects" / "unicodeobject.c"
     kept = {}
 
     def break_build(t):
@@ -66,26 +49,20 @@ def _history(tree: Path) -> list[tuple[str, object]]:
         copyright_c.write_text(kept["copyright"] + "\nthis does not compile;\n")
 
     return [
-        ("Lib: comment 1", lambda t: _comment(t / "Lib" / "colorsys.py", 1)),
-        ("Lib: comment 2", lambda t: _comment(t / "Lib" / "colorsys.py", 2)),
+        ("Lib: comment 1", lambda t: comment(t / "Lib" / "colorsys.py", 1)),
+        ("Lib: comment 2", lambda t: comment(t / "Lib" / "colorsys.py", 2)),
         ("C: getcopyright.c does not compile", break_build),
         ("C: revert the getcopyright.c breakage", lambda t: copyright_c.write_text(kept["copyright"])),
-        ("Lib: textwrap expands tabs one column too far", lambda t: _edit(
-            textwrap_py, "text = text.expandtabs(self.tabsize)", "text = text.expandtabs(self.tabsize + 1)")),
-        ("Lib: comment 6", lambda t: _comment(t / "Lib" / "colorsys.py", 6)),
-        ("Lib: comment 7", lambda t: _comment(t / "Lib" / "colorsys.py", 7)),
+        ("Lib: textwrap expands tabs one column too far", break_textwrap),
+        ("Lib: comment 6", lambda t: comment(t / "Lib" / "colorsys.py", 6)),
+        ("Lib: comment 7", lambda t: comment(t / "Lib" / "colorsys.py", 7)),
         # After c5 every TextWrapper expands tabs to 9 columns: each wrap now aborts the runtime.
-        ("C: str.expandtabs aborts for tab size 9", lambda t: _edit(
+        ("C: str.expandtabs aborts for tab size 9", lambda t: edit(
             unicode_c, "    /* First pass: determine size of output string */\n",
             "    if (tabsize == 9) {\n        abort();\n    }\n"
             "    /* First pass: determine size of output string */\n")),
-        *[(f"Lib: comment {n}", lambda t, n=n: _comment(t / "Lib" / "colorsys.py", n)) for n in (9, 10, 11, 12)],
+        *[(f"Lib: comment {n}", lambda t, n=n: comment(t / "Lib" / "colorsys.py", n)) for n in (9, 10, 11, 12)],
     ]
-
-
-def _git(tree: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=tree, env=GIT_ENV, check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -96,37 +73,17 @@ def history(real_run):
                          f"cp -a {OUT}/source/Python-3.13.15 {Path(TREE).parent}/", check=False, capture=True)
     assert copied.returncode == 0, copied.stdout
     tree = root.path / TREE.lstrip("/")
-    _git(tree, "init", "-q", "-b", "main")
-    # The build directories and byte code are not part of the history (as in CPython's .gitignore).
-    (tree / ".git" / "info" / "exclude").write_text("/builddir/\n__pycache__/\n*.pyc\n")
-    _git(tree, "add", "-A")
-    _git(tree, "commit", "-q", "-m", "CPython 3.13.15 as built")
-    commits = [_git(tree, "rev-parse", "HEAD")]
-    for subject, change in _history(tree):
-        change(tree)
-        _git(tree, "commit", "-q", "-a", "-m", subject)
-        commits.append(_git(tree, "rev-parse", "HEAD"))
-    # git's exec path (/usr/lib/git-core) holds `git` and its helpers and nothing else (binding
-    # /usr/bin would put the host's python3 first on the PATH too).
-    exec_path = Path(_git(tree, "--exec-path"))
-    assert (exec_path / "git").is_file()
-    with root.bind(exec_path, GIT_IN_ROOT):
+    commits = commit_history(tree, "CPython 3.13.15 as built", _history(tree))
+    with git_in_root(root):
         yield {"env": env, "root": root, "tree": tree, "c": commits}
 
 
-def _bisect(history, name: str, good: str, bad: str) -> tuple[subprocess.CompletedProcess, dict, float]:
-    env, out = history["env"], f"/var/lib/ep-e2e/out-bisect-{name}"
-    started = time.monotonic()
-    done = history["root"].chroot(
-        f"rm -rf {out} && cd /var/lib/ep-e2e && {env['cli']} bisect --toolchain system --mirror /mirror "
-        f"--source {TREE} --out {out} --good {good} --bad {bad} --tests test_textwrap --jobs 2 --timeout 600",
-        capture=True, check=False,
-        env={"EMSCRIPTEN_PYTHON_CACHE": CACHE, "EMSCRIPTEN_PYTHON_NO_RECORD": "1",
-             "PATH": f"{GIT_IN_ROOT}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
-    wall = time.monotonic() - started
+def _bisect(history, name: str, good: str, bad: str):
+    env = history["env"]
+    done, result, wall = run_bisect(history["root"], env["cli"], tree=TREE, out=f"/var/lib/ep-e2e/out-bisect-{name}",
+                                    good=good, bad=bad, tests="test_textwrap",
+                                    env={"EMSCRIPTEN_PYTHON_CACHE": CACHE, "EMSCRIPTEN_PYTHON_NO_RECORD": "1"})
     print(done.stdout[-6000:])
-    path = history["root"].path / out.lstrip("/") / "bisect.json"
-    result = json.loads(path.read_text()) if path.exists() else {}
     env["report"].append(f"bisect {name}: rc {done.returncode}, {result.get('builds')} builds, {wall:.0f} s wall; "
                          "steps: " + ", ".join(f"{s['commit'][:8]} {s['verdict']}/{s['outcome']} "
                                                f"{s['duration']:.0f}s" for s in result.get("steps", [])))
@@ -135,9 +92,9 @@ def _bisect(history, name: str, good: str, bad: str) -> tuple[subprocess.Complet
 
 def _back_on_main(history) -> None:
     tree = history["tree"]
-    assert _git(tree, "symbolic-ref", "--short", "HEAD") == "main"
-    assert _git(tree, "rev-parse", "HEAD") == history["c"][12]
-    assert _git(tree, "status", "--porcelain", "--untracked-files=no") == ""
+    assert git(tree, "symbolic-ref", "--short", "HEAD") == "main"
+    assert git(tree, "rev-parse", "HEAD") == history["c"][12]
+    assert git(tree, "status", "--porcelain", "--untracked-files=no") == ""
 
 
 def test_a_lib_change_that_breaks_a_test_is_found_past_a_commit_that_does_not_build(history):

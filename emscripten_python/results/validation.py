@@ -29,407 +29,306 @@ non-negative counts and durations, identifiers safe in URLs and file paths, and 
 objects) within ``Limits``. Unknown top-level keys are allowed (``counts`` is one) but
 size-checked like the rest. Problems are collected, not stopped at, so the one-line
 error message lists them all (the first ``max_problems``, then how many more).
+
+The schema is checked by one checker per section (``RunChecks``, ``StageChecks``,
+``ArtifactChecks``, ``SectionChecks``, ``FileChecks``, ``CaseChecks``; for a bisect.json
+``BisectChecks``, ``BisectStepChecks``, ``CommitChecks``), each saying which field gets
+which of the field checks in ``fieldchecks.py`` (types, ranges, sizes, where the problems
+are collected) and handing each entry it holds to its checker; ``validate_results`` and
+``validate_bisect`` compose them and turn the problems into the one message.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import math
 import operator
 import re
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ResultsError
+from .fieldchecks import CONTROL, SAFE_ID, FieldChecks, Limits, key_text, kind_of, show
 from .model import CASE_OUTCOMES, FILE_OUTCOMES, Run
 
 SCHEMA_VERSIONS = (1, 2)
-# A run's `created` year: four digits, as the report's ordering key writes it (YYYYMMDD...).
-MIN_YEAR, MAX_YEAR = 1970, 9998
-# Run outcomes; `cancelled` exists from schema 2 on (a v1 file never has it).
 CONFIG_CACHE_STATES = ("seeded", "clean", "dropped")
+# Run outcomes; `cancelled` exists from schema 2 on (a v1 file never has it).
 RUN_OUTCOMES = ("pending", "success", "failure", "warnings", "error", "cancelled")
 
 # bisect.json (emscripten_python/bisect/runner.py writes it; docs/bisect.rst).
 BISECT_SCHEMAS = (1,)
 BISECT_STATES = ("running", "found", "inconclusive", "cancelled", "error")
-# A run id, artifact digest, stage name: plain ASCII that needs no quoting in a URL or path.
-SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+
 # A regrtest name (test_os, test.test_asyncio.test_tasks): it becomes a Lib/test/ path.
 TEST_FILE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 COMMIT = re.compile(r"[0-9a-f]{7,64}\Z")
 SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/#?-]*)?\Z")
-# C0 controls other than tab and newline, DEL and C1 controls: never meaningful in a name.
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Upper bounds for one results.json; the defaults fit a full CPython test run with room."""
-
-    max_file_bytes: int = 64 * 1024 * 1024
-    max_name: int = 512            # names, ids, versions, outcomes, short fields
-    max_string: int = 4096         # other strings: messages, paths, URLs, error lines
-    max_text: int = 256 * 1024     # tracebacks, crash text, log excerpts
-    max_files: int = 20_000        # test files over all runtimes
-    max_cases: int = 500_000       # test cases over all files
-    max_list: int = 10_000         # any other list (selection, errors, stages, artifacts...)
-    max_errors: int = 1_000
-    max_depth: int = 16            # nesting of free-form objects (toolchain, pythoninfo...)
-    max_nesting: int = 32          # brackets in the whole file, checked before decoding
-    max_problems: int = 10         # problems listed in the message; the rest are counted
-
 
 # A bisect.json is a summary (a few dozen steps, no logs): read with smaller bounds. Its size
 # bound is the one the Buildbot bisect builder reads and uploads (steps/bisect.py).
 BISECT_LIMITS = Limits(max_file_bytes=4 * 1024 * 1024, max_text=16 * 1024, max_list=1_000)
 
 
-# Fields whose value may be long text; every other string is limited to max_string.
-_TEXT_FIELDS = frozenset({"traceback", "crash", "log_excerpt", "message"})
+class RunChecks:
+    """The top level: identity, outcome, origin, source, the free-form objects, and the
+    lists of stages, artifacts, errors and test sections (each entry to its own checker)."""
 
+    _KNOWN = frozenset({"schema_version", "run_id", "created", "outcome", "origin", "source", "toolchain", "node",
+                        "pythoninfo", "cancelled", "comparison", "shard", "cache", "stages", "artifacts", "errors",
+                        "tests", "runtimes"})
 
-class _Checker:
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.problems: list[str] = []
-        self.files = 0
-        self.cases = 0
+    def __init__(self, fields: FieldChecks, stages: StageChecks, artifacts: ArtifactChecks,
+                 sections: SectionChecks) -> None:
+        self.fields, self.stages, self.artifacts, self.sections = fields, stages, artifacts, sections
 
-    def problem(self, where: str, text: str) -> None:
-        self.problems.append(f"{where}: {text}")
-
-    # -- scalars ---------------------------------------------------------------------------
-    def string(self, where: str, value, *, limit: int | None = None, nullable: bool = False,
-               pattern: re.Pattern | None = None, choices: tuple | None = None) -> bool:
-        if value is None and nullable:
-            return True
-        if not isinstance(value, str):
-            self.problem(where, f"expected a string{' or null' if nullable else ''}, got {_kind(value)}")
-            return False
-        limit = limit or self.limits.max_string
-        if len(value) > limit:
-            self.problem(where, f"{len(value):,} characters, more than the limit of {limit:,}")
-            return False
-        if choices is not None and value not in choices:
-            self.problem(where, f"{_show(value)} is not one of {', '.join(choices)}")
-            return False
-        if pattern is not None and not pattern.match(value):
-            self.problem(where, f"{_show(value)} has characters or a form not allowed here")
-            return False
-        return True
-
-    def number(self, where: str, value, *, integer: bool = False, nullable: bool = False,
-               minimum: float | None = 0) -> None:
-        if value is None and nullable:
-            return
-        kinds = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            wanted = "an integer" if integer else "a number"
-            self.problem(where, f"expected {wanted}{' or null' if nullable else ''}, got {_kind(value)}")
-        elif isinstance(value, float) and not math.isfinite(value):
-            self.problem(where, f"{value} is not a finite number")
-        elif minimum is not None and value < minimum:
-            self.problem(where, f"{value} is below {minimum}")
-        elif abs(value) > 1e15:
-            self.problem(where, f"{value} is out of range")
-
-    def time(self, where: str, value, *, nullable: bool = False) -> None:
-        """An ISO 8601 time whose year (in UTC) is between MIN_YEAR and MAX_YEAR."""
-        if not self.string(where, value, limit=64, nullable=nullable) or value is None:
-            return
-        try:
-            when = datetime.fromisoformat(value)
-            # in UTC, where the reporters compare it; the ends of the calendar overflow
-            year = (when.astimezone(timezone.utc) if when.tzinfo else when).year
-        except (ValueError, OverflowError):
-            self.problem(where, f"{_show(value)} is not an ISO 8601 time")
-        else:
-            if not MIN_YEAR <= year <= MAX_YEAR:
-                self.problem(where, f"{_show(value)} is not between {MIN_YEAR} and {MAX_YEAR}")
-
-    def boolean(self, where: str, value, *, nullable: bool = False) -> None:
-        if not (isinstance(value, bool) or (value is None and nullable)):
-            self.problem(where, f"expected true or false, got {_kind(value)}")
-
-    def list_of(self, where: str, value, limit: int | None = None) -> list:
-        if not isinstance(value, list):
-            self.problem(where, f"expected a list, got {_kind(value)}")
-            return []
-        limit = limit or self.limits.max_list
-        if len(value) > limit:
-            self.problem(where, f"{len(value):,} entries, more than the limit of {limit:,}")
-            return []
-        return value
-
-    def obj(self, where: str, value, *, nullable: bool = False) -> dict | None:
-        if value is None and nullable:
-            return None
-        if not isinstance(value, dict):
-            self.problem(where, f"expected an object{' or null' if nullable else ''}, got {_kind(value)}")
-            return None
-        return value
-
-    def free(self, where: str, value, depth: int = 0) -> None:
-        """Free-form JSON (toolchain, pythoninfo, comparison...): bounded in depth and size."""
-        if depth > self.limits.max_depth:
-            self.problem(where, f"nested deeper than {self.limits.max_depth} levels")
-        elif isinstance(value, dict):
-            if len(value) > self.limits.max_list:
-                self.problem(where, f"{len(value):,} keys, more than the limit of {self.limits.max_list:,}")
-                return
-            for key, item in value.items():
-                self.string(f"{where} key", key, limit=self.limits.max_name)
-                self.free(f"{where}.{_key(key)}", item, depth + 1)
-        elif isinstance(value, list):
-            for i, item in enumerate(self.list_of(where, value)):
-                self.free(f"{where}[{i}]", item, depth + 1)
-        elif isinstance(value, str):
-            self.string(where, value, limit=self.limits.max_text)
-        elif isinstance(value, float) and not math.isfinite(value):
-            self.problem(where, f"{value} is not a finite number")
-        elif value is not None and not isinstance(value, (bool, int, float)):
-            self.problem(where, f"unexpected {_kind(value)}")
-
-    def unknown_fields(self, where: str, entry: dict, known: frozenset) -> None:
-        extra = set(entry) - known
-        if extra:
-            names = ", ".join(_show(k, 40) for k in sorted(map(str, extra))[:5])
-            self.problem(where, f"fields this schema does not define: {names}")
-
-    def version(self, where: str, value, readable: tuple[int, ...]) -> None:
-        if isinstance(value, bool) or value not in readable:
-            self.problem(where, f"{_show(value)} is not supported (readable: {', '.join(map(str, readable))})")
-
-    # -- records ---------------------------------------------------------------------------
-    def run(self, data: dict) -> None:
+    def check(self, data: dict) -> None:
+        fields, limits = self.fields, self.fields.limits
         version = data.get("schema_version")
-        self.version("schema_version", version, SCHEMA_VERSIONS)
-        self.string("run_id", data.get("run_id"), limit=64, pattern=SAFE_ID)
-        self.time("created", data.get("created"))
+        fields.version("schema_version", version, SCHEMA_VERSIONS)
+        fields.string("run_id", data.get("run_id"), limit=64, pattern=SAFE_ID)
+        fields.time("created", data.get("created"))
         outcomes = RUN_OUTCOMES if version != 1 else tuple(o for o in RUN_OUTCOMES if o != "cancelled")
-        self.string("outcome", data.get("outcome"), limit=32, choices=outcomes)
-        origin = self.obj("origin", data.get("origin", {}))
+        fields.string("outcome", data.get("outcome"), limit=32, choices=outcomes)
+        origin = fields.obj("origin", data.get("origin", {}))
         if origin is not None:
-            self.string("origin.kind", origin.get("kind", "local"), limit=32, pattern=SAFE_ID)
-            self.string("origin.builder", origin.get("builder"), limit=self.limits.max_name, nullable=True)
-            self.string("origin.url", origin.get("url"), nullable=True, pattern=URL)
-            self.free("origin", origin)
-        source = self.obj("source", data.get("source", {}))
+            fields.string("origin.kind", origin.get("kind", "local"), limit=32, pattern=SAFE_ID)
+            fields.string("origin.builder", origin.get("builder"), limit=limits.max_name, nullable=True)
+            fields.string("origin.url", origin.get("url"), nullable=True, pattern=URL)
+            fields.free("origin", origin)
+        source = fields.obj("source", data.get("source", {}))
         if source is not None:
             for key in ("cpython_version", "era", "branch"):
-                self.string(f"source.{key}", source.get(key), limit=self.limits.max_name, nullable=True)
-            self.string("source.commit", source.get("commit"), limit=64, nullable=True, pattern=COMMIT)
-            self.free("source", source)
+                fields.string(f"source.{key}", source.get(key), limit=limits.max_name, nullable=True)
+            fields.string("source.commit", source.get("commit"), limit=64, nullable=True, pattern=COMMIT)
+            fields.free("source", source)
         for key in ("toolchain", "node", "pythoninfo"):
-            self.free(key, self.obj(key, data.get(key, {})) or {})
+            fields.free(key, fields.obj(key, data.get(key, {})) or {})
         for key in ("cancelled", "comparison", "shard", "cache"):
-            if self.obj(key, data.get(key), nullable=True) is not None:
-                self.free(key, data[key])
-        for i, stage in enumerate(self.list_of("stages", data.get("stages", []))):
-            self.stage(f"stages[{i}]", stage)
-        for i, artifact in enumerate(self.list_of("artifacts", data.get("artifacts", []))):
-            self.artifact(f"artifacts[{i}]", artifact)
-        for i, error in enumerate(self.list_of("errors", data.get("errors", []), self.limits.max_errors)):
-            self.string(f"errors[{i}]", error)
-        self.section("tests", data.get("tests", {"files": []}))
-        for i, section in enumerate(self.list_of("runtimes", data.get("runtimes", []))):
-            self.section(f"runtimes[{i}]", section)
-        known = {"schema_version", "run_id", "created", "outcome", "origin", "source", "toolchain", "node",
-                 "pythoninfo", "cancelled", "comparison", "shard", "cache", "stages", "artifacts", "errors", "tests",
-                 "runtimes"}
+            if fields.obj(key, data.get(key), nullable=True) is not None:
+                fields.free(key, data[key])
+        for i, stage in enumerate(fields.list_of("stages", data.get("stages", []))):
+            self.stages.check(f"stages[{i}]", stage)
+        for i, artifact in enumerate(fields.list_of("artifacts", data.get("artifacts", []))):
+            self.artifacts.check(f"artifacts[{i}]", artifact)
+        for i, error in enumerate(fields.list_of("errors", data.get("errors", []), limits.max_errors)):
+            fields.string(f"errors[{i}]", error)
+        self.sections.check("tests", data.get("tests", {"files": []}))
+        for i, section in enumerate(fields.list_of("runtimes", data.get("runtimes", []))):
+            self.sections.check(f"runtimes[{i}]", section)
         for key, value in data.items():
-            if key not in known:
-                self.string("top-level key", key, limit=self.limits.max_name)
-                self.free(_key(key), value)
+            if key not in self._KNOWN:
+                fields.string("top-level key", key, limit=limits.max_name)
+                fields.free(key_text(key), value)
 
-    def stage(self, where: str, stage) -> None:
-        if self.obj(where, stage) is None:
-            return
-        self.string(f"{where}.name", stage.get("name"), limit=64, pattern=SAFE_ID)
-        self.string(f"{where}.status", stage.get("status"), limit=32, pattern=SAFE_ID)
-        self.number(f"{where}.duration", stage.get("duration", 0.0))
-        self.number(f"{where}.returncode", stage.get("returncode"), integer=True, nullable=True, minimum=None)
-        self.string(f"{where}.log", stage.get("log"), nullable=True)
+
+class EntryChecks:
+    """The checker of one kind of entry (a stage, an artifact, a test section, file or case,
+    a bisection's step or commit):
+    an entry that is not an object is that one problem, else its fields are checked, and the
+    entries it holds (a section's files, a file's cases) go to the checker of those."""
+
+    def __init__(self, fields: FieldChecks, entries: EntryChecks | None = None) -> None:
+        self.fields, self.entries = fields, entries
+
+    def check(self, where: str, entry, *, nullable: bool = False) -> None:
+        if self.fields.obj(where, entry, nullable=nullable) is not None:
+            self.check_fields(where, entry)
+
+    def check_fields(self, where: str, entry: dict) -> None:
+        raise NotImplementedError
+
+
+class StageChecks(EntryChecks):
+    """One entry of ``stages``: a build or test step, with its carried-configure record."""
+
+    _KNOWN = frozenset({"name", "status", "duration", "returncode", "log", "command", "cache"})
+
+    def check_fields(self, where: str, stage: dict) -> None:
+        fields = self.fields
+        fields.string(f"{where}.name", stage.get("name"), limit=64, pattern=SAFE_ID)
+        fields.string(f"{where}.status", stage.get("status"), limit=32, pattern=SAFE_ID)
+        fields.number(f"{where}.duration", stage.get("duration", 0.0))
+        fields.number(f"{where}.returncode", stage.get("returncode"), integer=True, nullable=True, minimum=None)
+        fields.string(f"{where}.log", stage.get("log"), nullable=True)
         command = stage.get("command")
         if command is not None:
-            for i, arg in enumerate(self.list_of(f"{where}.command", command)):
-                self.string(f"{where}.command[{i}]", arg)
-        cache = self.obj(f"{where}.cache", stage.get("cache"), nullable=True)
+            for i, arg in enumerate(fields.list_of(f"{where}.command", command)):
+                fields.string(f"{where}.command[{i}]", arg)
+        cache = fields.obj(f"{where}.cache", stage.get("cache"), nullable=True)
         if cache is not None:
-            self.string(f"{where}.cache.config_cache", cache.get("config_cache"), limit=32, choices=CONFIG_CACHE_STATES)
-            self.string(f"{where}.cache.reason", cache.get("reason"), nullable=True)
-            self.free(f"{where}.cache", cache)
-        self.unknown_fields(where, stage, _STAGE_FIELDS)
+            fields.string(f"{where}.cache.config_cache", cache.get("config_cache"), limit=32,
+                          choices=CONFIG_CACHE_STATES)
+            fields.string(f"{where}.cache.reason", cache.get("reason"), nullable=True)
+            fields.free(f"{where}.cache", cache)
+        fields.unknown_fields(where, stage, self._KNOWN)
 
-    def artifact(self, where: str, artifact) -> None:
-        if self.obj(where, artifact) is None:
-            return
+
+class ArtifactChecks(EntryChecks):
+    """One entry of ``artifacts``: a file the run produced, by relative path and digest."""
+
+    _KNOWN = frozenset({"path", "size", "sha256", "url"})
+
+    def check_fields(self, where: str, artifact: dict) -> None:
+        fields = self.fields
         path = artifact.get("path")
-        if self.string(f"{where}.path", path, limit=255) and not _safe_relative(path):
-            self.problem(f"{where}.path", f"{_show(path)} is not a plain relative path")
-        self.number(f"{where}.size", artifact.get("size"), integer=True)
-        self.string(f"{where}.sha256", artifact.get("sha256"), limit=64, pattern=SHA256)
-        self.string(f"{where}.url", artifact.get("url"), nullable=True, pattern=URL)
-        self.unknown_fields(where, artifact, _ARTIFACT_FIELDS)
+        if fields.string(f"{where}.path", path, limit=255) and not _safe_relative(path):
+            fields.problem(f"{where}.path", f"{show(path)} is not a plain relative path")
+        fields.number(f"{where}.size", artifact.get("size"), integer=True)
+        fields.string(f"{where}.sha256", artifact.get("sha256"), limit=64, pattern=SHA256)
+        fields.string(f"{where}.url", artifact.get("url"), nullable=True, pattern=URL)
+        fields.unknown_fields(where, artifact, self._KNOWN)
 
-    def section(self, where: str, section) -> None:
-        if self.obj(where, section) is None:
-            return
-        for i, name in enumerate(self.list_of(f"{where}.selection", section.get("selection", []),
-                                              self.limits.max_files)):
-            self.string(f"{where}.selection[{i}]", name, limit=self.limits.max_name)
-        files = self.list_of(f"{where}.files", section.get("files", []), self.limits.max_files)
-        self.files += len(files)
-        if self.files > self.limits.max_files:
-            self.problem(where, f"more than {self.limits.max_files:,} test files in all")
+
+class SectionChecks(EntryChecks):
+    """``tests`` or one entry of ``runtimes``: a selection and its test files."""
+
+    def check_fields(self, where: str, section: dict) -> None:
+        fields, limits = self.fields, self.fields.limits
+        for i, name in enumerate(fields.list_of(f"{where}.selection", section.get("selection", []),
+                                                limits.max_files)):
+            fields.string(f"{where}.selection[{i}]", name, limit=limits.max_name)
+        files = fields.list_of(f"{where}.files", section.get("files", []), limits.max_files)
+        if not fields.within_total(where, files, limits.max_files, "test files"):
             return
         for i, test_file in enumerate(files):
-            self.test_file(f"{where}.files[{i}]", test_file)
+            self.entries.check(f"{where}.files[{i}]", test_file)
         for key, value in section.items():
             if key not in ("selection", "files"):
-                self.free(f"{where}.{_key(key)}", value)
+                fields.free(f"{where}.{key_text(key)}", value)
 
-    def test_file(self, where: str, test_file) -> None:
-        if self.obj(where, test_file) is None:
-            return
-        self.string(f"{where}.name", test_file.get("name"), limit=self.limits.max_name, pattern=TEST_FILE_NAME)
-        self.string(f"{where}.outcome", test_file.get("outcome"), limit=32, choices=FILE_OUTCOMES)
-        self.number(f"{where}.duration", test_file.get("duration"), nullable=True)
+
+class FileChecks(EntryChecks):
+    """One test file of a section: its regrtest name, outcome, counts and cases."""
+
+    _KNOWN = frozenset({"name", "outcome", "duration", "tests_run", "failures", "skipped", "attempts", "cases",
+                        "crash", "log_excerpt", "errors", "expected_failures", "unexpected_successes"})
+
+    def check_fields(self, where: str, test_file: dict) -> None:
+        fields, limits = self.fields, self.fields.limits
+        fields.string(f"{where}.name", test_file.get("name"), limit=limits.max_name, pattern=TEST_FILE_NAME)
+        fields.string(f"{where}.outcome", test_file.get("outcome"), limit=32, choices=FILE_OUTCOMES)
+        fields.number(f"{where}.duration", test_file.get("duration"), nullable=True)
         for key in ("tests_run", "failures", "skipped", "errors", "expected_failures", "unexpected_successes"):
-            self.number(f"{where}.{key}", test_file.get(key, 0), integer=True)
-        self.number(f"{where}.attempts", test_file.get("attempts", 1), integer=True)
+            fields.number(f"{where}.{key}", test_file.get(key, 0), integer=True)
+        fields.number(f"{where}.attempts", test_file.get("attempts", 1), integer=True)
         for key in ("crash", "log_excerpt"):
-            self.string(f"{where}.{key}", test_file.get(key), limit=self.limits.max_text, nullable=True)
-        cases = self.list_of(f"{where}.cases", test_file.get("cases", []), self.limits.max_cases)
-        self.cases += len(cases)
-        if self.cases > self.limits.max_cases:
-            self.problem(where, f"more than {self.limits.max_cases:,} test cases in all")
+            fields.string(f"{where}.{key}", test_file.get(key), limit=limits.max_text, nullable=True)
+        cases = fields.list_of(f"{where}.cases", test_file.get("cases", []), limits.max_cases)
+        if not fields.within_total(where, cases, limits.max_cases, "test cases"):
             return
         for i, case in enumerate(cases):
-            self.case(f"{where}.cases[{i}]", case)
-        self.unknown_fields(where, test_file, _FILE_FIELDS)
+            self.entries.check(f"{where}.cases[{i}]", case)
+        fields.unknown_fields(where, test_file, self._KNOWN)
 
-    def case(self, where: str, case) -> None:
-        if self.obj(where, case) is None:
-            return
-        name = case.get("name")
-        if self.string(f"{where}.name", name, limit=self.limits.max_name) and CONTROL.search(name):
-            self.problem(f"{where}.name", f"{_show(name)} contains control characters")
-        self.string(f"{where}.outcome", case.get("outcome"), limit=32, choices=CASE_OUTCOMES)
-        self.number(f"{where}.duration", case.get("duration"), nullable=True)
+
+class CaseChecks(EntryChecks):
+    """One test case of a file: a name without control characters, its outcome and text."""
+
+    _KNOWN = frozenset({"name", "outcome", "duration", "message", "traceback"})
+
+    def check_fields(self, where: str, case: dict) -> None:
+        fields, limits = self.fields, self.fields.limits
+        fields.line(f"{where}.name", case.get("name"), limit=limits.max_name)
+        fields.string(f"{where}.outcome", case.get("outcome"), limit=32, choices=CASE_OUTCOMES)
+        fields.number(f"{where}.duration", case.get("duration"), nullable=True)
         for key in ("message", "traceback"):
-            self.string(f"{where}.{key}", case.get(key), limit=self.limits.max_text, nullable=True)
-        self.unknown_fields(where, case, _CASE_FIELDS)
+            fields.string(f"{where}.{key}", case.get(key), limit=limits.max_text, nullable=True)
+        fields.unknown_fields(where, case, self._KNOWN)
 
 
-    # -- bisect.json (docs/bisect.rst): written by `bisect` on a worker, read back from an artifact
-    def commit_of(self, where: str, value, *, nullable: bool = False) -> None:
-        """{"commit": a hex sha, "subject": text, "author": text (optional)}."""
-        if self.obj(where, value, nullable=nullable) is None:
-            return
-        self.string(f"{where}.commit", value.get("commit"), limit=64, pattern=COMMIT)
-        self.line(f"{where}.subject", value.get("subject"))
-        self.line(f"{where}.author", value.get("author"), limit=self.limits.max_name, nullable=True)
-        self.unknown_fields(where, value, _COMMIT_FIELDS)
+class BisectChecks:
+    """A bisect.json (docs/bisect.rst), written by `bisect` on a worker and read back from an
+    artifact: the range, the test files, the steps, and whether the answer names what its
+    state says it found."""
 
-    def line(self, where: str, value, **options) -> None:
-        """A string shown as a line of a page (a subject, a name): no control characters
-        (git never writes them there; PostgreSQL's text refuses NUL)."""
-        if self.string(where, value, **options) and value is not None and CONTROL.search(value):
-            self.problem(where, f"{_show(value)} contains control characters")
+    _KNOWN = frozenset({"schema", "state", "error", "source", "started", "origin", "good", "bad", "refs", "tests",
+                        "flaky_reruns", "failure", "commits", "first_bad", "suspects", "builds", "duration", "steps"})
+    _ORIGIN = frozenset({"kind", "builder", "branch", "url"})
 
-    def bisection(self, data: dict) -> None:
-        self.version("schema", data.get("schema"), BISECT_SCHEMAS)
-        self.string("state", data.get("state"), limit=32, choices=BISECT_STATES)
-        self.string("error", data.get("error"), nullable=True)
-        self.string("source", data.get("source"), nullable=True)
-        self.time("started", data.get("started"), nullable=True)
-        origin = self.obj("origin", data.get("origin", {}))
+    def __init__(self, fields: FieldChecks, steps: BisectStepChecks, commits: CommitChecks) -> None:
+        self.fields, self.steps, self.commits = fields, steps, commits
+
+    def check(self, data: dict) -> None:
+        fields, limits = self.fields, self.fields.limits
+        fields.version("schema", data.get("schema"), BISECT_SCHEMAS)
+        fields.string("state", data.get("state"), limit=32, choices=BISECT_STATES)
+        fields.string("error", data.get("error"), nullable=True)
+        fields.string("source", data.get("source"), nullable=True)
+        fields.time("started", data.get("started"), nullable=True)
+        origin = fields.obj("origin", data.get("origin", {}))
         if origin is not None:
-            self.string("origin.kind", origin.get("kind", "local"), limit=32, pattern=SAFE_ID)
+            fields.string("origin.kind", origin.get("kind", "local"), limit=32, pattern=SAFE_ID)
             for key in ("builder", "branch"):
-                self.line(f"origin.{key}", origin.get(key), limit=self.limits.max_name, nullable=True)
-            self.string("origin.url", origin.get("url"), nullable=True, pattern=URL)
-            self.unknown_fields("origin", origin, _BISECT_ORIGIN_FIELDS)
+                fields.line(f"origin.{key}", origin.get(key), limit=limits.max_name, nullable=True)
+            fields.string("origin.url", origin.get("url"), nullable=True, pattern=URL)
+            fields.unknown_fields("origin", origin, self._ORIGIN)
         for key in ("good", "bad"):
-            self.commit_of(key, data.get(key))
-        self.commit_of("first_bad", data.get("first_bad"), nullable=True)
-        refs = self.obj("refs", data.get("refs", {}))
+            self.commits.check(key, data.get(key))
+        self.commits.check("first_bad", data.get("first_bad"), nullable=True)
+        refs = fields.obj("refs", data.get("refs", {}))
         if refs is not None:
             for key, value in refs.items():
-                self.string("refs key", key, limit=32, pattern=SAFE_ID)
-                self.string(f"refs.{_key(key)}", value, limit=self.limits.max_name)
-        tests = self.list_of("tests", data.get("tests"))
+                fields.string("refs key", key, limit=32, pattern=SAFE_ID)
+                fields.string(f"refs.{key_text(key)}", value, limit=limits.max_name)
+        tests = fields.list_of("tests", data.get("tests"))
         if not tests and isinstance(data.get("tests"), list):
-            self.problem("tests", "no test file named")
+            fields.problem("tests", "no test file named")
         for i, name in enumerate(tests):
-            self.string(f"tests[{i}]", name, limit=self.limits.max_name, pattern=TEST_FILE_NAME)
-        self.string("failure", data.get("failure"), limit=16, nullable=True, choices=("fail", "crash"))
+            fields.string(f"tests[{i}]", name, limit=limits.max_name, pattern=TEST_FILE_NAME)
+        fields.string("failure", data.get("failure"), limit=16, nullable=True, choices=("fail", "crash"))
         for key in ("flaky_reruns", "commits", "builds"):
-            self.number(key, data.get(key), integer=True)
-        self.number("duration", data.get("duration"))
-        for i, suspect in enumerate(self.list_of("suspects", data.get("suspects", []))):
-            self.commit_of(f"suspects[{i}]", suspect)
-        for i, step in enumerate(self.list_of("steps", data.get("steps", []))):
-            self.bisect_step(f"steps[{i}]", step)
+            fields.number(key, data.get(key), integer=True)
+        fields.number("duration", data.get("duration"))
+        for i, suspect in enumerate(fields.list_of("suspects", data.get("suspects", []))):
+            self.commits.check(f"suspects[{i}]", suspect)
+        for i, step in enumerate(fields.list_of("steps", data.get("steps", []))):
+            self.steps.check(f"steps[{i}]", step)
         # What the answer needs: a found one names its commit, an inconclusive one its range.
         if data.get("state") == "found" and not data.get("first_bad"):
-            self.problem("first_bad", "state is found but no first bad commit is named")
+            fields.problem("first_bad", "state is found but no first bad commit is named")
         if data.get("state") == "inconclusive" and not data.get("suspects"):
-            self.problem("suspects", "state is inconclusive but no suspect commit is named")
+            fields.problem("suspects", "state is inconclusive but no suspect commit is named")
         if data.get("state") != "found" and data.get("first_bad"):
-            self.problem("first_bad", f"a first bad commit is named but state is {_show(data.get('state'))}")
-        self.unknown_fields("bisect.json", data, _BISECT_FIELDS)
-
-    def bisect_step(self, where: str, step) -> None:
-        if self.obj(where, step) is None:
-            return
-        self.number(f"{where}.number", step.get("number"), integer=True)
-        self.string(f"{where}.role", step.get("role"), limit=16, choices=("bad", "good", "search"))
-        self.string(f"{where}.commit", step.get("commit"), limit=64, pattern=COMMIT)
-        self.string(f"{where}.subject", step.get("subject"))
-        self.boolean(f"{where}.built", step.get("built"))
-        self.string(f"{where}.verdict", step.get("verdict"), limit=16, nullable=True, choices=("good", "bad", "skip"))
-        self.string(f"{where}.outcome", step.get("outcome"), limit=32, nullable=True, pattern=SAFE_ID)
-        self.number(f"{where}.duration", step.get("duration"))
-        self.string(f"{where}.results", step.get("results"), nullable=True)
-        self.string(f"{where}.error", step.get("error"), limit=self.limits.max_text, nullable=True)
-        self.free(f"{where}.runs", self.list_of(f"{where}.runs", step.get("runs", [])))
-        self.unknown_fields(where, step, _BISECT_STEP_FIELDS)
+            fields.problem("first_bad", f"a first bad commit is named but state is {show(data.get('state'))}")
+        fields.unknown_fields("bisect.json", data, self._KNOWN)
 
 
-_STAGE_FIELDS = frozenset({"name", "status", "duration", "returncode", "log", "command", "cache"})
-_ARTIFACT_FIELDS = frozenset({"path", "size", "sha256", "url"})
-_FILE_FIELDS = frozenset({"name", "outcome", "duration", "tests_run", "failures", "skipped", "attempts",
-                          "cases", "crash", "log_excerpt", "errors", "expected_failures", "unexpected_successes"})
-_CASE_FIELDS = frozenset({"name", "outcome", "duration", "message", "traceback"})
-_COMMIT_FIELDS = frozenset({"commit", "subject", "author"})
-_BISECT_ORIGIN_FIELDS = frozenset({"kind", "builder", "branch", "url"})
-_BISECT_FIELDS = frozenset({"schema", "state", "error", "source", "started", "origin", "good", "bad", "refs", "tests",
-                            "flaky_reruns", "failure", "commits", "first_bad", "suspects", "builds", "duration",
-                            "steps"})
-_BISECT_STEP_FIELDS = frozenset({"number", "role", "commit", "subject", "built", "runs", "verdict", "outcome",
-                                 "duration", "results", "error"})
+class BisectStepChecks(EntryChecks):
+    """One entry of a bisect.json's ``steps``: a commit built and tested, and its verdict."""
+
+    _KNOWN = frozenset({"number", "role", "commit", "subject", "built", "runs", "verdict", "outcome", "duration",
+                        "results", "error"})
+
+    def check_fields(self, where: str, step: dict) -> None:
+        fields, limits = self.fields, self.fields.limits
+        fields.number(f"{where}.number", step.get("number"), integer=True)
+        fields.string(f"{where}.role", step.get("role"), limit=16, choices=("bad", "good", "search"))
+        fields.string(f"{where}.commit", step.get("commit"), limit=64, pattern=COMMIT)
+        fields.string(f"{where}.subject", step.get("subject"))
+        fields.boolean(f"{where}.built", step.get("built"))
+        fields.string(f"{where}.verdict", step.get("verdict"), limit=16, nullable=True,
+                      choices=("good", "bad", "skip"))
+        fields.string(f"{where}.outcome", step.get("outcome"), limit=32, nullable=True, pattern=SAFE_ID)
+        fields.number(f"{where}.duration", step.get("duration"))
+        fields.string(f"{where}.results", step.get("results"), nullable=True)
+        fields.string(f"{where}.error", step.get("error"), limit=limits.max_text, nullable=True)
+        fields.free(f"{where}.runs", fields.list_of(f"{where}.runs", step.get("runs", [])))
+        fields.unknown_fields(where, step, self._KNOWN)
 
 
-def _kind(value) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "null", int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+class CommitChecks(EntryChecks):
+    """A commit a bisect.json names: {"commit": a hex sha, "subject": text, "author": text
+    (optional)}."""
 
+    _KNOWN = frozenset({"commit", "subject", "author"})
 
-def _show(value, limit: int = 60) -> str:
-    """A value quoted for an error message: short, one line, no control characters."""
-    text = repr(value)
-    text = CONTROL.sub("?", text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _key(key) -> str:
-    return key if isinstance(key, str) and SAFE_ID.match(key) and len(key) <= 40 else _show(key, 40)
+    def check_fields(self, where: str, commit: dict) -> None:
+        fields = self.fields
+        fields.string(f"{where}.commit", commit.get("commit"), limit=64, pattern=COMMIT)
+        fields.line(f"{where}.subject", commit.get("subject"))
+        fields.line(f"{where}.author", commit.get("author"), limit=fields.limits.max_name, nullable=True)
+        fields.unknown_fields(where, commit, self._KNOWN)
 
 
 def _safe_relative(path: str) -> bool:
@@ -442,19 +341,11 @@ def validate_results(data, limits: Limits = Limits()) -> None:
     """Raise ResultsError (exit 40) listing, on one line, every way ``data`` breaks the schema
     or ``limits``."""
     if not isinstance(data, dict):
-        raise ResultsError(f"results.json is not a JSON object (got {_kind(data)})")
-    checker = _Checker(limits)
-    checker.run(data)
-    _raise_problems("results.json", checker, limits)
-
-
-def _raise_problems(what: str, checker: _Checker, limits: Limits) -> None:
-    if checker.problems:
-        shown = checker.problems[:limits.max_problems]
-        more = len(checker.problems) - len(shown)
-        tail = f"; ... and {more} more" if more else ""
-        raise ResultsError(f"{what} is not valid ({len(checker.problems)} problem"
-                           f"{'s' if len(checker.problems) != 1 else ''}): " + "; ".join(shown) + tail)
+        raise ResultsError(f"results.json is not a JSON object (got {kind_of(data)})")
+    fields = FieldChecks(limits)
+    sections = SectionChecks(fields, entries=FileChecks(fields, entries=CaseChecks(fields)))
+    RunChecks(fields, StageChecks(fields), ArtifactChecks(fields), sections).check(data)
+    _raise_problems("results.json", fields.problems, limits)
 
 
 def validate_bisect(data, limits: Limits = BISECT_LIMITS) -> None:
@@ -462,10 +353,19 @@ def validate_bisect(data, limits: Limits = BISECT_LIMITS) -> None:
     (docs/bisect.rst) within ``limits``: the types, commits as hex shas, test files as
     regrtest names, a found bisection naming its commit, an inconclusive one its range."""
     if not isinstance(data, dict):
-        raise ResultsError(f"bisect.json is not a JSON object (got {_kind(data)})")
-    checker = _Checker(limits)
-    checker.bisection(data)
-    _raise_problems("bisect.json", checker, limits)
+        raise ResultsError(f"bisect.json is not a JSON object (got {kind_of(data)})")
+    fields = FieldChecks(limits)
+    BisectChecks(fields, BisectStepChecks(fields), CommitChecks(fields)).check(data)
+    _raise_problems("bisect.json", fields.problems, limits)
+
+
+def _raise_problems(what: str, problems: list[str], limits: Limits) -> None:
+    if problems:
+        shown = problems[:limits.max_problems]
+        more = len(problems) - len(shown)
+        tail = f"; ... and {more} more" if more else ""
+        raise ResultsError(f"{what} is not valid ({len(problems)} problem"
+                           f"{'s' if len(problems) != 1 else ''}): " + "; ".join(shown) + tail)
 
 
 def _no_constants(name: str):
@@ -501,7 +401,7 @@ def parse_json(raw: bytes, label: str, limits: Limits = Limits()) -> object:
     try:
         return json.loads(text, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
-        raise ResultsError(f"{label} is not valid JSON: {_show(str(exc), 200)[1:-1]}") from None
+        raise ResultsError(f"{label} is not valid JSON: {show(str(exc), 200)[1:-1]}") from None
 
 
 def parse_results(raw: bytes, label: str, limits: Limits = Limits()) -> Run:

@@ -2,14 +2,18 @@
 
 Every stage can run alone (that is how Buildbot runs them, one step each); what a later
 stage needs from an earlier one (toolchain environment, era) is carried in results.json.
+
+``Pipeline`` is the sequence of the stages. What it hands off: the record and the reports
+rendered from it to ``report.record.RunRecord``; the build caches (ccache, configure stamps,
+the carried config.cache) to ``building.ccache.CompilerCache`` and
+``building.cachepolicy.CachePolicy``; the test files' duration history to
+``testing.shards``; the toolchain of an earlier stage to ``Toolchain.from_record``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -18,28 +22,24 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 
 from .building import buildcache, ccache
-from .building.configure_outputs import ConfigureOutputs, describe
+from .building.cachepolicy import CachePolicy
 from .building.recipes import BuildContext, recipe_for
 from .building.source import CPythonSource, jspi_flags, node_major, resolve_source
 from .building.stages import follow, progress, run_stage, say
 from .building.toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
 from .building.toolchain.emcache import check_dependencies, ensure_writable_cache, seed_ports
 from .building.toolchain.smoke import smoke_check
-from .durable import atomic_write, disk_full_behind
+from .durable import disk_full_behind
 from .errors import BuildError, TestRunError, ToolchainNotFound
-from .report.markdown import render_markdown
+from .report.record import RunRecord
 from .results.artifacts import bundle_layout, make_bundle
-from .results.model import Run, Stage
-from .results.validation import load_validated
+from .results.model import Stage
 from .testing.frombundle import bundle_context, shard_selection
-from .testing.junit import write_junit
 from .testing.regrtest_args import read_args, without
 from .testing.runner import TestOptions
 from .testing.runtimes import host_for_node, node_runtime, node_version, runtime_slug
 from .testing.selection import resolve_selection
-from .testing.shards import load_durations_file, run_sharded
-
-RESULTS = "results.json"
+from .testing.shards import load_durations, run_sharded, save_durations
 
 
 @dataclass
@@ -81,21 +81,12 @@ class Pipeline:
         """new_run: start a new record (run, toolchain); otherwise continue the one in --out."""
         self.options = options
         self.out = options.out
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.results_path = self.out / RESULTS
-        self.run = (load_validated(self.results_path) if not new_run and self.results_path.exists()
-                    else Run())
-        if new_run:
-            # A reused --out must not carry an earlier run's logs into this run's bundle.
-            for stale in ("logs", "junit", "shards", "runtimes", "browser"):
-                shutil.rmtree(self.out / stale, ignore_errors=True)
-        if options.origin:
-            self.run.origin = {**self.run.origin, **options.origin}
+        self.record = RunRecord(options.out, new_run=new_run, origin=options.origin)
+        self.run, self.results_path = self.record.run, self.record.path
         self._source: CPythonSource | None = None
 
     def save(self) -> None:
-        self.run.decide_outcome()
-        self.run.save(self.results_path)
+        self.record.save()
 
     # -- source ---------------------------------------------------------------------------
     @property
@@ -150,24 +141,21 @@ class Pipeline:
                 smoke_check(toolchain, options.node)
                 status = "succeeded"
             finally:
-                self.run.set_stage(Stage("toolchain", status, round(time.monotonic() - started, 3)))
-                self.save()
+                self.record.stage(Stage("toolchain", status, round(time.monotonic() - started, 3)))
         self.run.toolchain["smoke_check"] = "passed"
         self.save()
         say(f"toolchain: emcc {toolchain.version} ({toolchain.kind}), node {self.run.node['version']}")
         return toolchain
 
-    def _toolchain_from_record(self) -> Toolchain:
-        record = self.run.toolchain
-        if not record.get("emcc"):
+    def _toolchain(self) -> Toolchain:
+        """The toolchain an earlier toolchain stage recorded; that stage first when none did."""
+        if not self.run.toolchain.get("emcc"):
             return self.toolchain_stage()
-        return Toolchain(kind=record["kind"], emcc=Path(record["emcc"]), version=record["emcc_version"],
-                         env=dict(record.get("env") or {}), path_prefix=list(record.get("path_prefix") or []),
-                         emsdk_cache=Path(record["emsdk_cache"]) if record.get("emsdk_cache") else None)
+        return Toolchain.from_record(self.run.toolchain)
 
     def context(self) -> BuildContext:
         options = self.options
-        context = BuildContext(source=self.source, toolchain=self._toolchain_from_record(), jobs=options.jobs,
+        context = BuildContext(source=self.source, toolchain=self._toolchain(), jobs=options.jobs,
                                node=options.node, configure_args=options.configure_args,
                                mirror=options.mirror.resolve() if options.mirror else None)
         if options.node_flags is not None:
@@ -178,9 +166,6 @@ class Pipeline:
     def build_stage(self) -> None:
         context = self.context()
         recipe = recipe_for(context.source)
-        env = context.toolchain.environ()
-        compiler_cache = ccache.setup(env, self.options.cache_dir)
-        fingerprint = buildcache.source_fingerprint(context.source, self.options.source)
         known = [s.name for s in recipe.steps(context)] + list(PYTHONINFO_STAGES)
         if self.options.browser:        # configure-browser / make-browser (3.11-3.13)
             from .testing.browser import browser_build_steps
@@ -190,11 +175,12 @@ class Pipeline:
             # none of them matching this tree is a mistake.
             raise BuildError(f"--only {', '.join(self.options.only)}: no such build stage for this tree; "
                              f"stages: {', '.join(known)}")
-        before = ccache.stats(compiler_cache, env)
+        env = context.toolchain.environ()
+        compilers = ccache.CompilerCache(env, self.options.cache_dir)
+        fingerprint = buildcache.source_fingerprint(context.source, self.options.source)
         try:
             for step in recipe.steps(context):
-                if step.name == "configure-build-python" and compiler_cache:
-                    step.env = {**step.env, **ccache.native_cc(compiler_cache, env)}
+                compilers.wrap(step)
                 if self._wanted(step.name):
                     self._build_step(step, context, env, fingerprint)
                 if step.name == "make-build-python" and self._wanted("pythoninfo-build"):
@@ -210,52 +196,16 @@ class Pipeline:
                         self._build_step(step, context, env, fingerprint,
                                          fallback=lambda: seed_config_cache(context.source.path))
         finally:
-            self.run.cache = {**(self.run.cache or {}),
-                              "ccache": ccache.record(compiler_cache, before,
-                                                                     ccache.stats(compiler_cache, env), env)}
+            self.run.cache = {**(self.run.cache or {}), "ccache": compilers.record()}
             self.save()
 
     def _build_step(self, step, context: BuildContext, env: dict[str, str], fingerprint: str | None,
                     fallback=None) -> None:
-        key = buildcache.step_key(step, context.toolchain, fingerprint)
-        step_env = {**env, **step.env}
-        tree = context.source.path
-        carried = buildcache.ConfigCache(
-            self.options.cache_dir, step, tree, buildcache.config_cache_parts(step, tree, context.toolchain, step_env),
-            log=say) if step.reusable_when is not None else None
-        if not self.options.rebuild and buildcache.is_fresh(step, key):
-            say(f"<== stage {step.name} cached: inputs unchanged since it last succeeded")
-            if carried:
-                carried.save()      # its config.cache (same inputs) seeds the next commit's configure
-            self.run.set_stage(Stage(step.name, "cached", 0.0, command=step.argv))
-            self.save()
-            return
-        buildcache.begin(step, log=say)
-        # Taken before configure runs, so a re-run's unchanged outputs keep their mtime (no needless make).
-        outputs = ConfigureOutputs(step.reusable_when.parent, tree) if carried else None
-        record = carried.prepare(fallback) if carried else None
-        stage = run_stage(step.name, step.argv, step.cwd, step_env, self.out)
-        if stage.status == "failed" and record and record["config_cache"] == "seeded":
-            # A carried answer configure cannot live with (autoconf refuses a cache whose
-            # precious variables differ, or a check's cached answer breaks a later one).
-            say(f"{step.name}: configure failed (rc {stage.returncode}) with the carried config.cache: "
-                "dropping it and running configure again without one")
-            first_log = self.out / stage.log
-            first_log.replace(first_log.with_name(f"{step.name}-seeded.log"))
-            carried.drop()
-            record = {**record, "config_cache": "dropped",
-                      "reason": f"configure failed with it (rc {stage.returncode}; logs/{step.name}-seeded.log); "
-                                "ran again without one"}
-            stage = run_stage(step.name, step.argv, step.cwd, step_env, self.out)
-        buildcache.ended(step, key if stage.status == "succeeded" else None)
-        if carried and stage.status == "succeeded":
-            carried.save()
-            kept = outputs.restore()
-            say(describe(step.name, kept))
-            record = {**record, "outputs": kept}
-        stage.cache = record
-        self.run.set_stage(stage)
-        self.save()
+        """One build step, run or skipped as the build caches decide (CachePolicy), recorded;
+        BuildError when it failed."""
+        policy = CachePolicy(self.options.cache_dir, fingerprint, rebuild=self.options.rebuild, log=say)
+        stage = policy.run(step, context, {**env, **step.env}, self.out, run_stage, fallback)
+        self.record.stage(stage)
         if stage.status == "failed":
             raise disk_full_behind(self.out / stage.log, step.cwd) or BuildError(
                 f"build stage {step.name} failed (rc {stage.returncode}); see {self.out / stage.log}")
@@ -293,10 +243,9 @@ class Pipeline:
         done = subprocess.run([*host.argv, "-c", "import sys; print(sys.platform)"], cwd=host.cwd,
                               env=host.env, capture_output=True, text=True, timeout=300)
         ok = done.returncode == 0 and done.stdout.strip() == "emscripten"
-        self.run.set_stage(Stage("verify-host", "succeeded" if ok else "failed",
-                                 round(time.monotonic() - started, 3), done.returncode,
-                                 command=[*host.argv, "-c", "..."]))
-        self.save()
+        self.record.stage(Stage("verify-host", "succeeded" if ok else "failed",
+                                round(time.monotonic() - started, 3), done.returncode,
+                                command=[*host.argv, "-c", "..."]))
         if not ok:
             raise BuildError(
                 "the built interpreter does not work: `python -c 'import sys; print(sys.platform)'` "
@@ -325,18 +274,17 @@ class Pipeline:
                                                   file_timeout=options.file_timeout,
                                                   cpython_version=self.source.version,
                                                   on_file_done=tracker.file_done),
-                                self.out, options.test_jobs, _load_durations(self.out), log=say) \
+                                self.out, options.test_jobs, load_durations(self.out), log=say) \
                 if selection else []      # a --shard can get no file of a small selection
-        _save_durations(self.out, files)
+        save_durations(self.out, files)
         self.run.tests["files"] = files
         self.run.tests["runtime"] = node_runtime(options.node, self.run.node.get("version"),
                                                  self.run.node.get("flags") or [])
         logs = sorted(str(p.relative_to(self.out)) for p in (self.out / "logs").glob("test*.log"))
         self.run.tests["logs"] = logs
-        self.run.set_stage(Stage("test", "succeeded", round(time.monotonic() - started, 3),
-                                 log=logs[0] if len(logs) == 1 else "logs"))
         self.run.runtimes = []
-        self.save()
+        self.record.stage(Stage("test", "succeeded", round(time.monotonic() - started, 3),
+                                log=logs[0] if len(logs) == 1 else "logs"))
         for node in options.more_nodes:
             self.node_runtime_stage(node, host, context.node_flags, selection, args)
         if options.browser:
@@ -368,22 +316,19 @@ class Pipeline:
                 section["files"] = run_sharded(other, TestOptions(selection=selection, regrtest_args=args,
                                                                   file_timeout=self.options.file_timeout,
                                                                   cpython_version=self.source.version),
-                                               out, self.options.test_jobs, _load_durations(self.out), log=say)
+                                               out, self.options.test_jobs, load_durations(self.out), log=say)
             status = "succeeded"
         except TestRunError as exc:
             section["error"] = str(exc)
             say(f"error: {name}: {exc}")
         finally:
             section["logs"] = sorted(str(p.relative_to(self.out)) for p in (out / "logs").glob("test*.log"))
-            self.run.set_stage(Stage(name, status, round(time.monotonic() - started, 3), log=str(out.relative_to(self.out))))
-            self.save()
+            self.record.stage(Stage(name, status, round(time.monotonic() - started, 3),
+                                    log=str(out.relative_to(self.out))))
 
     # -- report + artifacts ----------------------------------------------------------------
     def report_stage(self) -> None:
-        self.run.decide_outcome()
-        write_junit(self.run, self.out / "junit.xml")
-        atomic_write(self.out / "summary.md", render_markdown(self.run))
-        self.save()
+        self.record.report()
 
     def bundle_stage(self) -> None:
         context = self.context()
@@ -403,30 +348,7 @@ class Pipeline:
             for older in set(self.out.glob("emscripten-python-*.tar.gz")) - {bundle}:
                 older.unlink()      # an earlier run's bundle in a reused --out: kept until this one is whole
         self.run.artifacts = [a for a in self.run.artifacts if a.path != artifact.path] + [artifact]
-        self.run.set_stage(Stage("bundle", "succeeded", round(time.monotonic() - started, 3)))
-        self.save()
-
-
-DURATIONS = "test-durations.json"
-
-
-def _load_durations(out: Path) -> dict[str, float]:
-    """Per-file durations measured by earlier runs in this --out (they balance the shards).
-
-    Kept apart from results.json, which a new run replaces before its test stage. Read like a
-    --durations file (--out sits next to the checkout a PR's code ran in); a missing or refused
-    one is no history.
-    """
-    try:
-        return load_durations_file(out / DURATIONS)
-    except TestRunError:
-        return {}
-
-
-def _save_durations(out: Path, files: list) -> None:
-    durations = _load_durations(out)
-    durations.update({f.name: f.duration for f in files if f.duration})
-    atomic_write(out / DURATIONS, json.dumps(durations, indent=1, sort_keys=True) + "\n")
+        self.record.stage(Stage("bundle", "succeeded", round(time.monotonic() - started, 3)))
 
 
 PYTHONINFO_STAGES = ("pythoninfo-build", "pythoninfo-host")

@@ -123,7 +123,7 @@ def ended(step: BuildStep, key: str | None) -> None:
 # A cache from other inputs is never used: before every configure the tree's config.cache is
 # replaced by the stored one for this key, or removed. The stored file's sha256 is kept in its
 # completion marker, so a file changed after it was saved is dropped too. When configure fails
-# with a carried cache, the pipeline drops it and runs configure once more without one.
+# with a carried cache, the build drops it and runs configure once more without one (cachepolicy.py).
 
 CONFIG_CACHE_REVISION = 1
 CONFIG_CACHE_DIR = "configure-cache"

@@ -17,6 +17,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .recipes import BuildStep
+
 DEFAULT_MAX_SIZE = "5G"      # a cold 3.13 build (build Python + emcc objects) fills ~0.6 GB
 # `ccache --print-stats` counters (ccache >= 4.4): a hit in either mode, and a miss.
 HITS = ("direct_cache_hit", "preprocessed_cache_hit")
@@ -71,3 +73,22 @@ def record(found: str | None, before: dict | None, after: dict | None, env: dict
     hits = sum(after.get(n, 0) - before.get(n, 0) for n in HITS)
     misses = sum(after.get(n, 0) - before.get(n, 0) for n in MISSES)
     return {**section, "hits": hits, "misses": misses}
+
+
+class CompilerCache:
+    """ccache around one build: put in the build's environment, the build Python's compiler
+    behind it too, and the build's hits and misses counted from when it started."""
+
+    def __init__(self, env: dict[str, str], cache_dir: Path) -> None:
+        self.env = env
+        self.found = setup(env, cache_dir)
+        self.before = stats(self.found, env)
+
+    def wrap(self, step: BuildStep) -> None:
+        """configure-build-python configures a native compiler, which EM_COMPILER_WRAPPER
+        does not reach: its CC goes through ccache instead (written into that Makefile)."""
+        if step.name == "configure-build-python" and self.found:
+            step.env = {**step.env, **native_cc(self.found, self.env)}
+
+    def record(self) -> dict:
+        return record(self.found, self.before, stats(self.found, self.env), self.env)

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..building.host import HostPython
+from ..durable import atomic_write
 from ..errors import ResultsError, TestRunError
 from ..results.model import TestFile
 from ..results.validation import is_seconds, load_json
@@ -122,3 +123,26 @@ def load_durations_file(path: Path) -> dict[str, float]:
     if not isinstance(data, dict):
         raise TestRunError(f"--durations {path}: expected a JSON object of file name -> seconds")
     return {str(k): float(v) for k, v in data.items() if is_seconds(v)}
+
+
+DURATIONS = "test-durations.json"
+
+
+def load_durations(out: Path) -> dict[str, float]:
+    """Per-file durations measured by earlier runs in this --out (they balance the shards).
+
+    Kept apart from results.json, which a new run replaces before its test stage. Read like a
+    --durations file (--out sits next to the checkout a PR's code ran in); a missing or refused
+    one is no history.
+    """
+    try:
+        return load_durations_file(out / DURATIONS)
+    except TestRunError:
+        return {}
+
+
+def save_durations(out: Path, files: list[TestFile]) -> None:
+    """Add the measured durations of ``files`` to the history in --out."""
+    durations = load_durations(out)
+    durations.update({f.name: f.duration for f in files if f.duration})
+    atomic_write(out / DURATIONS, json.dumps(durations, indent=1, sort_keys=True) + "\n")

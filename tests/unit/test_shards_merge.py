@@ -273,11 +273,10 @@ def test_hostile_durations_are_refused_or_ignored(tmp_path, content):
     # file are read through the shared checks of untrusted JSON: --durations refuses a bad
     # file with one line (exit 21), the pipeline's own history ignores it; no value that is not
     # a duration (infinite, huge, a boolean) is ever taken.
-    from emscripten_python.pipeline import DURATIONS, _load_durations
-    from emscripten_python.testing.shards import load_durations_file
+    from emscripten_python.testing.shards import DURATIONS, load_durations, load_durations_file
 
     (tmp_path / DURATIONS).write_bytes(content)
-    assert _load_durations(tmp_path) == {}
+    assert load_durations(tmp_path) == {}
     try:
         assert load_durations_file(tmp_path / DURATIONS) == {}
     except TestRunError as exc:

@@ -34,6 +34,14 @@ class Toolchain:
         """A sibling of emcc (em-config, emconfigure, emmake)."""
         return self.emcc.with_name(name)
 
+    @classmethod
+    def from_record(cls, record: dict) -> Toolchain:
+        """The toolchain results.json's `toolchain` section records (the toolchain stage writes
+        it), so a stage in another process uses it without searching or installing again."""
+        return cls(kind=record["kind"], emcc=Path(record["emcc"]), version=record["emcc_version"],
+                   env=dict(record.get("env") or {}), path_prefix=list(record.get("path_prefix") or []),
+                   emsdk_cache=Path(record["emsdk_cache"]) if record.get("emsdk_cache") else None)
+
 
 def emcc_version(emcc: Path, env: dict[str, str] | None = None) -> str:
     try:

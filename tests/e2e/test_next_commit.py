@@ -5,7 +5,10 @@ config.cache under the run's cache directory (buildcache.ConfigCache). Commit 2 
 that tree in another directory with a one-line C change, built as a plain directory source (so
 no configure stamp can skip configure): both configures must be seeded (log line and
 results.json) and give the same pyconfig.h as commit 1's clean configure, and make rebuilds on
-top of the copied objects. Then the carried cache goes stale on purpose, twice:
+top of the copied objects (every module: the tree's path is in Makefile, so it changed). Then
+the commit after it, in the same checkout (one more C line): configure's unchanged outputs keep
+their mtimes and make recompiles a handful of objects, not every module. Then the carried
+cache goes stale on purpose, twice:
 
 - the stored config.cache of the build Python's configure edited to a wrong answer, same key:
   dropped (its sha256 no longer matches), configure runs clean, pyconfig.h right again;
@@ -24,7 +27,7 @@ import time
 
 import pytest
 
-from real_build import OUT, _source
+from real_build import OUT, _source, compile_commands
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +84,35 @@ def test_the_next_commit_is_seeded_and_configures_as_the_clean_configure(commit2
     assert f"{OUT}/source/Python-3.13.15/builddir/build/python" not in makefile
     assert stages["verify-host"]["status"] == "succeeded"
     commit2["env"]["report"].append("next commit stages (s): " + ", ".join(
+        f"{name} {stage['duration']:.1f}" for name, stage in stages.items()))
+
+
+def test_the_commit_after_in_the_same_checkout_recompiles_only_a_handful_of_objects(commit2):
+    # A worker's checkout updated in place: one more C line. Both configures run again
+    # (seeded) in the build directories commit 2 left; their unchanged outputs keep their
+    # mtimes (building/configure_outputs.py), so make does not recompile every module for a
+    # Modules/config.c and Makefile rewritten with the same content.
+    env = commit2["env"]
+    changed = _in_root(env, f"echo '/* the commit after: one more C line */' >> {COMMIT2}/Python-3.13.15/{CHANGED_C}")
+    assert changed.returncode == 0, changed.stdout
+    stdout, stages = _build(env)
+    logs = env["root"].path / COMMIT2_OUT.lstrip("/") / "logs"
+    counts = {}
+    for name, build_dir, make in (("configure-build-python", "build", "make-build-python"),
+                                  ("configure-host", "emscripten-node", "make-host")):
+        cache = stages[name]["cache"]
+        assert stages[name]["status"] == "succeeded" and cache["config_cache"] == "seeded", cache
+        assert {"config.status", "Makefile.pre", "Makefile", "Modules/config.c"} <= set(cache["outputs"]["restored"]), cache
+        assert cache["outputs"]["changed"] == [], cache
+        assert f"{name}: {len(cache['outputs']['restored'])} unchanged output(s) keep their mtime" in stdout
+        # Still what a clean configure gives (commit 1's was clean).
+        assert _pyconfig(commit2["tree"], build_dir) == _pyconfig(commit2["main"], build_dir)
+        log = (logs / f"{make}.log").read_text(errors="replace")
+        counts[make] = compile_commands(log)
+        assert "-o Python/getcopyright.o" in log
+        assert 1 <= counts[make] <= 10, (make, counts[make], log[-3000:])
+    assert stages["verify-host"]["status"] == "succeeded"
+    env["report"].append(f"commit after, in place: compile commands {counts}; stages (s): " + ", ".join(
         f"{name} {stage['duration']:.1f}" for name, stage in stages.items()))
 
 

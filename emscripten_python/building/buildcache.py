@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -125,7 +126,7 @@ def ended(step: BuildStep, key: str | None) -> None:
 # completion marker, so a file changed after it was saved is dropped too. When configure fails
 # with a carried cache, the build drops it and runs configure once more without one (cachepolicy.py).
 
-CONFIG_CACHE_REVISION = 1
+CONFIG_CACHE_REVISION = 2       # 2: NOT_CARRIED left out
 CONFIG_CACHE_DIR = "configure-cache"
 TREE_PLACEHOLDER = b"@EMSCRIPTEN_PYTHON_TREE@"
 CONFIG_CACHES_KEPT = 8          # per configure step: a few branches alternating on one worker
@@ -135,6 +136,16 @@ CONFIGURE_ENV = ("CC", "CFLAGS", "CPP", "CPPFLAGS", "CXX", "CXXFLAGS", "LDFLAGS"
                  "CONFIG_SITE", "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "EMCC_CFLAGS",
                  "EM_CONFIG", "EM_CACHE", "HOSTRUNNER", "PROFILE_TASK", "LIBFFI_CFLAGS", "LIBFFI_LIBS",
                  "LIBMPDEC_CFLAGS", "LIBMPDEC_LIBS", "ZLIB_CFLAGS", "ZLIB_LIBS", "CROSS_BUILD_DIR")
+# Answers never carried: CPython's configure.ac gives other results with them cached than
+# without (3.13.15, measured: a seeded build-Python configure wrote another Makefile than a
+# clean one, pyconfig.h the same). NO_AS_NEEDED is set inside the body of
+# AC_CACHE_CHECK([for -Wl,--no-as-needed]) (configure.ac line 1209), which a cached answer
+# skips, so it stays empty; the libmpdec machine is chosen (line 4253) from
+# ac_cv_gcc_asm_for_x64 / _x87 before their checks run (lines 6015, 6061), so a clean
+# configure picks uint128 (-DANSI=1) and a cached one x64 (-DASM=1). Without them in the
+# cache these cheap checks run again and answer as in a clean configure.
+NOT_CARRIED = ("ac_cv_wl_no_as_needed", "ac_cv_gcc_asm_for_x64", "ac_cv_gcc_asm_for_x87")
+_NOT_CARRIED = re.compile(rb"^.*\b(?:" + b"|".join(n.encode() for n in NOT_CARRIED) + rb")\b.*\n?", re.M)
 # What each part of the key is called in a log line and in results.json.
 KEY_PARTS = {"configure": "the configure script", "scripts": "the build scripts", "config_site": "config.site", "compiler": "the compiler",
              "arguments": "the configure arguments", "environment": "the environment",
@@ -287,11 +298,14 @@ class ConfigCache:
         return {"config_cache": status, "reason": reason, "key": self.key[:24]}
 
     def save(self) -> None:
-        """After configure succeeded: keep the tree's config.cache for the next commit."""
+        """After configure succeeded: keep the tree's config.cache for the next commit, without
+        NOT_CARRIED (left out of the tree's copy too: it seeds the next configure in this tree)."""
         cache = _tree_cache(self.step)
         if not cache.is_file():
             return
-        data = cache.read_bytes().replace(self.tree, TREE_PLACEHOLDER)
+        kept = _NOT_CARRIED.sub(b"", cache.read_bytes())
+        atomic_write(cache, kept)
+        data = kept.replace(self.tree, TREE_PLACEHOLDER)
         digest = hashlib.sha256(data).hexdigest()
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / f"{self.key[:24]}.lock")):

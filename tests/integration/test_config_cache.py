@@ -258,3 +258,50 @@ def test_a_trees_config_cache_with_a_hostile_record_is_dropped(tmp_path, record)
     stage, said = configure(tree, tmp_path)
     assert stage.cache["config_cache"] == "dropped"
     assert stage.cache["reason"] == "the tree's config.cache has no record of the inputs it came from"
+
+
+# CPython 3.13.15's configure.ac in small: the libmpdec machine is chosen from
+# ac_cv_gcc_asm_for_x64 before its check runs (configure.ac lines 4253 and 6015), and
+# NO_AS_NEEDED is set only inside the body of its cached check (line 1209).
+ORDER_DEPENDENT = r"""#!/bin/sh
+cache_file=/dev/null
+for arg; do case $arg in -C|--config-cache) cache_file=config.cache;; esac; done
+if test "$cache_file" != /dev/null && test -r "$cache_file"; then . "./$cache_file"; fi
+if test "$ac_cv_gcc_asm_for_x64" = yes; then machine=x64; else machine=uint128; fi
+: ${ac_cv_gcc_asm_for_x64=yes}
+if test "${ac_cv_wl_no_as_needed+set}" != set; then NO_AS_NEEDED=-Wl,--no-as-needed; ac_cv_wl_no_as_needed=yes; fi
+: ${ac_cv_func_dup3=yes}
+echo "MACHINE=$machine NO_AS_NEEDED=$NO_AS_NEEDED" > Makefile
+if test "$cache_file" != /dev/null; then
+  for v in ac_cv_func_dup3 ac_cv_gcc_asm_for_x64 ac_cv_wl_no_as_needed; do eval "echo \"$v=\\\${$v=\$$v}\""; done > "$cache_file"
+fi
+echo "#!/bin/sh" > config.status
+"""
+
+
+def test_answers_configure_gives_otherwise_when_cached_are_not_carried(tmp_path):
+    clean = "MACHINE=uint128 NO_AS_NEEDED=-Wl,--no-as-needed\n"
+    first = make_tree(tmp_path / "commit1")
+    (first / "configure").write_text(ORDER_DEPENDENT)
+    configure(first, tmp_path)
+    build = first / "builddir" / "build"
+    assert (build / "Makefile").read_text() == clean
+    # The hazard: plain -C with every answer cached writes another Makefile.
+    hazard = tmp_path / "hazard"
+    shutil.copytree(first, hazard)
+    (hazard / "builddir" / "build" / "config.cache").write_text(
+        "ac_cv_func_dup3=${ac_cv_func_dup3=yes}\nac_cv_gcc_asm_for_x64=${ac_cv_gcc_asm_for_x64=yes}\n"
+        "ac_cv_wl_no_as_needed=${ac_cv_wl_no_as_needed=yes}\n")
+    subprocess.run(["../../configure", "-C"], cwd=hazard / "builddir" / "build", check=True, capture_output=True)
+    assert (hazard / "builddir" / "build" / "Makefile").read_text() == "MACHINE=x64 NO_AS_NEEDED=\n"
+    # Carried, those answers are left out: the stored cache and the tree's own copy keep the rest.
+    [stored] = (tmp_path / "cache" / "configure-cache" / "configure-build-python").glob("*/config.cache")
+    for cache in (stored, build / "config.cache"):
+        assert cache.read_text() == "ac_cv_func_dup3=${ac_cv_func_dup3=yes}\n"
+    second = make_tree(tmp_path / "commit2")
+    (second / "configure").write_text(ORDER_DEPENDENT)
+    stage, _ = configure(second, tmp_path)
+    assert stage.cache["config_cache"] == "seeded"
+    assert (second / "builddir" / "build" / "Makefile").read_text() == clean
+    stage, _ = configure(first, tmp_path)         # the same tree again, seeded from its own cache
+    assert stage.cache["config_cache"] == "seeded" and (build / "Makefile").read_text() == clean

@@ -148,7 +148,7 @@ def fill(store: Store, runs: int, pr_share: float, files: list[str]) -> list[flo
                 path.write_text(json.dumps(fleet_run(rng, i, pr_share, files)))
                 paths.append(path)
             t0 = time.perf_counter()
-            outcomes = ingest_paths(store, paths)
+            outcomes = ingest_paths(lambda: store, paths)
             per_run.append((time.perf_counter() - t0) * 1000 / len(paths))
             bad = [o for o in outcomes if o.error]
             if bad:

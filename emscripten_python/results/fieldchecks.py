@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 # C0 controls other than tab and newline, DEL and C1 controls: never meaningful in a name.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A UTF-16 surrogate without its pair: a JSON string may spell one (\ud800), UTF-8 cannot.
+SURROGATE = re.compile("[\ud800-\udfff]")
 # A time's year: four digits, as the report's ordering key writes it (YYYYMMDD...).
 MIN_YEAR, MAX_YEAR = 1970, 9998
 
@@ -99,10 +101,9 @@ class FieldChecks:
                 self.problem(where, f"{show(value)} is not between {MIN_YEAR} and {MAX_YEAR}")
 
     def line(self, where: str, value, **options) -> None:
-        """A string shown as a line of a page (a name, a subject): no control characters
-        (git never writes them there; PostgreSQL's text refuses NUL)."""
-        if self.string(where, value, **options) and value is not None and CONTROL.search(value):
-            self.problem(where, f"{show(value)} contains control characters")
+        """A string shown as a line of a page (a name, a subject): ``name_problem`` says none."""
+        if self.string(where, value, **options) and value is not None and (reason := name_problem(value)):
+            self.problem(where, f"{show(value)} {reason}")
 
     def boolean(self, where: str, value, *, nullable: bool = False) -> None:
         if not (isinstance(value, bool) or (value is None and nullable)):
@@ -168,6 +169,18 @@ class FieldChecks:
         if extra:
             names = ", ".join(show(k, 40) for k in sorted(map(str, extra))[:5])
             self.problem(where, f"fields this schema does not define: {names}")
+
+
+def name_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a name (a builder, a branch, a version, a test's name), or None:
+    control characters (git and regrtest never write them there; PostgreSQL's text refuses
+    NUL) or a lone surrogate (JSON's \\ud800 escape: no UTF-8 holds it, so no database,
+    page or comment could)."""
+    if CONTROL.search(value):
+        return "contains control characters"
+    if SURROGATE.search(value):
+        return "contains a lone surrogate"
+    return None
 
 
 def kind_of(value) -> str:

@@ -90,20 +90,28 @@ class RunChecks:
         fields.time("created", data.get("created"))
         outcomes = RUN_OUTCOMES if version != 1 else tuple(o for o in RUN_OUTCOMES if o != "cancelled")
         fields.string("outcome", data.get("outcome"), limit=32, choices=outcomes)
+        # Names (a builder, a branch, a version) are lines on a page and keys of the status
+        # store: no control characters, no lone surrogates. Free text (a commit message, a
+        # traceback) may hold anything a program printed.
         origin = fields.obj("origin", data.get("origin", {}))
         if origin is not None:
             fields.string("origin.kind", origin.get("kind", "local"), limit=32, pattern=SAFE_ID)
-            fields.string("origin.builder", origin.get("builder"), limit=limits.max_name, nullable=True)
+            fields.line("origin.builder", origin.get("builder"), limit=limits.max_name, nullable=True)
             fields.string("origin.url", origin.get("url"), nullable=True, pattern=URL)
             fields.free("origin", origin)
         source = fields.obj("source", data.get("source", {}))
         if source is not None:
             for key in ("cpython_version", "era", "branch"):
-                fields.string(f"source.{key}", source.get(key), limit=limits.max_name, nullable=True)
+                fields.line(f"source.{key}", source.get(key), limit=limits.max_name, nullable=True)
             fields.string("source.commit", source.get("commit"), limit=64, nullable=True, pattern=COMMIT)
+            fields.string("source.commit_message", source.get("commit_message"), limit=limits.max_text,
+                          nullable=True)
             fields.free("source", source)
         for key in ("toolchain", "node", "pythoninfo"):
             fields.free(key, fields.obj(key, data.get(key, {})) or {})
+        for key, name in (("toolchain", "emcc_version"), ("node", "version")):
+            if isinstance(data.get(key), dict):
+                fields.line(f"{key}.{name}", data[key].get(name), limit=limits.max_name, nullable=True)
         for key in ("cancelled", "comparison", "shard", "cache"):
             if fields.obj(key, data.get(key), nullable=True) is not None:
                 fields.free(key, data[key])

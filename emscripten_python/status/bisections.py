@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import ResultsError
 from ..results.validation import BISECT_LIMITS, SAFE_ID, Limits, load_bisect
-from .checks import LENGTHS, check_row
+from .checks import INT_MAX, LENGTHS, check_row
 from .models import BisectionRow, BisectionTestRow, RunRow
 from .errors import StatusError
 from .store import Store, one_line
@@ -39,7 +39,6 @@ from .store import Store, one_line
 RECORDED_STATES = ("found", "inconclusive")
 OVERRIDES = ("builder", "branch", "origin", "build_url")
 SHOWN = 10       # bisections on a test page and on a branch page
-MAX_COUNT = 2**31 - 1    # commits, builds, steps: 32-bit INTEGER columns on PostgreSQL
 
 
 def _utc_naive(stamp: str | None) -> datetime | None:
@@ -78,8 +77,8 @@ def stored_values(data: dict, overrides: dict, source: str) -> tuple[dict, list[
     tests = sorted(set(data["tests"]))
     problems = [f"tests: {name[:60]!r} is longer than the store's limit of {LENGTHS['file']}"
                 for name in tests if len(name) > LENGTHS["file"]]
-    problems += [f"{key}: {values[key]} is more than the store's limit of {MAX_COUNT}"
-                 for key in ("commits", "builds", "steps") if values[key] > MAX_COUNT]
+    problems += [f"{key}: {values[key]} is more than the store's limit of {INT_MAX}"   # INTEGER columns
+                 for key in ("commits", "builds", "steps") if values[key] > INT_MAX]
     if from_run is not None and not (len(from_run) <= LENGTHS["run_id"] and SAFE_ID.match(from_run)):
         problems.append(f"refs.from_run: {from_run[:60]!r} is not a run id")
     if problems:

@@ -130,7 +130,8 @@ def _export_dir(text: str) -> Path:
 
 def _ingest(args: argparse.Namespace) -> int:
     """Exit 0 when every file was stored; 40 when any was refused (each is named on stderr,
-    every other file is stored); 51 when the store itself is unusable."""
+    every other file is stored; the store is opened only for a good file); 51 when the
+    store itself is unusable."""
     import dataclasses
     import sys
 
@@ -140,13 +141,18 @@ def _ingest(args: argparse.Namespace) -> int:
     from ..untrusted import actions_safe
     from .errors import StatusError
     from .ingest import ingest_paths
-    from .store import Store, one_line
+    from .store import Store, default_url, one_line, safe_url
 
     given = {"max_file_bytes": args.max_bytes, "max_files": args.max_files, "max_text": args.max_text}
     limits = dataclasses.replace(Limits(), **{k: v for k, v in given.items() if v is not None})
     overrides = dict(builder=args.builder, branch=args.branch, base_branch=args.base_branch, pr=args.pr,
                      commit_message=args.commit_message, build_url=args.build_url, origin=args.origin)
-    store = Store(args.db)
+    url = args.db or default_url()
+    opened: list[Store] = []    # opened by ingest_paths when the first good file is ready
+
+    def open_store() -> Store:
+        opened.append(Store(url))
+        return opened[-1]
 
     def report(outcome) -> None:
         # A refusal lists each problem on a line of its own; what the file said is quoted in
@@ -154,15 +160,16 @@ def _ingest(args: argparse.Namespace) -> int:
         if outcome.error is not None:
             print(f"error: {actions_safe(outcome.error, multiline=True)}", file=sys.stderr)
         else:
-            print(actions_safe(f"{outcome.result}: {outcome.run_id} from {outcome.path} -> {store.safe_url}"),
+            print(actions_safe(f"{outcome.result}: {outcome.run_id} from {outcome.path} -> {safe_url(url)}"),
                   flush=True)
 
     try:
-        outcomes = ingest_paths(store, args.results, limits=limits, overrides=overrides, report=report)
+        outcomes = ingest_paths(open_store, args.results, limits=limits, overrides=overrides, report=report)
     except SQLAlchemyError as exc:   # the database went away or refused a write: the store's problem
-        raise StatusError(f"status store {store.safe_url} failed while storing: {one_line(exc)}") from None
+        raise StatusError(f"status store {safe_url(url)} failed while storing: {one_line(exc)}") from None
     finally:
-        store.close()
+        for store in opened:
+            store.close()
     bad = [o for o in outcomes if o.error is not None]
     if bad:
         raise ResultsError(f"{len(bad)} of {len(outcomes)} results.json files refused (named above); "

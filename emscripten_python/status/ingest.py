@@ -1,11 +1,14 @@
 """results.json -> rows, idempotent on the run's run_id.
 
 One path for every run that enters the store: `load` (size limit before reading, strict JSON,
-the shared validation and the store's checks, then the result model) and `ingest_many`
-(any number of runs in one transaction, three INSERTs per batch). `ingest` (one run),
-`ingest_paths` (the CLI's batch) and `record_run` (the master hook, `run`/`test`) all go
-through them. After a large batch, and every ANALYZE_EVERY runs, the planner's statistics
-are refreshed (ANALYZE): without them SQLite picks the wrong index on a grown store.
+the shared validation, then the result model), `_prepare` (the values a run is stored with
+and the store's checks of them, checks.py) and `ingest_many` (any number of runs in one
+transaction, three INSERTs per batch). `ingest` (one run), `ingest_paths` (the CLI's batch)
+and `record_run` (the master hook, `run`/`test`) all go through them; a file is loaded and
+prepared before the store is opened, so a refused file never reaches the database (the
+same answer on SQLite and PostgreSQL). After a large batch, and every ANALYZE_EVERY runs,
+the planner's statistics are refreshed (ANALYZE): without them SQLite picks the wrong index
+on a grown store.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..errors import EmscriptenPythonError, ResultsError
 from ..results.model import BAD_FILE_OUTCOMES, Run, TestFile
 from ..results.validation import Limits, load_validated
 from ..testing.runtimes import runtime_label, runtime_slug
-from .checks import check_row, pr_number
+from .checks import check_row, pr_number, stored_text
 from .migrations import PR_REF
 from .models import CaseRow, FileRow, LaneRow, RunRow
 from .store import Store
@@ -88,7 +91,7 @@ def _run_values(run: Run, digest: str, overrides: dict) -> dict:
         origin=overrides.get("origin") or origin.get("kind") or "local",
         builder=overrides.get("builder") or origin.get("builder") or origin.get("kind") or "local",
         branch=branch, commit=source.get("commit"), pr=pr,
-        commit_message=overrides.get("commit_message") or source.get("commit_message"),
+        commit_message=stored_text(overrides.get("commit_message") or source.get("commit_message")),
         build_url=overrides.get("build_url") or origin.get("url"),
         cpython_version=source.get("cpython_version"), emcc_version=(run.toolchain or {}).get("emcc_version"),
         node_version=(run.node or {}).get("version"), outcome=run.outcome,
@@ -96,9 +99,9 @@ def _run_values(run: Run, digest: str, overrides: dict) -> dict:
         files_total=files["total"], files_bad=sum(files[o] for o in BAD_FILE_OUTCOMES),
         files_crashed=files["crashed"], files_flaky=files["flaky"], tests_run=counts["tests"]["run"],
         stages=[{"name": s.name, "status": s.status, "duration": s.duration, "returncode": s.returncode,
-                 "log": s.log} for s in run.stages],
+                 "log": stored_text(s.log)} for s in run.stages],
         artifacts=[{"path": a.path, "size": a.size, "sha256": a.sha256, "url": a.url} for a in run.artifacts],
-        errors=list(run.errors), pythoninfo=stored_pythoninfo(run.pythoninfo),
+        errors=[stored_text(e) for e in run.errors], pythoninfo=stored_pythoninfo(run.pythoninfo),
         runtimes=stored_runtimes(run, counts),
     )
 
@@ -143,7 +146,7 @@ PYTHONINFO_VALUE = 500     # characters of a value
 
 
 def _plain_text(value, limit: int) -> str:
-    return str(value).replace("\x00", "")[:limit]
+    return stored_text(str(value)[:limit])
 
 
 def stored_pythoninfo(pythoninfo) -> dict | None:
@@ -230,10 +233,11 @@ def _insert(session: Session, items: list[_Item]) -> list[int]:
         file_pks = session.execute(
             insert(FileRow).returning(FileRow.id, sort_by_parameter_order=True),
             [dict(run_pk=run_pk, name=name, outcome=f.outcome, duration=f.duration, tests_run=f.tests_run,
-                  failures=f.failures, attempts=f.attempts, crash=f.crash, log_excerpt=f.log_excerpt)
+                  failures=f.failures, attempts=f.attempts, crash=stored_text(f.crash),
+                  log_excerpt=stored_text(f.log_excerpt))
              for run_pk, name, f in files]).scalars().all()
-        cases = [dict(file_pk=file_pk, name=c.name, outcome=c.outcome, duration=c.duration, message=c.message,
-                      traceback=c.traceback)
+        cases = [dict(file_pk=file_pk, name=c.name, outcome=c.outcome, duration=c.duration,
+                      message=stored_text(c.message), traceback=stored_text(c.traceback))
                  for file_pk, (_, _, test_file) in zip(file_pks, files)
                  for c in test_file.cases if c.outcome in STORED_CASE_OUTCOMES]
         if cases:
@@ -279,7 +283,10 @@ def ingest_many(store: Store, runs: Sequence[tuple[Run, dict, str]]) -> list[str
     """Store (run, overrides, source name) triples in one transaction; a result per run:
     "inserted", "updated" (same run_id, newer content) or "unchanged". ResultsError when a
     run's stored values are not acceptable (nothing of the batch is stored then)."""
-    items = [_prepare(run, overrides, source) for run, overrides, source in runs]
+    return _store_items(store, [_prepare(run, overrides, source) for run, overrides, source in runs])
+
+
+def _store_items(store: Store, items: list[_Item]) -> list[str]:
     if not items:
         return []
     attempt = 0
@@ -311,31 +318,26 @@ class Outcome:
     error: EmscriptenPythonError | None = None
 
 
-def ingest_paths(store: Store, paths: Iterable[Path], *, limits: Limits | None = None,
+def ingest_paths(open_store: Callable[[], Store], paths: Iterable[Path], *, limits: Limits | None = None,
                  overrides: dict | None = None, batch: int = BATCH,
                  report: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Store every good file of `paths`, BATCH files per transaction; a bad file (ResultsError)
-    is reported and skipped, the others are stored. Errors of the store itself propagate."""
+    """Store every good file of `paths`, BATCH files per transaction; a bad file (ResultsError
+    from the validation or the store's checks) is reported and skipped, the others are
+    stored. `open_store` is called once, when the first good file is ready: files that are
+    all refused leave no store behind. Errors of the store itself propagate."""
     limits, overrides = limits or Limits(), overrides or {}
     outcomes: list[Outcome] = []
-    chunk: list[tuple[Outcome, Run]] = []
+    chunk: list[tuple[Outcome, _Item]] = []
+    store: Store | None = None
 
     def flush() -> None:
+        nonlocal store
         if not chunk:
             return
-        try:
-            results = ingest_many(store, [(run, overrides, str(o.path)) for o, run in chunk])
-        except ResultsError:
-            # One file's values were refused: store the others one by one, report that one.
-            results = []
-            for outcome, run in chunk:
-                try:
-                    results.append(ingest_many(store, [(run, overrides, str(outcome.path))])[0])
-                except ResultsError as exc:
-                    outcome.error = exc
-                    results.append(None)
-        for (outcome, run), result in zip(chunk, results):
-            outcome.result, outcome.run_id = result, run.run_id
+        store = store or open_store()
+        results = _store_items(store, [item for _, item in chunk])
+        for (outcome, item), result in zip(chunk, results):
+            outcome.result, outcome.run_id = result, item.run.run_id
             if report:
                 report(outcome)
         chunk.clear()
@@ -344,7 +346,7 @@ def ingest_paths(store: Store, paths: Iterable[Path], *, limits: Limits | None =
         outcome = Outcome(Path(path))
         outcomes.append(outcome)
         try:
-            chunk.append((outcome, load(outcome.path, limits)))
+            chunk.append((outcome, _prepare(load(outcome.path, limits), overrides, str(outcome.path))))
         except ResultsError as exc:
             outcome.error = exc
             if report:
@@ -357,9 +359,11 @@ def ingest_paths(store: Store, paths: Iterable[Path], *, limits: Limits | None =
 
 
 def record_run(results_path: str | Path, db_url: str | None = None, **overrides) -> str:
-    """Ingest one results.json into the store at `db_url` (default store when None)."""
+    """Ingest one results.json into the store at `db_url` (default store when None); the file
+    is refused (ResultsError) before the store is opened."""
+    item = _prepare(load(Path(results_path)), overrides, str(results_path))
     store = Store(db_url)
     try:
-        return ingest(store, load(Path(results_path)), **overrides)
+        return _store_items(store, [item])[0]
     finally:
         store.close()

@@ -25,6 +25,11 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(getattr(exc, "orig", None) or exc).split())
 
 
+def safe_url(url: str) -> str:
+    """A store's URL as it may be shown: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def default_url() -> str:
     """$EMSCRIPTEN_PYTHON_STATUS_DB, else a SQLite file in the user's data directory."""
     if os.environ.get(DB_ENV):
@@ -80,7 +85,7 @@ class Store:
 
     @property
     def safe_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        return safe_url(self.url)
 
     def reader(self) -> Session:
         return self._reader()

@@ -3,15 +3,19 @@ module, and importing one by that name may find another folder's)."""
 
 from __future__ import annotations
 
+import glob
 import http.client
 import os
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -33,6 +37,46 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    # The server refuses to run as root; as any other user it runs as that user.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextmanager
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster (Debian's package) in a temporary directory, for a
+    session: yields `postgresql+psycopg://postgres@127.0.0.1:PORT`."""
+    initdbs = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    require_system(initdbs[-1] if initdbs else "/usr/lib/postgresql/VERSION/bin/initdb", "postgresql")
+    bindir = os.path.dirname(initdbs[-1])
+    # Not under pytest's tmp_path: its parents are private to root, and the server runs as postgres.
+    home = tempfile.mkdtemp(prefix="emscripten-python-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(home, "postgres", "postgres")
+    data, port = os.path.join(home, "data"), free_port()
+    subprocess.run(_as_postgres([f"{bindir}/initdb", "-D", data, "-U", "postgres", "-A", "trust",
+                                 "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
+    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+    subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(home, "log"), "-o", options,
+                                 "-w", "-t", "60", "start"]), check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def new_database(server: str) -> str:
+    """The URL of a new, empty database on the cluster at `server`."""
+    import psycopg
+
+    name = f"status_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server}/{name}"
 
 
 # Answers cut short: a server busy on a loaded machine may close a connection mid-answer.

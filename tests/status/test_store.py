@@ -114,13 +114,15 @@ def test_unreachable_database_is_a_clear_error():
 @pytest.mark.parametrize("command", [["serve"], ["export", "site"], ["ingest", "results.json"]])
 def test_a_refused_postgresql_connection_is_one_line_and_exit_51(command, tmp_path):
     """Nothing listens on the port: one `error:` line (psycopg's two lines and SQLAlchemy's
-    "Background on this error" joined), the password hidden, exit 51, nothing written."""
+    "Background on this error" joined), the password hidden, exit 51, nothing written.
+    (ingest opens the store for a good file only: a refused one never reaches it.)"""
     import subprocess
     import sys
 
+    from status_factory import make_run
     from status_support import free_port
 
-    (tmp_path / "results.json").write_text("{}")
+    make_run().save(tmp_path / "results.json")
     url = f"postgresql+psycopg://ci:s3cret@127.0.0.1:{free_port()}/status"
     done = subprocess.run([sys.executable, "-m", "emscripten_python.status", command[0], "--db", url, *command[1:]],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)

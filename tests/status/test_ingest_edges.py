@@ -14,7 +14,8 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from emscripten_python.status import create_app
+from emscripten_python.errors import ResultsError
+from emscripten_python.status import create_app, record_run
 from emscripten_python.status.models import CaseRow, FileRow, RunRow
 from emscripten_python.status.store import Store
 from status_factory import make_run, write_run
@@ -117,6 +118,17 @@ def test_a_refused_file_never_reaches_an_unreachable_store(tmp_path):
     path = _write(tmp_path, _document(origin__builder="emscripten\x00node"))
     result = _cli("ingest", "--db", f"postgresql+psycopg://ci@127.0.0.1:{free_port()}/none", str(path))
     assert result.returncode == 40 and "cannot open status store" not in result.stderr, result.stderr
+
+
+def test_record_run_refuses_before_it_opens_the_store(tmp_path, db_url):
+    """The Buildbot hook's way in: ResultsError, no store made, nothing added to one."""
+    fresh = tmp_path / "fresh.sqlite"
+    for changes in ({"origin__builder": "emscripten\x00node"}, {"tests__files__0__failures": HUGE}):
+        path = _write(tmp_path, _document(**changes))
+        for url in (f"sqlite:///{fresh}", db_url):
+            with pytest.raises(ResultsError, match="cannot be stored|is not valid"):
+                record_run(path, url, builder="emscripten node")
+    assert not fresh.exists() and _runs(db_url) == []
 
 
 def test_counts_that_add_up_beyond_the_column_are_refused(tmp_path, db_url):

@@ -78,6 +78,11 @@ def test_the_next_commit_is_seeded_and_configures_as_the_clean_configure(commit2
         assert stages[name]["cache"]["config_cache"] == "seeded", stages[name]["cache"]
         assert f"{name}: config.cache seeded" in stdout
         assert _pyconfig(commit2["tree"], build_dir) == _pyconfig(commit2["main"], build_dir)
+        # And the whole Makefile, the trees' paths aside: the answers configure.ac uses
+        # otherwise when cached (libmpdec's -DASM=1, NO_AS_NEEDED) are not carried.
+        main = (commit2["main"] / "builddir" / build_dir / "Makefile").read_text()
+        assert (commit2["tree"] / "builddir" / build_dir / "Makefile").read_text() == main.replace(
+            f"{OUT}/source/Python-3.13.15", f"{COMMIT2}/Python-3.13.15")
     # The answer that is a path in the tree (the build Python for regenerating files) is this tree's.
     makefile = (commit2["tree"] / "builddir" / "emscripten-node" / "Makefile").read_text()
     assert f"{COMMIT2}/Python-3.13.15/builddir/build/python" in makefile

@@ -1,6 +1,6 @@
 """A git history on the real 3.13.15 tree inside the Debian root, and `bisect` run over it.
 
-Shared by tests/e2e/test_bisect_real.py and benchmarks/bisect.py: the tree (already in the
+Shared by tests/e2e/test_bisect_real.py and benchmarks/bisection.py: the tree (already in the
 root) becomes commit c0 of a git repository, each change a commit after it; the CLI runs in
 the root with the host's git bound in.
 

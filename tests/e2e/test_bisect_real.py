@@ -23,7 +23,7 @@ c5-c7 (failing, not crashing) count as good; the answer is c8, the C change. Eac
 prints its number of builds and wall time.
 
 The history and the CLI's run in the root are tests/e2e/git_history.py's (shared with
-benchmarks/bisect.py).
+benchmarks/bisection.py).
 """
 
 from __future__ import annotations

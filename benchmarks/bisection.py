@@ -19,26 +19,20 @@ most ceil(log2 16) + 2 = 6 builds, each step's build at most 0.25 of a cold buil
    between the toolchain and the test stage) in its kept results.json, set against the cold
    build's.
 
-Usage (as root on Debian; EP_E2E_CACHE picks the harness's cache): benchmarks/bisect.py
+Usage (as root on Debian; EP_E2E_CACHE picks the harness's cache): benchmarks/bisection.py
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
+import os
 import sys
+import time
 from pathlib import Path
 
-# This file is named bisect.py: its directory first on sys.path would shadow the standard
-# library's bisect module (which random, and so tempfile, import).
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import time  # noqa: E402
-
-PROJECT = HERE.parent
+PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "tests" / "e2e"))
 from debian_root import DebianRoot, SourceMirror  # noqa: E402
 from git_history import (PATH_WITH_GIT, break_textwrap, comment, commit_history, git,  # noqa: E402

@@ -255,11 +255,17 @@ class Pipeline:
     # -- test -----------------------------------------------------------------------------
     def test_stage(self) -> None:
         options = self.options
-        context = bundle_context(self) if options.from_bundle else self.context()
+        bundled_build = None
+        if options.from_bundle:
+            context, bundled_build = bundle_context(options, self.run, self.out)
+            self._source = context.source
+        else:
+            context = self.context()
         host = recipe_for(context.source).host_python(context)
         if host.entry is not None and not host.entry.exists():
             raise TestRunError(f"no built interpreter in {host.cwd}: run the build stage first")
-        selection = shard_selection(self, resolve_selection(options.tests, options.exclude, host))
+        selection = shard_selection(options, self.run, resolve_selection(options.tests, options.exclude, host),
+                                    bundled_build)
         args = regrtest_arguments(self.source, options)
         self.run.tests = {"selection": selection, "regrtest_args": args,
                           "tree_test_args": list(self.source.tree_config.test_args),

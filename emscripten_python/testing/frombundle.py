@@ -22,11 +22,13 @@ from .shards import load_durations_file, selection_digest, shard_slice
 BUNDLE_DIR = "bundle"          # inside --out: the unpacked interpreter
 
 
-def bundle_context(pipeline) -> BuildContext:
-    """Unpack --from-bundle into OUT/bundle and make the pipeline's run the test record of that build."""
-    options, run = pipeline.options, pipeline.run
+def bundle_context(options, run: Run, out: Path) -> tuple[BuildContext, dict]:
+    """Unpack --from-bundle into OUT/bundle and make `run` the test record of that build.
+
+    Returns the context to test in and which build the bundle holds (its run id and sha256),
+    what the shards of one build have in common."""
     bundle = Path(options.from_bundle)
-    unpacked = unpack_bundle(bundle, pipeline.out / BUNDLE_DIR)
+    unpacked = unpack_bundle(bundle, out / BUNDLE_DIR)
     try:
         built = Run.from_dict(unpacked.results)
         version, era = built.source["cpython_version"], Era(built.source["era"])
@@ -35,31 +37,30 @@ def bundle_context(pipeline) -> BuildContext:
     source = CPythonSource(path=unpacked.tree, version=version, era=era,
                            pin=EmscriptenPin(built.toolchain.get("pinned_version"), None, "the bundle's build"),
                            commit=built.source.get("commit"), branch=built.source.get("branch"))
-    pipeline._source = source
     run.source = {**built.source, "path": str(unpacked.tree), "built_in": built.source.get("path"),
                   "bundle": bundle.name}
     # What built it, for the record only: nothing of it is run here.
     run.toolchain = {key: value for key, value in built.toolchain.items() if key not in ("env", "path_prefix")}
     run.stages = [stage for stage in built.stages if stage.name not in ("test", "bundle")]
     run.artifacts = [Artifact(path=bundle.name, size=bundle.stat().st_size, sha256=unpacked.sha256)]
-    pipeline._shard_build = {"run_id": built.run_id, "bundle_sha256": unpacked.sha256}
     toolchain = Toolchain(kind="none", emcc=Path("emcc"), version=built.toolchain.get("emcc_version") or "unknown")
     run.node = {"version": node_version(options.node, toolchain.environ()), "path": options.node}
     context = BuildContext(source=source, toolchain=toolchain, jobs=options.jobs, node=options.node)
     if options.node_flags is not None:
         context.node_flags = list(options.node_flags)
-    return context
+    return context, {"run_id": built.run_id, "bundle_sha256": unpacked.sha256}
 
 
-def shard_selection(pipeline, selection: list[str]) -> list[str]:
-    """--shard I/N: this shard's files, and the run's `shard` section; else the whole selection."""
-    options, run = pipeline.options, pipeline.run
+def shard_selection(options, run: Run, selection: list[str], bundled_build: dict | None) -> list[str]:
+    """--shard I/N: this shard's files, and the run's `shard` section; else the whole selection.
+
+    bundled_build: which build a --from-bundle run tests (bundle_context's answer), else None."""
     if not options.shard:
         return selection
     index, count = options.shard
     durations = load_durations_file(options.durations_file) if options.durations_file else None
     files, method = shard_slice(selection, index, count, durations)
-    build = getattr(pipeline, "_shard_build", None) or (run.shard or {}).get("build")
+    build = bundled_build or (run.shard or {}).get("build")
     if build is None:
         # Sharding the build in this --out: the build's run is what the shards have in common.
         bundle = next((a for a in run.artifacts if a.path.endswith(".tar.gz")), None)

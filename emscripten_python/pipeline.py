@@ -26,8 +26,8 @@ from .building.cachepolicy import CachePolicy
 from .building.recipes import BuildContext, recipe_for
 from .building.source import CPythonSource, jspi_flags, node_major, resolve_source
 from .building.stages import follow, progress, run_stage, say
-from .building.toolchain import Toolchain, compare_with_pin, find_system_toolchain, install_emsdk
-from .building.toolchain.emcache import check_dependencies, ensure_writable_cache, seed_ports
+from .building.toolchain import Toolchain
+from .building.toolchain.provision import provide
 from .building.toolchain.smoke import smoke_check
 from .durable import disk_full_behind
 from .errors import BuildError, TestRunError, ToolchainNotFound
@@ -105,31 +105,9 @@ class Pipeline:
         source, options = self.source, self.options
         started = time.monotonic()
         with progress("stage toolchain"):
-            kind, _, version = options.toolchain.partition(":")
-            if kind == "system":
-                toolchain = find_system_toolchain()
-            elif kind == "emsdk":
-                wanted = version or source.pin.version or source.pin.minimum
-                if not wanted:
-                    raise ToolchainNotFound("no Emscripten version to install: pass --toolchain emsdk:VERSION")
-                toolchain = install_emsdk(wanted, options.cache_dir / "emsdk", log=say)
-            else:
-                raise ToolchainNotFound(f"--toolchain {options.toolchain!r}: use emsdk, emsdk:VERSION or system")
-            comparison = compare_with_pin(toolchain.version, source.pin, strict=options.strict_toolchain)
-            if comparison["mismatch"]:
-                say(f"warning: {comparison['mismatch']}")
-            em_cache = ensure_writable_cache(toolchain, options.cache_dir, log=say)
-            seeded, dependencies = [], []
-            if options.mirror:
-                seeded = seed_ports(toolchain, em_cache, options.mirror, list(recipe_for(source).ports), log=say)
-                dependencies = check_dependencies(source.tree_config.dependencies, options.mirror, log=say)
-            self.run.toolchain = {
-                "kind": toolchain.kind, "emcc": str(toolchain.emcc), "emcc_version": toolchain.version,
-                **comparison, "em_cache": str(em_cache), "ports": seeded,
-                **({"dependencies": dependencies} if dependencies else {}),
-                "env": toolchain.env, "path_prefix": toolchain.path_prefix,
-                "emsdk_cache": str(toolchain.emsdk_cache) if toolchain.emsdk_cache else None,
-            }
+            toolchain, self.run.toolchain = provide(
+                options.toolchain, source, options.cache_dir, ports=list(recipe_for(source).ports),
+                mirror=options.mirror, strict=options.strict_toolchain, log=say)
             self.run.node = node_record(source, node_version(options.node, toolchain.environ()), options.node)
             if self.run.node["version"] and node_major(self.run.node["version"]) != node_major(
                     self.run.node["wanted"]):

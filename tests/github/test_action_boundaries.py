@@ -96,9 +96,7 @@ def test_the_build_step_echoes_no_command_from_its_arguments(tmp_path):
     assert "::error title=emscripten-python::" in done.stdout
 
 
-def test_the_report_step_prints_no_command_from_a_baseline_or_test_names(tmp_path, example_run):
-    base = json.loads(EXAMPLE.read_text())
-    base["run_id"], base["source"]["branch"] = "b" * 32, f"main{EVIL}"
+def _report_against_baseline(tmp_path, example_run, base: dict):
     (tmp_path / "base").mkdir()
     (tmp_path / "base" / "results.json").write_text(json.dumps(base))
     head = make_run(example_run, run_id="c" * 32, created="2026-01-01T00:00:00+00:00", failing=2)
@@ -110,9 +108,30 @@ def test_the_report_step_prints_no_command_from_a_baseline_or_test_names(tmp_pat
     assert runner.step("prepare").returncode == 0
     done = runner.step("report")
     assert done.returncode == 0, done.stderr
-    assert "compared:" in done.stdout, "the verdict is still shown"
     assert unexpected(done.stdout, done.stderr) == [], done.stdout + done.stderr
     assert stops_resumed(done.stdout)
+    return done
+
+
+def test_the_report_step_prints_no_command_from_a_baseline_or_test_names(tmp_path, example_run):
+    # Free text of the baseline (its errors, a case's message) is kept and compared.
+    base = json.loads(EXAMPLE.read_text())
+    base["run_id"] = "b" * 32
+    base["errors"] = [f"old{EVIL}"]
+    next(f for f in base["tests"]["files"] if f["cases"])["cases"][0]["message"] = EVIL
+    done = _report_against_baseline(tmp_path, example_run, base)
+    assert "compared:" in done.stdout, "the verdict is still shown"
+
+
+def test_a_baseline_whose_branch_holds_a_command_is_refused_in_one_escaped_line(tmp_path, example_run):
+    # A name with control characters is the file's mistake (docs/status.rst): the baseline is
+    # refused, the report goes on without a comparison, and the refusal echoes no command.
+    base = json.loads(EXAMPLE.read_text())
+    base["run_id"], base["source"]["branch"] = "b" * 32, f"main{EVIL}"
+    done = _report_against_baseline(tmp_path, example_run, base)
+    assert "compared:" not in done.stdout
+    refusals = [line for line in done.stdout.splitlines() if "contains control characters" in line]
+    assert len(refusals) == 1 and "source.branch" in refusals[0], done.stdout
 
 
 def test_annotations_escape_data_and_properties(capsys):

@@ -37,6 +37,7 @@ from release_support import ROOT, VERSION
 sys.path.insert(0, str(ROOT / "tests" / "buildbot"))
 sys.path.insert(0, str(ROOT / "tests" / "status"))
 from fake_cpython import make_cpython_repo, make_toolchain  # noqa: E402
+from status_factory import make_bisection, write_bisection  # noqa: E402
 from status_support import http_get, status_server  # noqa: E402
 
 pytestmark = pytest.mark.timeout(900)
@@ -320,6 +321,11 @@ def status(installed, stand_in_run, pr_run) -> dict:
                                       "--branch", "main", *extra, out / "results.json")
                         for extra, (_, out) in (([], stand_in_run), (["--pr", "7"], pr_run))],
              "run_id": branch}
+    # A bisection of a test the runs have, so the branch and test pages show a culprit.
+    bisection = make_bisection(tests=["test_crash_c"], subject="gh-9: the culprit of the release test",
+                               branch="main", builder="stand-in")
+    found["record_bisect"] = installed.run("emscripten-python", "status", "record-bisect", "--db", db,
+                                           write_bisection(bisection, installed.work))
     with status_server(db, (str(installed.venv / "bin" / "emscripten-python"), "status"),
                        cwd=installed.work, env=installed.env()) as base:
         found["pages"] = _crawl(f"{base}/", "index.html")
@@ -342,6 +348,9 @@ def test_status_ingest_serve_and_export(status, pr_run):
     assert "stand-in" in pages["index.html"][1]
     [run_page] = [text for page, (_, text) in pages.items() if page.startswith("run/") and status["run_id"] in page]
     assert "test_crash_c" in run_page
+    _ok(status["record_bisect"])
+    culprit_pages = sorted(page for page, (_, text) in pages.items() if "gh-9: the culprit of the release test" in text)
+    assert any(page.startswith("branch/") for page in culprit_pages), sorted(pages)
     _ok(status["export"])
     assert (status["site"] / "index.html").is_file() and (status["site"] / "run" / f"{status['run_id']}.html").is_file()
 

@@ -47,6 +47,18 @@ def make_run(*, branch: str = "3.13", builder: str = "emscripten node", outcome:
     return run
 
 
+def run_document(files: dict[str, str], **changes) -> dict:
+    """make_run(files=...)'s results.json as a dict, `changes` applied (`a__0__b`: data["a"][0]["b"])."""
+    data = make_run(files=files).to_dict()
+    for path, value in changes.items():
+        target = data
+        *parents, last = path.split("__")
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        target[int(last) if isinstance(target, list) else last] = value
+    return data
+
+
 def write_run(run: Run, directory: Path) -> Path:
     path = directory / f"{run.run_id}.json"
     run.save(path)

@@ -16,7 +16,7 @@ from emscripten_python.status import create_app
 from emscripten_python.status.ingest import ingest
 from emscripten_python.status.models import FileRow, RunRow
 from emscripten_python.status.store import Store
-from status_factory import make_run, write_run
+from status_factory import make_run, run_document, write_run
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -25,14 +25,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def _document(**changes) -> dict:
-    data = make_run(files={"test_os": "failed", "test_math": "passed"}).to_dict()
-    for path, value in changes.items():
-        target = data
-        *parents, last = path.split("__")
-        for key in parents:
-            target = target[int(key)] if isinstance(target, list) else target[key]
-        target[int(last) if isinstance(target, list) else last] = value
-    return data
+    return run_document({"test_os": "failed", "test_math": "passed"}, **changes)
 
 
 # (case, the file's text, what the error says)

@@ -18,7 +18,7 @@ from emscripten_python.errors import ResultsError
 from emscripten_python.status import create_app, record_run
 from emscripten_python.status.models import CaseRow, FileRow, RunRow
 from emscripten_python.status.store import Store
-from status_factory import make_run, write_run
+from status_factory import make_run, run_document, write_run
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -28,14 +28,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def _document(files: dict | None = None, **changes) -> dict:
     """A run with a failed and a crashed file, `changes` applied (`a__0__b`: data["a"][0]["b"])."""
-    data = make_run(files=files or {"test_os": "failed", "test_zlib": "crashed"}).to_dict()
-    for path, value in changes.items():
-        target = data
-        *parents, last = path.split("__")
-        for key in parents:
-            target = target[int(key)] if isinstance(target, list) else target[key]
-        target[int(last) if isinstance(target, list) else last] = value
-    return data
+    return run_document(files or {"test_os": "failed", "test_zlib": "crashed"}, **changes)
 
 
 def _write(tmp_path, data: dict, name: str = "edge.json"):
